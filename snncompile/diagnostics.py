@@ -1,0 +1,263 @@
+"""Diagnostics: the error hierarchy and the table of stable diagnostic codes.
+
+Every error the user can see is an :class:`SnnCompileError` carrying a stable code (``IR101``),
+a message that names the node or object at fault (with its source module path when known), and
+the fix. The CLI prints :meth:`SnnCompileError.render` and exits non-zero; tracebacks only with
+``--debug``.
+
+Codes are declared once in :data:`CODES`; ``docs/diagnostics.md`` documents each one and a test
+keeps the two in sync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "CODES",
+    "ComplianceError",
+    "ConfigError",
+    "DiagnosticCode",
+    "InternalError",
+    "ResourceLimitError",
+    "SnnCompileError",
+    "UnsupportedOpError",
+]
+
+
+@dataclass(frozen=True)
+class DiagnosticCode:
+    """A stable diagnostic code: its short title, error class name and the usual fix."""
+
+    code: str
+    title: str
+    category: str
+    fix: str
+
+
+def _codes(*entries: DiagnosticCode) -> dict[str, DiagnosticCode]:
+    table: dict[str, DiagnosticCode] = {}
+    for entry in entries:
+        assert entry.code not in table, f"duplicate diagnostic code {entry.code}"
+        table[entry.code] = entry
+    return table
+
+
+#: Every diagnostic code, in documentation order. Categories are the exception class names.
+CODES: dict[str, DiagnosticCode] = _codes(
+    # --- IR structure and text form (IR1xx) -------------------------------------------------
+    DiagnosticCode(
+        "IR101",
+        "malformed text IR",
+        "SnnCompileError",
+        "Fix the text at the reported line and column; `snncompile --target ir` writes valid IR.",
+    ),
+    DiagnosticCode(
+        "IR102",
+        "unknown op",
+        "UnsupportedOpError",
+        "Use an op from the registry (docs/ir.md) or add it to snncompile/ir/ops.",
+    ),
+    DiagnosticCode(
+        "IR103",
+        "invalid op attributes",
+        "SnnCompileError",
+        "Give exactly the attributes the op declares, with the declared types.",
+    ),
+    DiagnosticCode(
+        "IR104",
+        "value used before definition",
+        "SnnCompileError",
+        "Define every value (graph input or node result) before the node that uses it.",
+    ),
+    DiagnosticCode(
+        "IR105",
+        "value defined twice",
+        "SnnCompileError",
+        "Give every value a unique name.",
+    ),
+    DiagnosticCode(
+        "IR106",
+        "type mismatch",
+        "SnnCompileError",
+        "The declared result type must equal what the op's type rule infers from its inputs.",
+    ),
+    DiagnosticCode(
+        "IR107",
+        "op not allowed at this stage",
+        "SnnCompileError",
+        "Run the lowering passes that remove this op before this stage (see docs/passes.md).",
+    ),
+    DiagnosticCode(
+        "IR108",
+        "missing array data",
+        "SnnCompileError",
+        "Every `@name` array reference needs an entry in the `resources` section; "
+        "files printed with elided arrays cannot be parsed back.",
+    ),
+    DiagnosticCode(
+        "IR109",
+        "graph output undefined",
+        "SnnCompileError",
+        "Graph outputs must name values defined in the graph.",
+    ),
+    # --- configuration and pass pipeline (CF2xx) -------------------------------------------
+    DiagnosticCode(
+        "CF201",
+        "invalid configuration",
+        "ConfigError",
+        "Correct the named field; `snncompile --help` lists every option and its range.",
+    ),
+    DiagnosticCode(
+        "CF202",
+        "unknown pass",
+        "ConfigError",
+        "Name a pass that exists in the target's pipeline (`--dump-ir-after` takes pass names).",
+    ),
+    DiagnosticCode(
+        "CF203",
+        "pass requirement not met",
+        "ConfigError",
+        "Order the pipeline so that the passes this pass requires run before it.",
+    ),
+    DiagnosticCode(
+        "PM301",
+        "a pass broke the IR",
+        "InternalError",
+        "This is a compiler bug: report it with the IR dumped by `--dump-ir-after` for the pass.",
+    ),
+    DiagnosticCode(
+        "PM302",
+        "rewrite did not converge",
+        "InternalError",
+        "This is a compiler bug: a rewrite pattern keeps matching its own output.",
+    ),
+    # --- models and checkpoints (ML4xx) -----------------------------------------------------
+    DiagnosticCode(
+        "ML401",
+        "unknown model architecture",
+        "ConfigError",
+        "Pick a name from `snncompile zoo`.",
+    ),
+    DiagnosticCode(
+        "ML402",
+        "unreadable checkpoint",
+        "SnnCompileError",
+        "Pass a file written by torch.save holding a state dict (or a dict with 'state_dict', "
+        "'model' or 'state_dict_ema').",
+    ),
+    DiagnosticCode(
+        "ML403",
+        "checkpoint does not match the architecture",
+        "SnnCompileError",
+        "Pass the `--arch` the checkpoint was trained with; the message lists the keys or shapes "
+        "that differ.",
+    ),
+    DiagnosticCode(
+        "ML404",
+        "pickled module needs trust",
+        "SnnCompileError",
+        "The file holds a pickled nn.Module; unpickling runs code. Pass `--trust-pickle` if you "
+        "trust the file, or save a state dict and pass `--arch`.",
+    ),
+    # --- targets (LV5xx) --------------------------------------------------------------------
+    DiagnosticCode(
+        "LV501",
+        "Lava is not installed",
+        "ConfigError",
+        "Install the loihi extra: `make setup` does it, or `pip install --no-deps "
+        "--ignore-requires-python lava-nc==0.10.0 lava-dl==0.6.0` then requirements/loihi.txt.",
+    ),
+    DiagnosticCode(
+        "LV502",
+        "Lava failed to import",
+        "InternalError",
+        "Lava is installed but does not import even with snncompile's compatibility shim; the "
+        "message shows the import error.",
+    ),
+)
+
+
+class SnnCompileError(Exception):
+    """Base of every error shown to a user.
+
+    Attributes:
+        code: the stable diagnostic code (a key of :data:`CODES`).
+        message: one paragraph naming what is wrong, where (node, module path) and the numbers.
+        fix: what the user can do; defaults to the code's documented fix.
+        node: the IR node name or object the error is about, when there is one.
+        source: the source model's module path (e.g. ``block.0.attn.q_conv``), when known.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        fix: str | None = None,
+        node: str | None = None,
+        source: str | None = None,
+    ) -> None:
+        if code not in CODES:
+            raise KeyError(f"unregistered diagnostic code {code!r}")
+        self.code = code
+        self.message = message
+        self.fix = fix if fix is not None else CODES[code].fix
+        self.node = node
+        self.source = source
+        super().__init__(self.render())
+
+    @property
+    def title(self) -> str:
+        """The code's short title."""
+        return CODES[self.code].title
+
+    def render(self) -> str:
+        """One readable paragraph: ``error[CODE] title: message (at ...). Fix: ...``."""
+        where = []
+        if self.node is not None:
+            where.append(f"node {self.node}")
+        if self.source is not None:
+            where.append(f"module {self.source}")
+        location = f" (at {', '.join(where)})" if where else ""
+        return f"error[{self.code}] {self.title}: {self.message}{location}\n  fix: {self.fix}"
+
+
+class UnsupportedOpError(SnnCompileError):
+    """An op the compiler cannot translate or execute; never dropped silently."""
+
+
+class ComplianceError(SnnCompileError):
+    """The network breaks the spike-driven rule where the user asked for strict compliance."""
+
+
+class ResourceLimitError(SnnCompileError):
+    """Something does not fit the target's hardware limits (cores, memory, bits, delays)."""
+
+
+class ConfigError(SnnCompileError):
+    """Invalid user configuration, options or environment."""
+
+
+class InternalError(SnnCompileError):
+    """A compiler bug detected by an internal check (a pass broke the verifier, ...)."""
+
+
+#: Error class for each category name used in :data:`CODES`.
+ERROR_CLASSES: dict[str, type[SnnCompileError]] = {
+    cls.__name__: cls
+    for cls in (
+        SnnCompileError,
+        UnsupportedOpError,
+        ComplianceError,
+        ResourceLimitError,
+        ConfigError,
+        InternalError,
+    )
+}
+
+
+def error(code: str, message: str, **kwargs: str | None) -> SnnCompileError:
+    """Build the error of the class registered for ``code`` (see :data:`CODES`)."""
+    cls = ERROR_CLASSES[CODES[code].category]
+    return cls(code, message, **kwargs)
