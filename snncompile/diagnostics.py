@@ -101,6 +101,18 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "SnnCompileError",
         "Graph outputs must name values defined in the graph.",
     ),
+    DiagnosticCode(
+        "IR110",
+        "wrong number of operands",
+        "SnnCompileError",
+        "Give the op the number of inputs (and results) it declares (docs/ir.md).",
+    ),
+    DiagnosticCode(
+        "IR111",
+        "unknown stage",
+        "SnnCompileError",
+        "A graph's stage is `tensor` or `network`.",
+    ),
     # --- configuration and pass pipeline (CF2xx) -------------------------------------------
     DiagnosticCode(
         "CF201",
@@ -132,6 +144,12 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "InternalError",
         "This is a compiler bug: a rewrite pattern keeps matching its own output.",
     ),
+    DiagnosticCode(
+        "PM303",
+        "a pass crashed",
+        "InternalError",
+        "This is a compiler bug: report it with the input IR and `--debug` output.",
+    ),
     # --- models and checkpoints (ML4xx) -----------------------------------------------------
     DiagnosticCode(
         "ML401",
@@ -159,6 +177,13 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "SnnCompileError",
         "The file holds a pickled nn.Module; unpickling runs code. Pass `--trust-pickle` if you "
         "trust the file, or save a state dict and pass `--arch`.",
+    ),
+    # --- model inputs (IN6xx) --------------------------------------------------------------
+    DiagnosticCode(
+        "IN601",
+        "unreadable model input",
+        "ConfigError",
+        "Pass an existing model file in a supported format (`snncompile --help`).",
     ),
     # --- targets (LV5xx) --------------------------------------------------------------------
     DiagnosticCode(
@@ -216,7 +241,7 @@ class SnnCompileError(Exception):
         """One readable paragraph: ``error[CODE] title: message (at ...). Fix: ...``."""
         where = []
         if self.node is not None:
-            where.append(f"node {self.node}")
+            where.append(self.node)
         if self.source is not None:
             where.append(f"module {self.source}")
         location = f" (at {', '.join(where)})" if where else ""

@@ -1,0 +1,174 @@
+"""The ``snncompile`` command line.
+
+Usage::
+
+    snncompile MODEL [--target ir|sim|loihi|nir|onnx] [-o OUT] [options]   # compile
+    snncompile info [--json]                                               # environment
+    snncompile zoo [--json]                                                # model zoo
+
+Errors print one paragraph with their diagnostic code and exit 1; internal errors exit 2.
+Tracebacks only with ``--debug``. The compile options are generated from
+:class:`snncompile.config.CompileConfig`, so the CLI and the config cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sys
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from snncompile import __version__
+from snncompile.config import CompileConfig
+from snncompile.diagnostics import InternalError, SnnCompileError
+
+__all__ = ["cli", "main"]
+
+F = typing.TypeVar("F", bound=Callable[..., Any])
+
+
+class _DefaultCommandGroup(click.Group):
+    """A group whose first positional argument, when it is not a command, is a MODEL to
+    compile: ``snncompile model.pt --target loihi`` means ``snncompile compile model.pt ...``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for index, arg in enumerate(args):
+            if arg.startswith("-"):
+                continue
+            if arg not in self.commands:
+                args = [*args[:index], "compile", *args[index:]]
+            break
+        return super().parse_args(ctx, args)
+
+
+def config_options(func: F) -> F:
+    """Add one ``--flag`` per :class:`CompileConfig` field (help and choices from metadata)."""
+    hints = typing.get_type_hints(CompileConfig)
+    for f in reversed(dataclasses.fields(CompileConfig)):
+        meta = f.metadata
+        if not meta.get("cli", False):
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        annotation = hints[f.name]
+        kwargs: dict[str, Any] = {"help": meta["help"], "default": f.default}
+        if annotation is bool:
+            decl = [f"{flag}/--no-{flag[2:]}"]
+            kwargs["show_default"] = True
+        else:
+            decl = [flag]
+            if typing.get_origin(annotation) is tuple:
+                kwargs.update(multiple=True, default=(), metavar="PASS")
+            elif meta.get("choices"):
+                kwargs["type"] = click.Choice(meta["choices"])
+                kwargs["show_default"] = True
+            elif int in typing.get_args(annotation) or annotation is int:
+                kwargs["type"] = int
+                kwargs["show_default"] = f.default is not None
+        func = click.option(*decl, f.name, **kwargs)(func)
+    return func
+
+
+@click.group(cls=_DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="snncompile")
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
+    """snncompile: compile trained PyTorch spiking transformers to neuromorphic hardware.
+
+    Run `snncompile MODEL --target TARGET` to compile, or one of the commands below.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.command("compile")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the result.")
+@config_options
+def compile_command(model: Path, output: Path | None, **options: Any) -> None:
+    """Compile MODEL for a target (MODEL: a text IR file `.snnir`)."""
+    from snncompile.driver import compile_file
+
+    config = CompileConfig.from_dict(options)
+    result = compile_file(model, config, dump=_dump_to_stderr)
+    if output is None:
+        click.echo(result.text, nl=False)
+    else:
+        output.write_text(result.text)
+        click.echo(f"wrote {output} ({result.summary})", err=True)
+
+
+def _dump_to_stderr(pass_name: str, text: str) -> None:
+    click.echo(f"// ----- IR after {pass_name} -----", err=True)
+    click.echo(text, err=True, nl=False)
+
+
+@cli.command("info")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def info_command(as_json: bool) -> None:
+    """Versions of the stack and which backends are usable here."""
+    from snncompile.info import collect_info, render_info
+
+    report = collect_info()
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        render_info(report)
+
+
+@cli.command("zoo")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def zoo_command(as_json: bool) -> None:
+    """List the model zoo: family, dataset, depth, dim, heads, T, image size, parameters."""
+    from snncompile.models import zoo_table
+    from snncompile.report.terminal import render_zoo
+
+    rows = zoo_table()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        render_zoo(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and turn errors into one paragraph and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        code = cli.main(args=args, prog_name="snncompile", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except SnnCompileError as exc:
+        if debug:
+            raise
+        click.echo(exc.render(), err=True)
+        return 2 if isinstance(exc, InternalError) else 1
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "  this is a bug in snncompile; rerun with --debug for the traceback and report it",
+            err=True,
+        )
+        return 2
+    return code if isinstance(code, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

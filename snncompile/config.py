@@ -1,0 +1,165 @@
+"""The build configuration: one frozen, JSON-serializable dataclass that the CLI mirrors.
+
+Every field carries its help text, its CLI flag and, where it has one, its set of choices in the
+field metadata; the CLI builds its options from these fields, so the two cannot drift apart. A
+copy of the config is written next to every artifact together with per-pass timing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from snncompile.diagnostics import error
+
+__all__ = ["TARGETS", "CompileConfig"]
+
+#: Compilation targets the CLI accepts.
+TARGETS = ("ir", "sim", "loihi", "nir", "onnx")
+
+
+def _opt(help: str, *, choices: tuple[str, ...] | None = None, flag: bool = True) -> Any:
+    return {"help": help, "choices": choices, "cli": flag}
+
+
+@dataclass(frozen=True)
+class CompileConfig:
+    """Everything that decides what a compile produces (run parameters excluded)."""
+
+    target: str = field(
+        default="sim",
+        metadata=_opt("What to produce: IR text, simulator, Lava, NIR or ONNX.", choices=TARGETS),
+    )
+    arch: str | None = field(
+        default=None,
+        metadata=_opt("Zoo architecture of a checkpoint (see `snncompile zoo`)."),
+    )
+    time_steps: int | None = field(
+        default=None,
+        metadata=_opt("Time steps T of a run (default: the model card's, else 4)."),
+    )
+    dump_ir_after: tuple[str, ...] = field(
+        default=(),
+        metadata=_opt("Print the IR after these passes (repeatable; 'all' for every pass)."),
+    )
+    verify_each_pass: bool = field(
+        default=True,
+        metadata=_opt("Run the IR verifier after every pass."),
+    )
+    allow_host_ops: bool = field(
+        default=False,
+        metadata=_opt("Run ops that cannot be built from synapses (e.g. max over reals) on host."),
+    )
+    lava_mode: str = field(
+        default="stock",
+        metadata=_opt(
+            "Lava emission: stock library processes (deployable) or fused numpy processes.",
+            choices=("stock", "fused"),
+        ),
+    )
+    weight_bits: int = field(
+        default=8,
+        metadata=_opt("Synaptic weight bits of the target (Loihi 2: up to 8)."),
+    )
+    accept_saturation: bool = field(
+        default=False,
+        metadata=_opt("Accept fixed-point saturation the quantizer cannot rule out."),
+    )
+    trust_pickle: bool = field(
+        default=False,
+        metadata=_opt("Allow loading a pickled nn.Module (unpickling runs code)."),
+    )
+    seed: int = field(
+        default=0,
+        metadata=_opt("Seed for random weights (zoo:NAME) and sampling."),
+    )
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if hints[f.name] == tuple[str, ...] and isinstance(value, list):
+                object.__setattr__(self, f.name, tuple(value))
+                value = tuple(value)
+            _check_type(f.name, hints[f.name], value)
+            choices = f.metadata.get("choices")
+            if choices and value not in choices:
+                raise error(
+                    "CF201",
+                    f"{f.name} must be one of {', '.join(choices)}, got {value!r}",
+                    node=f.name,
+                )
+        if self.time_steps is not None and self.time_steps < 1:
+            raise error(
+                "CF201", f"time_steps must be >= 1, got {self.time_steps}", node="time_steps"
+            )
+        if not 1 <= self.weight_bits <= 8:
+            raise error(
+                "CF201", f"weight_bits must be in 1..8, got {self.weight_bits}", node="weight_bits"
+            )
+
+    # --- serialization ------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (tuples become lists)."""
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CompileConfig:
+        """Build from a dict; unknown keys raise CF201 naming them."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise error(
+                "CF201",
+                f"unknown config field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}",
+                node=unknown[0],
+            )
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str) -> CompileConfig:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise error("CF201", f"the config is not valid JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise error("CF201", "the config must be a JSON object")
+        return cls.from_dict(data)
+
+    def replace(self, **changes: Any) -> CompileConfig:
+        return dataclasses.replace(self, **changes)
+
+
+def _check_type(name: str, annotation: Any, value: Any) -> None:
+    args = typing.get_args(annotation)
+    allowed: tuple[Any, ...] = args if args and typing.get_origin(annotation) is not tuple else ()
+    if typing.get_origin(annotation) is tuple:
+        ok = isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+    elif allowed:
+        ok = any(value is None if a is type(None) else _is(value, a) for a in allowed)
+    else:
+        ok = _is(value, annotation)
+    if not ok:
+        raise error(
+            "CF201",
+            f"{name} must be {_describe(annotation)}, got {type(value).__name__} {value!r}",
+            node=name,
+        )
+
+
+def _is(value: Any, kind: Any) -> bool:
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _describe(annotation: Any) -> str:
+    return str(annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")

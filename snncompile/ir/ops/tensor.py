@@ -1,0 +1,364 @@
+"""Tensor-level ops: PyTorch's words for one time step of one sample.
+
+Shapes below are per sample (no time or batch axis); kernels receive a leading batch axis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from snncompile.ir.attrs import Array, NoAttrs, OpAttrs
+from snncompile.ir.ops.base import OpDef, ShapeError, State
+from snncompile.ir.types import TensorType
+
+TENSOR = frozenset({"tensor"})
+
+
+def _same(t: TensorType, shape: Sequence[int] | None = None) -> TensorType:
+    """A result type with ``t``'s dtype, no domain yet, and ``shape`` (default ``t``'s)."""
+    return TensorType(tuple(t.shape if shape is None else shape), t.dtype)
+
+
+def _torch(array: np.ndarray, dtype: np.dtype) -> torch.Tensor:
+    return torch.from_numpy(np.array(array, dtype=dtype, copy=True))
+
+
+# --- conv2d -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Conv2dAttrs(OpAttrs):
+    """``weight``: [C_out, C_in / groups, kH, kW]; ``bias``: [C_out] or none."""
+
+    weight: Array
+    bias: Array | None
+    stride: tuple[int, ...] = (1, 1)
+    padding: tuple[int, ...] = (0, 0)
+    dilation: tuple[int, ...] = (1, 1)
+    groups: int = 1
+
+
+def _conv_out(size: int, k: int, s: int, p: int, d: int) -> int:
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def _infer_conv2d(types: Sequence[TensorType], a: Conv2dAttrs) -> tuple[TensorType, ...]:
+    (x,) = types
+    if x.rank != 3 or a.weight.ndim != 4:
+        raise ShapeError(f"conv2d expects input [C, H, W] and weight of rank 4, got {x.shape}")
+    c_out, c_in_g, kh, kw = a.weight.shape
+    if x.shape[0] != c_in_g * a.groups or c_out % a.groups:
+        raise ShapeError(
+            f"conv2d input has {x.shape[0]} channels; weight {a.weight.shape} with "
+            f"groups={a.groups} expects {c_in_g * a.groups}"
+        )
+    if a.bias is not None and a.bias.shape != (c_out,):
+        raise ShapeError(f"conv2d bias shape {a.bias.shape} != ({c_out},)")
+    h = _conv_out(x.shape[1], kh, a.stride[0], a.padding[0], a.dilation[0])
+    w = _conv_out(x.shape[2], kw, a.stride[1], a.padding[1], a.dilation[1])
+    if h <= 0 or w <= 0:
+        raise ShapeError(f"conv2d output would be empty ({h}x{w}) for input {x.shape}")
+    return (_same(x, (c_out, h, w)),)
+
+
+def _conv2d(a: Conv2dAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
+    """``y[o] = b[o] + Σ_c Σ_ij W[o, c, i, j] · x[c, s·h + d·i - p, s·w + d·j - p]``."""
+    x = xs[0]
+    bias = None if a.bias is None else _torch(a.bias, x.dtype)
+    y = F.conv2d(
+        torch.from_numpy(x),
+        _torch(a.weight, x.dtype),
+        bias,
+        stride=a.stride,
+        padding=a.padding,
+        dilation=a.dilation,
+        groups=a.groups,
+    )
+    return (y.numpy(),)
+
+
+# --- linear -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class LinearAttrs(OpAttrs):
+    """``weight``: [out, in]; ``bias``: [out] or none. Applied over the last axis."""
+
+    weight: Array
+    bias: Array | None
+
+
+def _infer_linear(types: Sequence[TensorType], a: LinearAttrs) -> tuple[TensorType, ...]:
+    (x,) = types
+    if x.rank < 1 or a.weight.ndim != 2 or x.shape[-1] != a.weight.shape[1]:
+        raise ShapeError(f"linear weight {a.weight.shape} does not take input {x.shape}")
+    if a.bias is not None and a.bias.shape != (a.weight.shape[0],):
+        raise ShapeError(f"linear bias shape {a.bias.shape} != ({a.weight.shape[0]},)")
+    return (_same(x, (*x.shape[:-1], a.weight.shape[0])),)
+
+
+def _linear(a: LinearAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
+    """``y = x · Wᵀ + b`` over the last axis."""
+    x = xs[0]
+    y = x @ a.weight.astype(x.dtype).T
+    if a.bias is not None:
+        y = y + a.bias.astype(x.dtype)
+    return (y,)
+
+
+# --- batchnorm ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class BatchNormAttrs(OpAttrs):
+    """Eval-mode batch norm over channel ``axis`` (of the per-sample shape)."""
+
+    weight: Array
+    bias: Array
+    running_mean: Array
+    running_var: Array
+    eps: float = 1e-5
+    axis: int = 0
+
+
+def _infer_batchnorm(types: Sequence[TensorType], a: BatchNormAttrs) -> tuple[TensorType, ...]:
+    (x,) = types
+    if not 0 <= a.axis < x.rank:
+        raise ShapeError(f"batchnorm axis {a.axis} outside input of shape {x.shape}")
+    channels = x.shape[a.axis]
+    for field in ("weight", "bias", "running_mean", "running_var"):
+        if getattr(a, field).shape != (channels,):
+            raise ShapeError(f"batchnorm {field} shape {getattr(a, field).shape} != ({channels},)")
+    return (_same(x),)
+
+
+def _batchnorm(
+    a: BatchNormAttrs, xs: Sequence[np.ndarray], state: State | None
+) -> tuple[np.ndarray]:
+    """``y = (x - μ) / sqrt(σ² + ε) · γ + β`` per channel."""
+    x = xs[0]
+    shape = [1] * x.ndim
+    shape[a.axis + 1] = -1
+    inv = (a.weight / np.sqrt(a.running_var + a.eps)).astype(x.dtype).reshape(shape)
+    shift = (a.bias - a.running_mean * a.weight / np.sqrt(a.running_var + a.eps)).astype(x.dtype)
+    return (x * inv + shift.reshape(shape),)
+
+
+# --- lif ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class LifAttrs(OpAttrs):
+    """Leaky integrate-and-fire neuron (spikingjelly semantics). ``v_reset`` none = soft reset."""
+
+    tau: float = 2.0
+    v_threshold: float = 1.0
+    v_reset: float | None = 0.0
+    decay_input: bool = True
+
+
+def _infer_lif(types: Sequence[TensorType], a: LifAttrs) -> tuple[TensorType, ...]:
+    (x,) = types
+    if a.tau < 1.0:
+        raise ShapeError(f"lif tau must be >= 1, got {a.tau}")
+    return (_same(x),)
+
+
+def _lif_state(a: LifAttrs, types: Sequence[TensorType], batch: int) -> State:
+    v0 = 0.0 if a.v_reset is None else a.v_reset
+    return {"v": np.full((batch, *types[0].shape), v0)}
+
+
+def _lif(a: LifAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
+    """One step of spikingjelly's LIF (SEMANTICS.md section 2)::
+
+        charge  H = V + (X - (V - v_reset)) / tau        (decay_input)
+                H = V - (V - v_reset) / tau + X          (not decay_input)
+        fire    S = 1 if H >= v_threshold else 0
+        reset   V = H · (1 - S) + v_reset · S            (hard)
+                V = H - S · v_threshold                  (soft, v_reset none)
+
+    with v_reset taken as 0 in the charge equation for a soft reset.
+    """
+    assert state is not None
+    x = xs[0]
+    v = state["v"].astype(x.dtype, copy=False)
+    reset = 0.0 if a.v_reset is None else a.v_reset
+    h = v + (x - (v - reset)) / a.tau if a.decay_input else v - (v - reset) / a.tau + x
+    spike = (h >= a.v_threshold).astype(x.dtype)
+    if a.v_reset is None:
+        state["v"] = h - spike * a.v_threshold
+    else:
+        state["v"] = h * (1.0 - spike) + a.v_reset * spike
+    return (spike,)
+
+
+# --- elementwise ----------------------------------------------------------------------------
+
+
+def _infer_broadcast(types: Sequence[TensorType], a: NoAttrs) -> tuple[TensorType, ...]:
+    left, right = types
+    try:
+        shape = np.broadcast_shapes(left.shape, right.shape)
+    except ValueError as exc:
+        raise ShapeError(f"shapes {left.shape} and {right.shape} do not broadcast") from exc
+    return (_same(left, shape),)
+
+
+def _add(a: NoAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
+    """``y = a + b`` (numpy broadcasting over the per-sample shapes)."""
+    return (xs[0] + xs[1],)
+
+
+def _mul(a: NoAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
+    """``y = a ⊙ b``: the Hadamard product of two activations."""
+    return (xs[0] * xs[1],)
+
+
+@dataclass(frozen=True, eq=False)
+class ScaleAttrs(OpAttrs):
+    """Multiplication by a constant ``factor``."""
+
+    factor: float
+
+
+def _infer_unary(types: Sequence[TensorType], a: OpAttrs) -> tuple[TensorType, ...]:
+    return (_same(types[0]),)
+
+
+def _scale(a: ScaleAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
+    """``y = factor · x``."""
+    return (xs[0] * xs[0].dtype.type(a.factor),)
+
+
+# --- matmul ---------------------------------------------------------------------------------
+
+
+def _infer_matmul(types: Sequence[TensorType], a: NoAttrs) -> tuple[TensorType, ...]:
+    left, right = types
+    if left.rank < 2 or right.rank < 2 or left.shape[-1] != right.shape[-2]:
+        raise ShapeError(f"matmul of {left.shape} and {right.shape}: inner dimensions differ")
+    try:
+        batch = np.broadcast_shapes(left.shape[:-2], right.shape[:-2])
+    except ValueError as exc:
+        raise ShapeError(f"matmul batch dims {left.shape} / {right.shape} differ") from exc
+    return (_same(left, (*batch, left.shape[-2], right.shape[-1])),)
+
+
+def _matmul(a: NoAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
+    """``Y[..., n, m] = Σ_k A[..., n, k] · B[..., k, m]``: a product of two activations."""
+    return (np.matmul(xs[0], xs[1]),)
+
+
+# --- layout ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ReshapeAttrs(OpAttrs):
+    """New per-sample shape (same number of elements)."""
+
+    shape: tuple[int, ...]
+
+
+def _infer_reshape(types: Sequence[TensorType], a: ReshapeAttrs) -> tuple[TensorType, ...]:
+    (x,) = types
+    if any(d < 0 for d in a.shape) or int(np.prod(a.shape)) != x.numel:
+        raise ShapeError(f"cannot reshape {x.shape} ({x.numel} elements) to {a.shape}")
+    return (_same(x, a.shape),)
+
+
+def _reshape(a: ReshapeAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
+    """Row-major reshape of each sample."""
+    x = xs[0]
+    return (x.reshape((x.shape[0], *a.shape)),)
+
+
+@dataclass(frozen=True, eq=False)
+class PermuteAttrs(OpAttrs):
+    """Axis permutation of the per-sample shape: result axis i is input axis ``perm[i]``."""
+
+    perm: tuple[int, ...]
+
+
+def _infer_permute(types: Sequence[TensorType], a: PermuteAttrs) -> tuple[TensorType, ...]:
+    (x,) = types
+    if sorted(a.perm) != list(range(x.rank)):
+        raise ShapeError(f"permute {a.perm} is not a permutation of {x.rank} axes")
+    return (_same(x, tuple(x.shape[p] for p in a.perm)),)
+
+
+def _permute(a: PermuteAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
+    """``y[i_perm[0], ...] = x[i_0, ...]``: axes reordered, the batch axis kept first."""
+    return (np.transpose(xs[0], (0, *(p + 1 for p in a.perm))),)
+
+
+# --- pooling --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Pool2dAttrs(OpAttrs):
+    """2-d pooling window over [C, H, W] (floor mode; average pools count the padding)."""
+
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...] = (0, 0)
+
+
+def _infer_pool2d(types: Sequence[TensorType], a: Pool2dAttrs) -> tuple[TensorType, ...]:
+    (x,) = types
+    if x.rank != 3:
+        raise ShapeError(f"pool2d expects input [C, H, W], got {x.shape}")
+    h = _conv_out(x.shape[1], a.kernel_size[0], a.stride[0], a.padding[0], 1)
+    w = _conv_out(x.shape[2], a.kernel_size[1], a.stride[1], a.padding[1], 1)
+    if h <= 0 or w <= 0:
+        raise ShapeError(f"pool2d output would be empty ({h}x{w}) for input {x.shape}")
+    return (_same(x, (x.shape[0], h, w)),)
+
+
+def _maxpool2d(a: Pool2dAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
+    """``y[c, h, w] = max_{i,j} x[c, s·h + i - p, s·w + j - p]`` (padding never wins)."""
+    y = F.max_pool2d(torch.from_numpy(xs[0]), a.kernel_size, a.stride, a.padding)
+    return (y.numpy(),)
+
+
+def _avgpool2d(a: Pool2dAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
+    """``y[c, h, w] = 1/(kH·kW) · Σ_{i,j} x[c, s·h + i - p, s·w + j - p]`` (zero padding)."""
+    y = F.avg_pool2d(torch.from_numpy(xs[0]), a.kernel_size, a.stride, a.padding)
+    return (y.numpy(),)
+
+
+def _doc(fn: object) -> str:
+    return (getattr(fn, "__doc__", None) or "").strip()
+
+
+OPS: list[OpDef] = [
+    OpDef("conv2d", Conv2dAttrs, _infer_conv2d, _conv2d, TENSOR, doc=_doc(_conv2d)),
+    OpDef("linear", LinearAttrs, _infer_linear, _linear, TENSOR, doc=_doc(_linear)),
+    OpDef("batchnorm", BatchNormAttrs, _infer_batchnorm, _batchnorm, TENSOR, doc=_doc(_batchnorm)),
+    OpDef("lif", LifAttrs, _infer_lif, _lif, TENSOR, init_state=_lif_state, doc=_doc(_lif)),
+    OpDef("add", NoAttrs, _infer_broadcast, _add, TENSOR, arity=2, doc=_doc(_add)),
+    OpDef("mul", NoAttrs, _infer_broadcast, _mul, TENSOR, arity=2, doc=_doc(_mul)),
+    OpDef("scale", ScaleAttrs, _infer_unary, _scale, TENSOR, doc=_doc(_scale)),
+    OpDef("matmul", NoAttrs, _infer_matmul, _matmul, TENSOR, arity=2, doc=_doc(_matmul)),
+    OpDef("reshape", ReshapeAttrs, _infer_reshape, _reshape, TENSOR, doc=_doc(_reshape)),
+    OpDef("permute", PermuteAttrs, _infer_permute, _permute, TENSOR, doc=_doc(_permute)),
+    OpDef("maxpool2d", Pool2dAttrs, _infer_pool2d, _maxpool2d, TENSOR, doc=_doc(_maxpool2d)),
+    OpDef("avgpool2d", Pool2dAttrs, _infer_pool2d, _avgpool2d, TENSOR, doc=_doc(_avgpool2d)),
+]
+
+__all__ = [
+    "OPS",
+    "BatchNormAttrs",
+    "Conv2dAttrs",
+    "LifAttrs",
+    "LinearAttrs",
+    "PermuteAttrs",
+    "Pool2dAttrs",
+    "ReshapeAttrs",
+    "ScaleAttrs",
+]
