@@ -37,11 +37,13 @@ class _DefaultCommandGroup(click.Group):
     """A group whose first positional argument, when it is not a command, is a MODEL to
     compile: ``snncompile model.pt --target loihi`` means ``snncompile compile model.pt ...``."""
 
+    group_flags = frozenset({"--debug", "-v", "-vv", "--verbose", "--version", "-h", "--help"})
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         for index, arg in enumerate(args):
-            if arg.startswith("-"):
+            if arg in self.group_flags:
                 continue
-            if arg not in self.commands:
+            if arg.startswith("-") or arg not in self.commands:
                 args = [*args[:index], "compile", *args[index:]]
             break
         return super().parse_args(ctx, args)

@@ -85,7 +85,7 @@ class Node:
         self.inputs: tuple[Value, ...] = tuple(inputs)
         self.attrs = attrs
         self.outputs: tuple[Value, ...] = tuple(outputs)
-        self.loc = loc
+        self.loc = loc if loc is not None and (loc.module or loc.line) else None
         for value in self.outputs:
             value.producer = self
 

@@ -1,0 +1,127 @@
+"""The Lava shim: lava-nc 0.10 imports on this Python, and a two-population LIF network runs
+under Loihi2SimCfg(select_tag='fixed_pt') with exactly the spikes of Lava's integer equations
+(lava.md section 1.2), computed here independently in numpy."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from snncompile.targets.loihi import _lava
+
+pytestmark = [pytest.mark.lava, pytest.mark.timeout(180)]
+
+
+def _reference_lif_chain(
+    current: np.ndarray, weights: list[np.ndarray], du: int, dv: int, vth: int, bias: int
+) -> list[np.ndarray]:
+    """Lava's PyLifModelBitAcc and PyDenseModelBitAcc, step by step, in int64."""
+    sizes = [current.shape[0]] + [w.shape[0] for w in weights]
+    steps = current.shape[1]
+    u = [np.zeros(n, np.int64) for n in sizes]
+    v = [np.zeros(n, np.int64) for n in sizes]
+    # A Dense projection sends what it accumulated on the previous step (1-step latency).
+    pending = [np.zeros(w.shape[0], np.int64) for w in weights]
+    effective = [_lava_weights(w) for w in weights]
+    spikes = [np.zeros((n, steps), np.int64) for n in sizes]
+
+    def trunc_div_4096(x: np.ndarray) -> np.ndarray:
+        return np.sign(x) * (np.abs(x) >> 12)
+
+    for t in range(steps):
+        inputs = [current[:, t].astype(np.int64), *pending]
+        for k in range(len(sizes)):
+            uk = trunc_div_4096(u[k] * (4096 - (du + 1))) + (inputs[k] << 6)
+            uk = np.where(uk > 2**23, uk - 2**24, np.where(uk <= -(2**23), uk + 2**24, uk))
+            vk = trunc_div_4096(v[k] * (4096 - dv)) + uk + bias
+            vk = np.clip(vk, -(2**23 - 1), 2**23 - 1)
+            fired = vk > (vth << 6)
+            vk[fired] = 0
+            u[k], v[k] = uk, vk
+            spikes[k][:, t] = fired
+        pending = [w @ spikes[k][:, t] for k, w in enumerate(effective)]
+    return spikes
+
+
+def _lava_weights(w: np.ndarray) -> np.ndarray:
+    """8-bit weights; a mixed-sign matrix loses its LSB (floor to even) in [-256, 254]."""
+    w = w.astype(np.int64)
+    if w.min() < 0 < w.max():
+        return (np.clip(w, -256, 255) >> 1) << 1
+    return np.clip(w, -255, 255)
+
+
+def test_two_population_network_is_bit_exact() -> None:
+    rng = np.random.default_rng(7)
+    steps = 12
+    current = rng.integers(-2, 12, size=(6, steps))
+    weights = [rng.integers(-40, 90, size=(5, 6))]
+    got = _lava.run_lif_chain(current, weights, du=4095, dv=2048, vth=5, bias_mant=3)
+    want = _reference_lif_chain(current, weights, du=4095, dv=2048, vth=5, bias=3)
+    assert got[0].sum() > 0 and got[1].sum() > 0, "the test network must spike"
+    for population, (g, w) in enumerate(zip(got, want, strict=True)):
+        np.testing.assert_array_equal(g, w, err_msg=f"population {population}")
+
+
+def test_current_memory_and_odd_mixed_weights_are_bit_exact() -> None:
+    rng = np.random.default_rng(11)
+    current = rng.integers(0, 6, size=(4, 10))
+    weights = [np.array([[3, -3, 5, 7], [-5, 9, 1, 1], [101, 77, -1, 0]])]
+    got = _lava.run_lif_chain(current, weights, du=2048, dv=1024, vth=5)
+    want = _reference_lif_chain(current, weights, du=2048, dv=1024, vth=5, bias=0)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)
+
+
+def test_lava_status_reports_available() -> None:
+    status = _lava.lava_status()
+    assert status.available, status.reason
+    expected_patch = 8 if sys.version_info >= (3, 11) else 0
+    assert status.patched_fields in (0, expected_patch)  # 0 if imported before the hook counted
+
+
+# --- the import hook --------------------------------------------------------------------------
+
+
+def _var_model_path() -> Path:
+    spec = importlib.util.find_spec("lava")
+    assert spec is not None and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations))) / "magma/compiler/var_model.py"
+
+
+def test_patch_rewrites_exactly_the_mutable_defaults() -> None:
+    source = _var_model_path().read_text()
+    patched, count = _lava.patch_var_model_source(source)
+    assert count == source.count("ByteEncoder = ByteEncoder()") == 8
+    assert "ByteEncoder = ByteEncoder()" not in patched
+    assert patched.count("_snnc_field(default_factory=ByteEncoder)") == 8
+    compile(patched, "var_model.py", "exec")
+    lines = patched.splitlines()
+    future = next(i for i, line in enumerate(lines) if line.startswith("from __future__"))
+    assert "_snnc_field" in lines[future + 1]
+
+
+def test_patch_is_a_no_op_on_fixed_source() -> None:
+    fixed = (
+        "from dataclasses import dataclass, field\n@dataclass\nclass A:\n"
+        "    x: B = field(default_factory=B)\n"
+    )
+    assert _lava.patch_var_model_source(fixed) == (fixed, 0)
+
+
+def test_hook_only_on_311_and_idempotent() -> None:
+    installed = _lava.install_compat_hook()
+    assert installed == (sys.version_info >= (3, 11))
+    _lava.install_compat_hook()
+    finders = [f for f in sys.meta_path if type(f).__name__ == "_CompatFinder"]
+    assert len(finders) == (1 if installed else 0)
+
+
+def test_patched_module_imports() -> None:
+    module = _lava.lava_module(_lava.PATCHED_MODULE)
+    encoder = module.CoreEncoder()
+    assert encoder.x is not module.CoreEncoder().x  # fresh default per instance

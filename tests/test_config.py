@@ -1,0 +1,53 @@
+"""CompileConfig: frozen, JSON round trip, validation with CF201, mirrored by the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from click.testing import CliRunner
+
+from snncompile.cli import cli
+from snncompile.config import CompileConfig
+from snncompile.diagnostics import ConfigError
+
+
+def test_json_round_trip() -> None:
+    config = CompileConfig(target="loihi", arch="spikformer_digits", dump_ir_after=("a", "b"))
+    assert CompileConfig.from_json(config.to_json()) == config
+
+
+def test_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        CompileConfig().target = "onnx"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"target": "fpga"}, "target"),
+        ({"time_steps": 0}, "time_steps"),
+        ({"time_steps": "4"}, "time_steps"),
+        ({"weight_bits": 9}, "weight_bits"),
+        ({"lava_mode": "turbo"}, "lava_mode"),
+        ({"verify_each_pass": "yes"}, "verify_each_pass"),
+    ],
+)
+def test_invalid_values_name_the_field(changes: dict[str, object], field: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        CompileConfig(**changes)  # type: ignore[arg-type]
+    assert info.value.code == "CF201"
+    assert field in info.value.render()
+
+
+def test_unknown_keys_are_rejected() -> None:
+    with pytest.raises(ConfigError) as info:
+        CompileConfig.from_dict({"target": "ir", "optimise": True})
+    assert "optimise" in info.value.message
+
+
+def test_every_field_is_documented_and_on_the_cli() -> None:
+    help_text = CliRunner().invoke(cli, ["compile", "--help"], terminal_width=200).output
+    for f in dataclasses.fields(CompileConfig):
+        assert f.metadata["help"]
+        assert "--" + f.name.replace("_", "-") in help_text

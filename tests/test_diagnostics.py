@@ -1,0 +1,239 @@
+"""Every diagnostic code is triggered once, through the public API, and names its subject.
+
+Adding a code to ``snncompile.diagnostics.CODES`` without a trigger here fails
+``test_every_code_has_a_trigger``; ``docs/diagnostics.md`` must document every code.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+import torch
+
+from snncompile.config import CompileConfig
+from snncompile.diagnostics import CODES, ERROR_CLASSES, SnnCompileError
+from snncompile.ir.graph import Graph, GraphBuilder
+from snncompile.ir.ops.tensor import LifAttrs, ScaleAttrs
+from snncompile.ir.parser import parse_graph
+from snncompile.ir.types import TensorType
+from snncompile.ir.verify import verify
+from snncompile.passes.manager import PassContext, PassManager
+from snncompile.passes.rewrite import apply_patterns
+from tests.conftest import make_conv_lif_graph
+
+ROOT = Path(__file__).resolve().parents[1]
+
+HEADER = "graph @g stage=tensor {\n  input %x : tensor<4xf32>\n"
+
+
+def _parse(body: str) -> Callable[[], Any]:
+    """Parse a graph with ``body`` after its input; closes the graph when ``body`` does not."""
+    text = HEADER + body + ("" if "output" in body else "  output %x\n}\n")
+    return lambda: parse_graph(text)
+
+
+@dataclass(frozen=True)
+class _BreakingPass:
+    name: ClassVar[str] = "break-types"
+    requires: ClassVar[frozenset[str]] = frozenset()
+    ensures: ClassVar[frozenset[str]] = frozenset()
+
+    def run(self, graph: Graph, ctx: PassContext) -> Graph:
+        result = graph.copy()
+        result.node("lif").outputs[0].type = TensorType((99,), "f64")
+        return result
+
+
+@dataclass(frozen=True)
+class _CrashingPass:
+    name: ClassVar[str] = "crash"
+    requires: ClassVar[frozenset[str]] = frozenset()
+    ensures: ClassVar[frozenset[str]] = frozenset()
+
+    def run(self, graph: Graph, ctx: PassContext) -> Graph:
+        raise ZeroDivisionError("oops")
+
+
+@dataclass(frozen=True)
+class _NeedsFolded:
+    name: ClassVar[str] = "needs-folded"
+    requires: ClassVar[frozenset[str]] = frozenset({"folded"})
+    ensures: ClassVar[frozenset[str]] = frozenset()
+
+    def run(self, graph: Graph, ctx: PassContext) -> Graph:
+        return graph
+
+
+class _FlipScale:
+    """Rewrites scale(f) to scale(-f) forever: never converges."""
+
+    name = "flip-scale"
+
+    def apply(self, node: Any, rewriter: Any) -> None:
+        if node.op == "scale":
+            new = rewriter.insert_before(
+                node, "scale", node.inputs, ScaleAttrs(factor=-node.attrs.factor), name="flip"
+            )
+            rewriter.replace_uses(node.output, new)
+
+
+def _unknown_stage() -> None:
+    graph = make_conv_lif_graph()
+    graph.stage = "silicon"
+    verify(graph)
+
+
+def _arity() -> None:
+    b = GraphBuilder("g")
+    x = b.input("x", TensorType((2,)))
+    y = b.add_node("lif", [x], LifAttrs(), name="twoin")
+    b.graph.nodes[0].inputs = (x, x)
+    verify(b.finish([y]))
+
+
+def _output_undefined() -> None:
+    graph = make_conv_lif_graph()
+    other = make_conv_lif_graph()
+    graph.outputs = [other.node("lif").output]
+    verify(graph)
+
+
+def _missing_lava(monkeypatch: pytest.MonkeyPatch) -> None:
+    from snncompile.targets.loihi import _lava
+
+    real_import = builtins.__import__
+
+    def fake_import(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "lava" or name.startswith("lava."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    monkeypatch.setattr(_lava.importlib, "import_module", lambda n: fake_import(n))
+    _lava.require_lava()
+
+
+def _broken_lava(monkeypatch: pytest.MonkeyPatch) -> None:
+    from snncompile.targets.loihi import _lava
+
+    def broken(name: str) -> Any:
+        raise ValueError("mutable default <class 'ByteEncoder'> for field x is not allowed")
+
+    monkeypatch.setattr(_lava.importlib, "import_module", broken)
+    _lava.require_lava()
+
+
+def _checkpoint(tmp_path: Path, kind: str) -> None:
+    from snncompile.models import create
+    from snncompile.models.checkpoint import load_checkpoint
+
+    path = tmp_path / "model.pt"
+    if kind == "corrupt":
+        path.write_bytes(b"this is not a torch file")
+    elif kind == "mismatch":
+        state = create("spikformer_digits").state_dict()
+        state.pop(next(iter(state)))
+        torch.save(state, path)
+    elif kind == "pickled":
+        torch.save(create("spikformer_digits"), path)
+    load_checkpoint(path, "spikformer_digits")
+
+
+# code -> (trigger taking (tmp_path, monkeypatch), text the message must name)
+TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
+    "IR101": (_parse("  %y = scale(%x) {factor=} : tensor<4xf32>\n"), "%y"),
+    "IR102": (_parse("  %y = frobnicate(%x) : tensor<4xf32>\n"), "%y"),
+    "IR103": (_parse("  %y = scale(%x) {gain=2.0} : tensor<4xf32>\n"), "%y"),
+    "IR104": (_parse("  %y = scale(%z) {factor=2.0} : tensor<4xf32>\n"), "%y"),
+    "IR105": (_parse("  %x = scale(%x) {factor=2.0} : tensor<4xf32>\n"), "%x"),
+    "IR106": (
+        lambda: verify(parse_graph(HEADER + "  %y = scale(%x) {factor=2.0} : tensor<5xf32>\n}")),
+        "%y (scale)",
+    ),
+    "IR107": (
+        lambda: verify(
+            parse_graph(
+                HEADER + "  %y = dense(%x) {weight=@w, weight_exp=0, delay=0} : tensor<1xf32>\n"
+                "  output %y\n}\nresources {\n  @w = array<f32, [1, 4]> "
+                '"AAAAAAAAAAAAAAAAAAAAAA=="\n}\n'
+            )
+        ),
+        "%y (dense)",
+    ),
+    "IR108": (
+        _parse(
+            "  %y = linear(%x) {weight=@w, bias=none} : tensor<1xf32>\n  output %y\n}\n"
+            "resources {\n  @w = array<f32, [1, 4]> elided sha256:0123\n}\n"
+        ),
+        "%y",
+    ),
+    "IR109": (_output_undefined, "%lif"),
+    "IR110": (_arity, "%twoin (lif)"),
+    "IR111": (_unknown_stage, "silicon"),
+    "CF201": (lambda: CompileConfig(target="fpga"), "target"),
+    "CF202": (lambda: PassManager([], dump_ir_after=["fold-everything"]), "fold-everything"),
+    "CF203": (lambda: PassManager([_NeedsFolded()]), "needs-folded"),
+    "PM301": (lambda: PassManager([_BreakingPass()]).run(make_conv_lif_graph()), "break-types"),
+    "PM302": (
+        lambda: apply_patterns(make_conv_lif_graph(), [_FlipScale()], pass_name="flipper"),
+        "flip-scale",
+    ),
+    "PM303": (lambda: PassManager([_CrashingPass()]).run(make_conv_lif_graph()), "crash"),
+    "ML401": (lambda: __import__("snncompile.models").models.create("spikformer_9_999"), "9_999"),
+    "ML402": (lambda tmp_path: _checkpoint(tmp_path, "corrupt"), "model.pt"),
+    "ML403": (lambda tmp_path: _checkpoint(tmp_path, "mismatch"), "spikformer_digits"),
+    "ML404": (lambda tmp_path: _checkpoint(tmp_path, "pickled"), "model.pt"),
+    "IN601": (lambda tmp_path: _compile(tmp_path / "absent.pt"), "absent.pt"),
+    "LV501": (_missing_lava, "lava"),
+    "LV502": (_broken_lava, "ByteEncoder"),
+}
+
+
+def _compile(path: Path) -> None:
+    from snncompile.driver import compile_file
+
+    compile_file(path, CompileConfig(target="ir"))
+
+
+def _call(trigger: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    names = trigger.__code__.co_varnames[: trigger.__code__.co_argcount]
+    available = {"tmp_path": tmp_path, "monkeypatch": monkeypatch}
+    trigger(**{name: available[name] for name in names})
+
+
+def test_every_code_has_a_trigger() -> None:
+    assert sorted(TRIGGERS) == sorted(CODES)
+
+
+@pytest.mark.parametrize("code", sorted(CODES))
+def test_code_is_raised_and_names_its_subject(
+    code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trigger, subject = TRIGGERS[code]
+    with pytest.raises(SnnCompileError) as info:
+        _call(trigger, tmp_path, monkeypatch)
+    error = info.value
+    assert error.code == code, error.render()
+    assert isinstance(error, ERROR_CLASSES[CODES[code].category])
+    rendered = error.render()
+    assert rendered.startswith(f"error[{code}]")
+    assert subject in rendered, rendered
+    assert "fix:" in rendered
+
+
+def test_docs_document_every_code() -> None:
+    text = (ROOT / "docs" / "diagnostics.md").read_text()
+    documented = set(re.findall(r"^## `?([A-Z]{2}\d{3})", text, flags=re.MULTILINE))
+    assert documented == set(CODES)
+
+
+def test_unregistered_code_is_rejected() -> None:
+    with pytest.raises(KeyError):
+        SnnCompileError("XX999", "nope")
+
