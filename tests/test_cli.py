@@ -112,7 +112,9 @@ def test_bad_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None
 
 def test_console_script_has_no_traceback(tmp_path: Path) -> None:
     source = tmp_path / "bad.snnir"
-    source.write_text("graph @g stage=tensor {\n  %y = frobnicate() : tensor<f32>\n  output %y\n}\n")
+    source.write_text(
+        "graph @g stage=tensor {\n  %y = frobnicate() : tensor<f32>\n  output %y\n}\n"
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "snncompile.cli", str(source), "--target", "ir"],
         capture_output=True,
@@ -126,7 +128,9 @@ def test_console_script_has_no_traceback(tmp_path: Path) -> None:
 
 def test_debug_shows_traceback(tmp_path: Path) -> None:
     source = tmp_path / "bad.snnir"
-    source.write_text("graph @g stage=tensor {\n  %y = frobnicate() : tensor<f32>\n  output %y\n}\n")
+    source.write_text(
+        "graph @g stage=tensor {\n  %y = frobnicate() : tensor<f32>\n  output %y\n}\n"
+    )
     with pytest.raises(Exception) as info:
         main(["--debug", str(source), "--target", "ir"])
     assert "IR102" in str(info.value)

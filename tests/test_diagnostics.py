@@ -236,4 +236,3 @@ def test_docs_document_every_code() -> None:
 def test_unregistered_code_is_rejected() -> None:
     with pytest.raises(KeyError):
         SnnCompileError("XX999", "nope")
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+from snncompile.ir.attrs import NoAttrs
 from snncompile.ir.graph import Graph, GraphBuilder, SourceLoc, Value
 from snncompile.ir.ops.base import ShapeError
 from snncompile.ir.ops.network import DenseAttrs, PopulationAttrs
@@ -18,7 +19,6 @@ from snncompile.ir.ops.tensor import (
     ReshapeAttrs,
     ScaleAttrs,
 )
-from snncompile.ir.attrs import NoAttrs
 from snncompile.ir.types import FixedPoint, SpikeDomain, TensorType
 
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_.0123456789", min_size=1, max_size=8)
@@ -26,9 +26,7 @@ any_float = st.floats(allow_nan=True, allow_infinity=True, width=64)
 finite = st.floats(min_value=-4, max_value=4, allow_nan=False, width=32)
 domains = st.one_of(
     st.none(),
-    st.sampled_from(
-        [SpikeDomain.binary(), SpikeDomain.integer(), SpikeDomain.real()]
-    ),
+    st.sampled_from([SpikeDomain.binary(), SpikeDomain.integer(), SpikeDomain.real()]),
     st.integers(1, 9).map(SpikeDomain.count),
 )
 fixed_points = st.one_of(
@@ -37,7 +35,11 @@ fixed_points = st.one_of(
 )
 locs = st.one_of(
     st.none(),
-    st.builds(SourceLoc, st.one_of(st.none(), st.text(max_size=12)), st.one_of(st.none(), st.text(max_size=12))),
+    st.builds(
+        SourceLoc,
+        st.one_of(st.none(), st.text(max_size=12)),
+        st.one_of(st.none(), st.text(max_size=12)),
+    ),
 )
 
 
@@ -54,14 +56,30 @@ def tensor_graphs(draw: st.DrawFn, max_nodes: int = 6) -> Graph:
     channels, size = draw(st.integers(1, 3)), draw(st.integers(2, 5))
     x = builder.input(
         draw(names),
-        TensorType((channels, size, size), draw(st.sampled_from(["f32", "f64"])), draw(domains), draw(fixed_points)),
+        TensorType(
+            (channels, size, size),
+            draw(st.sampled_from(["f32", "f64"])),
+            draw(domains),
+            draw(fixed_points),
+        ),
     )
     values: list[Value] = [x]
     for _ in range(draw(st.integers(1, max_nodes))):
         src = draw(st.sampled_from(values))
         kind = draw(
             st.sampled_from(
-                ["lif", "scale", "add", "mul", "reshape", "permute", "conv2d", "linear", "bn", "pool"]
+                [
+                    "lif",
+                    "scale",
+                    "add",
+                    "mul",
+                    "reshape",
+                    "permute",
+                    "conv2d",
+                    "linear",
+                    "bn",
+                    "pool",
+                ]
             )
         )
         shape = src.type.shape

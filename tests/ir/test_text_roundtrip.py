@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 
@@ -62,18 +64,7 @@ def test_shared_array_is_printed_once_and_stays_shared() -> None:
     np.testing.assert_array_equal(parsed.nodes[0].attrs.weight, weight)
 
 
-GOLDEN = """\
-graph @golden stage=tensor {
-  input %x : tensor<1x4x4xf32, real>
-  %conv = conv2d(%x) {weight=@conv.weight, bias=none, stride=[1, 1], padding=[1, 1], dilation=[1, 1], groups=1} : tensor<2x4x4xf32> loc("stem.conv", "model.py:12")
-  %lif = lif(%conv) {tau=2.0, v_threshold=1.0, v_reset=0.0, decay_input=true} : tensor<2x4x4xf32, binary>
-  %scale = scale(%lif) {factor=0.125} : tensor<2x4x4xf32, count(3)>
-  output %scale
-}
-resources {
-  @conv.weight = array<f32, [2, 1, 3, 3]> "AACAPwAAAEAAAEBAAACAQAAAoEAAAMBAAADgQAAAAEEAABBBAAAgQQAAMEEAAEBBAABQQQAAYEEAAHBBAACAQQAAiEEAAJBB"
-}
-"""
+GOLDEN = (Path(__file__).parent / "golden" / "conv_lif.snnir").read_text()
 
 
 def test_golden_text_parses_and_prints_back_unchanged() -> None:
