@@ -150,6 +150,50 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "InternalError",
         "This is a compiler bug: report it with the input IR and `--debug` output.",
     ),
+    # --- spike-driven compliance (SD1xx errors, SD2xx violations, SD3xx notes) -------------
+    DiagnosticCode(
+        "SD101",
+        "no spiking neurons",
+        "SnnCompileError",
+        "snncompile compiles spiking networks: the model needs spiking neurons (our zoo, "
+        "spikingjelly or snntorch neurons).",
+    ),
+    DiagnosticCode(
+        "SD201",
+        "synapses driven by a spike count",
+        "ComplianceError",
+        "The input is a sum of k spike trains (e.g. a SEW residual `x + f(x)`): distribute the "
+        "synapses over the k sources (`W·(a+b) = W·a + W·b`, k copies of the weights) or use "
+        "a membrane-shortcut (MS) residual that adds currents.",
+    ),
+    DiagnosticCode(
+        "SD202",
+        "synapses driven by a real value on chip",
+        "ComplianceError",
+        "Feed the weighted op with spikes (put a spiking neuron before it) or move it to the "
+        "host encoder or readout.",
+    ),
+    DiagnosticCode(
+        "SD203",
+        "max over real values on chip",
+        "ComplianceError",
+        "A max-pool over currents cannot be built from synapses: pool after the neuron (a max "
+        "of spikes is an OR), or run it on the host with --allow-host-ops.",
+    ),
+    DiagnosticCode(
+        "SD204",
+        "product of two non-spike activations",
+        "ComplianceError",
+        "A product needs at least one binary (spike) operand to be built from neurons and "
+        "static synapses; otherwise it runs on the host.",
+    ),
+    DiagnosticCode(
+        "SD301",
+        "gated product needs graded spikes",
+        "SnnCompileError",
+        "Not a violation: the product of a graded value and spikes becomes gated neurons that "
+        "send graded spikes (Loihi 2), exact for integer values.",
+    ),
     # --- models and checkpoints (ML4xx) -----------------------------------------------------
     DiagnosticCode(
         "ML401",

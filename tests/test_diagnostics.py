@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import pytest
 import torch
 
@@ -23,9 +24,12 @@ from snncompile.ir.ops.tensor import LifAttrs, ScaleAttrs
 from snncompile.ir.parser import parse_graph
 from snncompile.ir.types import TensorType
 from snncompile.ir.verify import verify
+from snncompile.passes.compliance import findings, spike_driven_spec
 from snncompile.passes.manager import PassContext, PassManager
+from snncompile.passes.partition_host import PartitionHost
 from snncompile.passes.rewrite import apply_patterns
 from tests.conftest import make_conv_lif_graph
+from tests.passes.graphs import attention, ms_block, sew_block
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -145,6 +149,32 @@ def _checkpoint(tmp_path: Path, kind: str) -> None:
     load_checkpoint(path, "spikformer_digits")
 
 
+def _real_into_synapses() -> None:
+    from snncompile.ir.ops.tensor import LinearAttrs
+
+    b = GraphBuilder("g")
+    x = b.input("x", TensorType((4,), "f64"))
+    s = b.add_node("lif", [x], LifAttrs(), name="s")
+    current = b.add_node("linear", [s], LinearAttrs(weight=np.ones((4, 4)), bias=None), name="c")
+    mac = b.add_node(
+        "linear", [current], LinearAttrs(weight=np.ones((4, 4)), bias=None), name="mac"
+    )
+    out = b.add_node("lif", [mac], LifAttrs(), name="out")
+    verify(b.finish([out]), spike_driven_spec())
+
+
+def _no_neurons() -> None:
+    graph = make_conv_lif_graph()
+    graph.nodes = graph.nodes[:1]
+    graph.outputs = [graph.nodes[0].output]
+    PassManager([PartitionHost()]).run(graph)
+
+
+def _gated_note() -> None:
+    note = next(f for f in findings(attention()) if f.code == "SD301")
+    raise note.to_error()
+
+
 # code -> (trigger taking (tmp_path, monkeypatch), text the message must name)
 TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IR101": (_parse("  %y = scale(%x) {factor=} : tensor<4xf32>\n"), "%y"),
@@ -189,6 +219,15 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "ML402": (lambda tmp_path: _checkpoint(tmp_path, "corrupt"), "model.pt"),
     "ML403": (lambda tmp_path: _checkpoint(tmp_path, "mismatch"), "spikformer_digits"),
     "ML404": (lambda tmp_path: _checkpoint(tmp_path, "pickled"), "model.pt"),
+    "SD101": (_no_neurons, "@conv_lif"),
+    "SD201": (lambda: verify(sew_block(), spike_driven_spec()), "block.1.attn.q_linear"),
+    "SD202": (_real_into_synapses, "%mac (linear)"),
+    "SD203": (
+        lambda: verify(ms_block(maxpool_on_current=True), spike_driven_spec()),
+        "%block0_pool",
+    ),
+    "SD204": (lambda: verify(attention(), spike_driven_spec()), "%real_real (mul)"),
+    "SD301": (_gated_note, "%qkv (matmul)"),
     "IN601": (lambda tmp_path: _compile(tmp_path / "absent.pt"), "absent.pt"),
     "LV501": (_missing_lava, "lava"),
     "LV502": (_broken_lava, "ByteEncoder"),

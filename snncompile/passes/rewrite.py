@@ -62,6 +62,18 @@ class Rewriter:
         self.changed = True
         return node.output
 
+    def update_attrs(self, node: Node, attrs: Any) -> None:
+        """Give ``node`` new attributes; its result types must stay what they were."""
+        from snncompile.ir.ops import get_op
+
+        types = get_op(node.op).infer([v.type for v in node.inputs], attrs)
+        for value, new_type in zip(node.outputs, types, strict=True):
+            if (value.type.shape, value.type.dtype) != (new_type.shape, new_type.dtype):
+                raise ValueError(f"new attributes change the type of %{value.name}")
+        node.attrs = attrs
+        self.touched.append(node)
+        self.changed = True
+
     def replace_uses(self, old: Value, new: Value) -> None:
         """Every reader of ``old`` (and the graph outputs) reads ``new`` instead."""
         if old is new:

@@ -1,0 +1,163 @@
+"""The spike-driven rule (SEMANTICS.md sections 3-4), checked node by node.
+
+On chip every synaptic (weighted) operation must be driven by binary spikes: it accumulates a
+weight when a spike arrives (AC) and never multiplies a weight by a graded value (MAC). With the
+spike domains of :mod:`analyze_spike_domain` and the partition of :mod:`partition_host`:
+
+======================================  ==========================================================
+chip node                               finding
+======================================  ==========================================================
+conv/linear/dense on ``binary``         compliant (AC)
+conv/linear/dense on ``count(k)``       SD201: a sum of k spike trains; expandable into k
+                                        projections at k times the synapse memory
+conv/linear/dense on ``int``/``real``   SD202: a MAC on chip
+maxpool2d on ``int``/``real``           SD203: a max over graded values has no synaptic form
+product, both operands ``binary``       compliant: coincidence (AND) neurons, exact
+product, one operand ``binary``         SD301 note: gated neurons with graded spikes, exact
+product, no ``binary`` operand          SD204: needs the host
+======================================  ==========================================================
+
+Nodes in the host encoder and host readout are never findings: the report counts their MACs.
+The chip partition is spike-driven iff there is no SD2xx finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from snncompile.diagnostics import CODES, SnnCompileError, error
+from snncompile.ir.graph import Graph, Node
+from snncompile.ir.types import DomainKind, SpikeDomain
+from snncompile.ir.verify import SPECS, StageSpec
+from snncompile.passes.analyze_spike_domain import Flow, analyze
+from snncompile.passes.partition_host import Partition, partition
+
+__all__ = [
+    "PRODUCT_OPS",
+    "WEIGHTED_OPS",
+    "Finding",
+    "findings",
+    "spike_driven_predicate",
+    "spike_driven_spec",
+]
+
+#: Ops with static synapses (weights) applied to their input.
+WEIGHTED_OPS = frozenset({"conv2d", "conv1d", "linear", "dense"})
+#: Products of two activations.
+PRODUCT_OPS = frozenset({"matmul", "mul"})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One compliance finding about one node (the JSON report's ``diagnostics`` entries)."""
+
+    code: str
+    severity: str  # "violation" or "note"
+    node: str
+    op: str
+    module: str | None
+    domain: str
+    message: str
+
+    @property
+    def fix(self) -> str:
+        return CODES[self.code].fix
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "node": self.node,
+            "op": self.op,
+            "module": self.module,
+            "domain": self.domain,
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+    def to_error(self) -> SnnCompileError:
+        return error(self.code, self.message, node=f"%{self.node} ({self.op})", source=self.module)
+
+
+def _finding(code: str, node: Node, domain: SpikeDomain | str, message: str) -> Finding:
+    severity = "note" if code.startswith("SD3") else "violation"
+    module = node.loc.module if node.loc else None
+    return Finding(code, severity, node.name, node.op, module, str(domain), message)
+
+
+def _weighted(node: Node, flow: Flow) -> Finding | None:
+    domain = flow.domain
+    if domain.kind is DomainKind.BINARY:
+        return None
+    if domain.kind is DomainKind.COUNT:
+        weights = int(node.attrs.weight.size)
+        sources = ", ".join(f"%{s}" for s in sorted(flow.sources)) or "unknown sources"
+        return _finding(
+            "SD201",
+            node,
+            domain,
+            f"{node.op} is driven by {domain}, the sum of spikes from {sources}; as written "
+            f"this is a MAC. Distributing its synapses over the {domain.bound} sources makes it "
+            f"spike-driven at {domain.bound}x the synapse memory ({weights} -> "
+            f"{weights * (domain.bound or 1)} weights)",
+        )
+    return _finding(
+        "SD202", node, domain, f"{node.op} multiplies its weights by {domain} values (a MAC)"
+    )
+
+
+def _product(node: Node, flows: list[Flow]) -> Finding | None:
+    kinds = [f.domain.kind for f in flows]
+    described = " x ".join(str(f.domain) for f in flows)
+    if all(k is DomainKind.BINARY for k in kinds):
+        return None
+    if any(k is DomainKind.BINARY for k in kinds):
+        return _finding(
+            "SD301",
+            node,
+            described,
+            f"{node.op} of {described}: decomposes into gated neurons that pass the graded "
+            "operand when the spike is present (graded spikes, exact for integers)",
+        )
+    return _finding("SD204", node, described, f"{node.op} of {described} has no spike operand")
+
+
+def findings(graph: Graph, parts: Partition | None = None) -> list[Finding]:
+    """Every compliance finding of ``graph``'s chip partition, in graph order."""
+    flows = analyze(graph)
+    parts = parts or partition(graph)
+    chip = set(parts.chip)
+    result: list[Finding] = []
+    for node in graph.nodes:
+        if node.name not in chip:
+            continue
+        inputs = [flows[v.name] for v in node.inputs]
+        found: Finding | None = None
+        if node.op in WEIGHTED_OPS:
+            found = _weighted(node, inputs[0])
+        elif node.op in PRODUCT_OPS and len(inputs) == 2:
+            found = _product(node, inputs)
+        elif node.op == "maxpool2d" and inputs[0].domain.kind in (DomainKind.INT, DomainKind.REAL):
+            found = _finding(
+                "SD203",
+                node,
+                inputs[0].domain,
+                f"max-pool over {inputs[0].domain} values inside the chip partition",
+            )
+        if found is not None:
+            result.append(found)
+    return result
+
+
+def spike_driven_predicate(graph: Graph) -> Iterator[SnnCompileError]:
+    """Verifier predicate of the ``spike-driven`` spec: one error per violation."""
+    for found in findings(graph):
+        if found.severity == "violation":
+            yield found.to_error()
+
+
+def spike_driven_spec() -> StageSpec:
+    """The ``spike-driven`` verifier spec: tensor-stage ops plus the compliance predicate."""
+    return StageSpec("spike-driven", SPECS["tensor"].allowed_ops, (spike_driven_predicate,))
