@@ -6,7 +6,8 @@ Usage::
     snncompile info [--json]                                               # environment
     snncompile zoo [--json]                                                # model zoo
 
-Errors print one paragraph with their diagnostic code and exit 1; internal errors exit 2.
+Errors print one paragraph with their diagnostic code and exit 1; internal errors exit 3;
+``check`` exits 2 when the model is not spike-driven.
 Tracebacks only with ``--debug``. The compile options are generated from
 :class:`snncompile.config.CompileConfig`, so the CLI and the config cannot drift apart.
 """
@@ -114,6 +115,78 @@ def _dump_to_stderr(pass_name: str, text: str) -> None:
     click.echo(text, err=True, nl=False)
 
 
+@cli.command("check")
+@click.argument("model")
+@click.option("--arch", help="Zoo architecture of a checkpoint (see `snncompile zoo`).")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the JSON report.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path), help="Write the HTML report.")
+@click.option(
+    "--dataset",
+    type=click.Choice(["digits", "random"]),
+    help="Sample inputs: the embedded digits test split (default for digits models) or random.",
+)
+@click.option(
+    "--input", "input_path", type=click.Path(path_type=Path), help="Sample inputs (.npy/.npz)."
+)
+@click.option("--samples", default=16, show_default=True, help="How many samples to measure.")
+@click.option("--time-steps", type=int, help="T (default: the model card's or zoo's).")
+@click.option("--seed", default=0, show_default=True, help="Seed of zoo:NAME weights and inputs.")
+@click.option("--trust-pickle", is_flag=True, help="Allow a pickled nn.Module (runs code).")
+def check_command(
+    model: str,
+    arch: str | None,
+    json_path: Path | None,
+    html_path: Path | None,
+    dataset: str | None,
+    input_path: Path | None,
+    samples: int,
+    time_steps: int | None,
+    seed: int,
+    trust_pickle: bool,
+) -> None:
+    """Check whether MODEL is spike-driven; count its operations and energy.
+
+    MODEL is zoo:NAME, a checkpoint (with --arch or a model card beside it) or a text IR
+    file. Exits 0 when the chip partition is spike-driven, 2 when it is not, 1 on error.
+    """
+    from snncompile.data.samples import sample_inputs
+    from snncompile.frontend.load import load_model, to_graph
+    from snncompile.frontend.simulate import time_major_inputs
+    from snncompile.report.compliance import check_graph
+    from snncompile.report.html import compliance_html
+    from snncompile.report.terminal import render_compliance
+
+    loaded = load_model(
+        model, arch=arch, trust_pickle=trust_pickle, seed=seed, time_steps=time_steps
+    )
+    graph = to_graph(loaded)
+    shape = graph.inputs[0].type.shape
+    x = sample_inputs(
+        shape,
+        samples=samples,
+        dataset=dataset or loaded.dataset if input_path is None else None,
+        input_path=input_path,
+        seed=seed,
+    )
+    inputs = time_major_inputs(graph, x.astype(_numpy_dtype(graph)), loaded.time_steps)
+    report = check_graph(graph, inputs, model=loaded.name)
+    render_compliance(report)
+    if json_path is not None:
+        json_path.write_text(json.dumps(report.to_dict(), indent=2))
+        click.echo(f"wrote {json_path}", err=True)
+    if html_path is not None:
+        html_path.write_text(compliance_html(report))
+        click.echo(f"wrote {html_path}", err=True)
+    if not report.spike_driven:
+        raise click.exceptions.Exit(2)
+
+
+def _numpy_dtype(graph: Any) -> str:
+    from snncompile.ir.types import DTYPES
+
+    return DTYPES[graph.inputs[0].type.dtype]
+
+
 @cli.command("info")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def info_command(as_json: bool) -> None:
@@ -151,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
-        return exc.exit_code
+        return 1
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
@@ -159,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         click.echo(exc.render(), err=True)
-        return 2 if isinstance(exc, InternalError) else 1
+        return 3 if isinstance(exc, InternalError) else 1
     except Exception as exc:
         if debug:
             raise
@@ -168,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             "  this is a bug in snncompile; rerun with --debug for the traceback and report it",
             err=True,
         )
-        return 2
+        return 3
     return code if isinstance(code, int) else 0
 
 

@@ -1,0 +1,212 @@
+"""Load what users have into a model the compiler can trace (or an IR graph).
+
+Accepted model sources:
+
+- ``zoo:NAME``: zoo architecture NAME with seeded random weights (ask what an architecture
+  would cost before training it);
+- a checkpoint file (``.pt``, ``.pth``, ``.tar``, ``.ckpt``, ``.bin``) plus ``arch`` (or a JSON
+  model card beside it, ``model.json`` for ``model.pt``, whose ``arch`` is used), always read
+  with ``torch.load(weights_only=True)``;
+- a whole pickled ``nn.Module`` only with ``trust_pickle=True`` (unpickling runs code);
+- a text IR file (``.snnir``, ``.ir``);
+- an ``nn.Module`` object (Python API), with ``input_shape`` and ``time_steps`` given.
+
+Every failure is an :class:`SnnCompileError` with a code (ML40x, IN601); nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from snncompile.diagnostics import error
+from snncompile.ir.graph import Graph
+from snncompile.ir.parser import parse_graph
+
+__all__ = ["CHECKPOINT_SUFFIXES", "IR_SUFFIXES", "LoadedModel", "load_model"]
+
+IR_SUFFIXES = (".snnir", ".ir")
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt", ".bin")
+DEFAULT_TIME_STEPS = 4
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready to trace, or an already traced graph.
+
+    Attributes:
+        name: a display name (zoo name, file stem or class name).
+        module: the PyTorch model in eval mode (None for a text IR input).
+        graph: the IR graph (text IR input only; traced later otherwise).
+        arch: the zoo architecture, when known.
+        time_steps: T from the config, the model card, the zoo spec, or 4.
+        input_shape: one sample's shape ``(C, H, W)`` (None if unknown).
+        dataset: the data set the model was built for (``digits``, ``cifar10``, ...).
+        card: the JSON model card beside a checkpoint, when there is one.
+    """
+
+    name: str
+    module: nn.Module | None
+    graph: Graph | None
+    arch: str | None
+    time_steps: int
+    input_shape: tuple[int, ...] | None
+    dataset: str | None = None
+    card: dict[str, Any] | None = field(default=None, compare=False)
+
+
+def _card(path: Path) -> dict[str, Any] | None:
+    card_path = path.with_suffix(".json")
+    if not card_path.is_file():
+        return None
+    try:
+        card = json.loads(card_path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise error(
+            "ML402", f"model card {card_path} is not valid JSON: {exc}", node=str(card_path)
+        ) from exc
+    return card if isinstance(card, dict) else None
+
+
+def _from_zoo(name: str, seed: int, time_steps: int | None) -> LoadedModel:
+    from snncompile.models import get_spec
+
+    spec = get_spec(name)
+    generator_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        module = spec.build().eval()
+    finally:
+        torch.random.set_rng_state(generator_state)
+    return LoadedModel(
+        name=spec.name,
+        module=module,
+        graph=None,
+        arch=spec.name,
+        time_steps=time_steps or spec.time_steps,
+        input_shape=(spec.in_channels, spec.image_size, spec.image_size),
+        dataset=spec.dataset,
+    )
+
+
+def _from_checkpoint(
+    path: Path, arch: str | None, trust_pickle: bool, time_steps: int | None
+) -> LoadedModel:
+    from snncompile.models import get_spec, load_checkpoint
+
+    card = _card(path)
+    arch = arch or (card or {}).get("arch")
+    if arch is None:
+        if trust_pickle:
+            return _pickled_module(path, time_steps, card)
+        raise error(
+            "ML401",
+            f"{path} holds weights but no architecture: pass --arch NAME (see `snncompile zoo`) "
+            f"or put a model card {path.with_suffix('.json').name} with an 'arch' beside it",
+            node=str(path),
+        )
+    spec = get_spec(arch)
+    module = load_checkpoint(path, arch, trust_pickle=trust_pickle)
+    shape = tuple(card["input_shape"]) if card and "input_shape" in card else None
+    return LoadedModel(
+        name=path.stem,
+        module=module,
+        graph=None,
+        arch=arch,
+        time_steps=time_steps or int((card or {}).get("time_steps", spec.time_steps)),
+        input_shape=shape or (spec.in_channels, spec.image_size, spec.image_size),
+        dataset=spec.dataset,
+        card=card,
+    )
+
+
+def _pickled_module(path: Path, time_steps: int | None, card: dict[str, Any] | None) -> LoadedModel:
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=False)  # trusted by the user
+    except Exception as exc:
+        raise error("ML402", f"cannot unpickle {path}: {exc}", node=str(path)) from exc
+    if not isinstance(obj, nn.Module):
+        raise error(
+            "ML402",
+            f"{path} holds a {type(obj).__name__}, not an nn.Module; pass --arch NAME for a "
+            "state dict",
+            node=str(path),
+        )
+    shape = tuple(card["input_shape"]) if card and "input_shape" in card else None
+    return LoadedModel(
+        name=path.stem,
+        module=obj.eval(),
+        graph=None,
+        arch=None,
+        time_steps=time_steps or int((card or {}).get("time_steps", DEFAULT_TIME_STEPS)),
+        input_shape=shape,
+        card=card,
+    )
+
+
+def load_model(
+    source: str | Path | nn.Module,
+    *,
+    arch: str | None = None,
+    trust_pickle: bool = False,
+    seed: int = 0,
+    time_steps: int | None = None,
+    input_shape: tuple[int, ...] | None = None,
+) -> LoadedModel:
+    """Load ``source`` (see the module docstring) into a :class:`LoadedModel`."""
+    if isinstance(source, nn.Module):
+        return LoadedModel(
+            name=type(source).__name__,
+            module=source.eval(),
+            graph=None,
+            arch=arch,
+            time_steps=time_steps or DEFAULT_TIME_STEPS,
+            input_shape=input_shape,
+        )
+    text = str(source)
+    if text.startswith("zoo:"):
+        return _from_zoo(text[4:], seed, time_steps)
+    path = Path(text)
+    if not path.exists():
+        raise error("IN601", f"{path} does not exist", node=str(path))
+    if path.is_dir():
+        raise error("IN601", f"{path} is a directory, not a model file", node=str(path))
+    if path.suffix in IR_SUFFIXES:
+        try:
+            graph = parse_graph(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise error("IN601", f"cannot read {path} as text: {exc}", node=str(path)) from exc
+        shape = graph.inputs[0].type.shape if len(graph.inputs) == 1 else None
+        return LoadedModel(graph.name, None, graph, arch, time_steps or DEFAULT_TIME_STEPS, shape)
+    if path.suffix in CHECKPOINT_SUFFIXES:
+        return _from_checkpoint(path, arch, trust_pickle, time_steps)
+    raise error(
+        "IN601",
+        f"cannot read {path}: expected zoo:NAME, a checkpoint "
+        f"({', '.join(CHECKPOINT_SUFFIXES)}) with --arch, or a text IR file "
+        f"({', '.join(IR_SUFFIXES)})",
+        node=str(path),
+    )
+
+
+def to_graph(loaded: LoadedModel, dtype: torch.dtype = torch.float32) -> Graph:
+    """The tensor IR of ``loaded``: its graph, or a trace of its module."""
+    if loaded.graph is not None:
+        return loaded.graph
+    from snncompile.frontend.torch import trace
+
+    assert loaded.module is not None
+    if loaded.input_shape is None:
+        raise error(
+            "IN601",
+            f"the input shape of {loaded.name} is unknown: give it (a model card's input_shape "
+            "or the Python API's input_shape)",
+            node=loaded.name,
+        )
+    example = torch.zeros((1, *loaded.input_shape), dtype=dtype)
+    return trace(loaded.module, example, time_steps=loaded.time_steps, name=loaded.name)

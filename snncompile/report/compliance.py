@@ -1,0 +1,115 @@
+"""The spike-driven compliance report: verdict, findings, partitions, firing rates and energy.
+
+:func:`check_graph` runs the analysis pipeline (``fold-batchnorm``, ``analyze-spike-domain``,
+``partition-host``), applies the spike-driven rule (:mod:`snncompile.passes.compliance`), runs
+the folded graph on sample inputs to measure firing rates, and counts operations and energy
+(:mod:`snncompile.report.energy`).
+
+JSON schema (``ComplianceReport.to_dict``, documented in ``docs/reports.md``)::
+
+    {"model": str, "time_steps": int, "samples": int,
+     "spike_driven": bool,
+     "diagnostics": [{"code", "severity", "node", "op", "module", "domain", "message", "fix"}],
+     "partitions": {"host_encoder": [node], "chip": [node], "host_readout": [node]},
+     "neurons": [{"node", "module", "firing_rate", "neurons"}],
+     "energy": {"mac_ops", "ac_ops", "energy_mj", "layers": [...], ...},
+     "passes": [{"pass", "seconds", "nodes_before", "nodes_after"}]}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from snncompile.ir.graph import Graph
+from snncompile.ir.interpret import run_layerwise
+from snncompile.passes.analyze_spike_domain import AnalyzeSpikeDomain, analyze
+from snncompile.passes.compliance import Finding, findings
+from snncompile.passes.fold_batchnorm import FoldBatchNorm
+from snncompile.passes.manager import PassContext, PassManager, PassTiming
+from snncompile.passes.partition_host import NEURON_OPS, Partition, PartitionHost, partition
+from snncompile.report.energy import EnergyReport, count_operations
+
+__all__ = ["ComplianceReport", "NeuronStats", "check_graph"]
+
+
+@dataclass(frozen=True)
+class NeuronStats:
+    """Measured activity of one neuron layer."""
+
+    node: str
+    module: str | None
+    neurons: int
+    firing_rate: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "node": self.node,
+            "module": self.module,
+            "neurons": self.neurons,
+            "firing_rate": self.firing_rate,
+        }
+
+
+@dataclass(frozen=True)
+class ComplianceReport:
+    """Everything `snncompile check` reports about one model."""
+
+    model: str
+    graph: Graph
+    findings: tuple[Finding, ...]
+    partition: Partition
+    neurons: tuple[NeuronStats, ...]
+    energy: EnergyReport
+    timings: tuple[PassTiming, ...]
+
+    @property
+    def spike_driven(self) -> bool:
+        """True iff the chip partition has no violation (notes allowed)."""
+        return not any(f.severity == "violation" for f in self.findings)
+
+    @property
+    def violations(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "violation"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "time_steps": self.energy.time_steps,
+            "samples": self.energy.samples,
+            "spike_driven": self.spike_driven,
+            "diagnostics": [f.to_dict() for f in self.findings],
+            "partitions": self.partition.to_dict(),
+            "neurons": [n.to_dict() for n in self.neurons],
+            "energy": self.energy.to_dict(),
+            "passes": [t.to_dict() for t in self.timings],
+        }
+
+
+def check_graph(graph: Graph, inputs: np.ndarray, *, model: str | None = None) -> ComplianceReport:
+    """Analyse ``graph`` and measure it on ``inputs`` (``[T, B, *input_shape]``)."""
+    ctx = PassContext()
+    manager = PassManager([FoldBatchNorm(), AnalyzeSpikeDomain(), PartitionHost()])
+    result = manager.run(graph, ctx)
+    folded = result.graph
+    parts = partition(folded)
+    found = findings(folded, parts)
+    flows = analyze(folded)
+    values = run_layerwise(folded, [inputs], record=True)
+    where = {node.name: parts.where(node.name) for node in folded.nodes}
+    energy = count_operations(folded, values, flows, where)
+    neurons = tuple(
+        NeuronStats(
+            node.name,
+            node.loc.module if node.loc else None,
+            node.output.type.numel,
+            float(np.mean(values[node.output.name])),
+        )
+        for node in folded.nodes
+        if node.op in NEURON_OPS
+    )
+    return ComplianceReport(
+        model or graph.name, folded, tuple(found), parts, neurons, energy, result.timings
+    )
