@@ -16,6 +16,7 @@ Every failure is an :class:`SnnCompileError` with a code (ML40x, IN601); nothing
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,7 +196,7 @@ def load_model(
 
 
 def to_graph(loaded: LoadedModel, dtype: torch.dtype = torch.float32) -> Graph:
-    """The tensor IR of ``loaded``: its graph, or a trace of its module."""
+    """The tensor IR of ``loaded``: its graph, or a trace of its module in ``dtype``."""
     if loaded.graph is not None:
         return loaded.graph
     from snncompile.frontend.torch import trace
@@ -208,5 +209,8 @@ def to_graph(loaded: LoadedModel, dtype: torch.dtype = torch.float32) -> Graph:
             "or the Python API's input_shape)",
             node=loaded.name,
         )
+    module = loaded.module
+    if any(p.dtype != dtype for p in module.parameters()):
+        module = copy.deepcopy(module).to(dtype)  # the user's model is left as it is
     example = torch.zeros((1, *loaded.input_shape), dtype=dtype)
-    return trace(loaded.module, example, time_steps=loaded.time_steps, name=loaded.name)
+    return trace(module, example, time_steps=loaded.time_steps, name=loaded.name)

@@ -62,6 +62,36 @@ class Rewriter:
         self.changed = True
         return node.output
 
+    def insert_after(
+        self,
+        anchor: Node,
+        op: str,
+        inputs: Sequence[Value],
+        attrs: Any,
+        *,
+        name: str | None = None,
+        loc: SourceLoc | None = None,
+    ) -> Value:
+        """Create a one-result node right after ``anchor`` (type inferred) and return it."""
+        position = self.graph.nodes.index(anchor) + 1
+        if position < len(self.graph.nodes):
+            return self.insert_before(
+                self.graph.nodes[position], op, inputs, attrs, name=name, loc=loc or anchor.loc
+            )
+        value = self.insert_before(anchor, op, inputs, attrs, name=name, loc=loc or anchor.loc)
+        node = self.graph.nodes.pop(self.graph.nodes.index(anchor) - 1)
+        self.graph.nodes.append(node)
+        return value
+
+    def replace_input(self, node: Node, index: int, value: Value) -> None:
+        """Make ``node`` read ``value`` as its input ``index``."""
+        inputs = list(node.inputs)
+        self.replaced.append(inputs[index])  # its producer may now be dead
+        inputs[index] = value
+        node.inputs = tuple(inputs)
+        self.touched.append(node)
+        self.changed = True
+
     def update_attrs(self, node: Node, attrs: Any) -> None:
         """Give ``node`` new attributes; its result types must stay what they were."""
         from snncompile.ir.ops import get_op
@@ -74,12 +104,12 @@ class Rewriter:
         self.touched.append(node)
         self.changed = True
 
-    def replace_uses(self, old: Value, new: Value) -> None:
-        """Every reader of ``old`` (and the graph outputs) reads ``new`` instead."""
+    def replace_uses(self, old: Value, new: Value, *, skip: Node | None = None) -> None:
+        """Every reader of ``old`` but ``skip`` (and the graph outputs) reads ``new`` instead."""
         if old is new:
             return
         for node in self.graph.nodes:
-            if old in node.inputs:
+            if node is not skip and old in node.inputs:
                 node.inputs = tuple(new if v is old else v for v in node.inputs)
                 self.touched.append(node)
         self.replaced.append(old)

@@ -1,9 +1,9 @@
 """The spike-driven compliance report: verdict, findings, partitions, firing rates and energy.
 
-:func:`check_graph` runs the analysis pipeline (``fold-batchnorm``, ``analyze-spike-domain``,
-``partition-host``), applies the spike-driven rule (:mod:`snncompile.passes.compliance`), runs
-the folded graph on sample inputs to measure firing rates, and counts operations and energy
-(:mod:`snncompile.report.energy`).
+:func:`check_graph` runs the analysis pipeline (``fold-batchnorm``, ``fold-scales``,
+``analyze-spike-domain``, ``partition-host``), applies the spike-driven rule
+(:mod:`snncompile.passes.compliance`), runs the folded graph on sample inputs to measure firing
+rates, and counts operations and energy (:mod:`snncompile.report.energy`).
 
 JSON schema (``ComplianceReport.to_dict``, documented in ``docs/reports.md``)::
 
@@ -28,6 +28,7 @@ from snncompile.ir.interpret import run_layerwise
 from snncompile.passes.analyze_spike_domain import AnalyzeSpikeDomain, analyze
 from snncompile.passes.compliance import Finding, findings
 from snncompile.passes.fold_batchnorm import FoldBatchNorm
+from snncompile.passes.fold_scales import FoldScales
 from snncompile.passes.manager import PassContext, PassManager, PassTiming
 from snncompile.passes.partition_host import NEURON_OPS, Partition, PartitionHost, partition
 from snncompile.report.energy import EnergyReport, count_operations
@@ -91,7 +92,7 @@ class ComplianceReport:
 def check_graph(graph: Graph, inputs: np.ndarray, *, model: str | None = None) -> ComplianceReport:
     """Analyse ``graph`` and measure it on ``inputs`` (``[T, B, *input_shape]``)."""
     ctx = PassContext()
-    manager = PassManager([FoldBatchNorm(), AnalyzeSpikeDomain(), PartitionHost()])
+    manager = PassManager([FoldBatchNorm(), FoldScales(), AnalyzeSpikeDomain(), PartitionHost()])
     result = manager.run(graph, ctx)
     folded = result.graph
     parts = partition(folded)

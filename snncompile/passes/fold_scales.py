@@ -1,0 +1,201 @@
+"""``fold-scales``: move constant multipliers into weights or neuron thresholds.
+
+Attention scales (Spikformer's ``0.125``, SDT's ``0.25``) and other constant factors make
+otherwise integer attention real. Scaling is linear, so a factor can travel:
+
+- ``mul_const`` by a uniform constant becomes ``scale``; ``scale`` by 1 disappears; two scales
+  merge: ``s_b(s_a(x)) = s_{ab}(x)``;
+- through linear ops it moves to the output: ``op(s_f(x), y) = s_f(op(x, y))`` for ``matmul``,
+  ``mul``, ``sum``, ``mean``, average pools and layout ops (``reshape``, ``permute``, ``slice``);
+  through ``maxpool2d`` when ``f > 0``;
+- into the weights that produce it: ``s_f(W x + b) = (f W) x + f b`` (``conv2d``, ``linear``);
+- into the neuron that consumes it, for ``f > 0``: a LIF fed ``f · X`` behaves exactly like a LIF
+  fed ``X`` whose state is divided by ``f``, so ``v_threshold`` and ``v_reset`` become
+  ``v_threshold / f`` and ``v_reset / f`` (spikes unchanged).
+
+A factor is only moved when the value it scales has a single reader. In exact arithmetic every
+rewrite preserves the function; in floating point the rounding can change, so the equivalence
+tests compare with a tolerance and spikes away from the threshold. Per-element constants (e.g.
+SpikingResformer's per-head ``c1``/``c2``) stay as ``mul_const``; the pass reports how many remain.
+The neurons' ``1/tau`` input factor is folded when lowering to Loihi's LIF, where it is part of
+the integer format.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from snncompile.ir.graph import Graph, Node, Value
+from snncompile.ir.ops.tensor import ScaleAttrs
+from snncompile.passes.manager import PassContext
+from snncompile.passes.rewrite import Rewriter, apply_patterns
+
+__all__ = ["FoldScales"]
+
+#: Ops through which a positive or negative factor moves to the output.
+LINEAR_OPS = frozenset(
+    {
+        "matmul",
+        "mul",
+        "sum",
+        "mean",
+        "avgpool2d",
+        "adaptive_avgpool2d",
+        "reshape",
+        "permute",
+        "slice",
+    }
+)
+#: Ops that commute with positive factors only.
+MONOTONE_OPS = frozenset({"maxpool2d"})
+WEIGHTED_OPS = frozenset({"conv2d", "linear"})
+
+
+def _sole_reader(value: Value, graph: Graph) -> bool:
+    if value in graph.outputs:
+        return False
+    return sum(value in n.inputs for n in graph.nodes) == 1
+
+
+def _scale_input(value: Value, graph: Graph) -> Node | None:
+    """The ``scale`` producing ``value`` if ``value`` is read only once, else None."""
+    producer = value.producer
+    if producer is None or producer.op != "scale" or not _sole_reader(value, graph):
+        return None
+    return producer
+
+
+class _ConstToScale:
+    name = "uniform-mul-const-to-scale"
+
+    def apply(self, node: Node, rewriter: Rewriter) -> None:
+        if node.op != "mul_const" or node.attrs.value.size == 0:
+            return
+        values = node.attrs.value
+        if not np.all(values == values.flat[0]):
+            return
+        factor = float(values.flat[0])
+        # broadcasting a uniform constant may not change the shape (checked by the type rule)
+        new = rewriter.insert_before(
+            node, "scale", node.inputs, ScaleAttrs(factor=factor), name=node.name, loc=node.loc
+        )
+        rewriter.replace_uses(node.output, new)
+
+
+class _DropUnitAndMerge:
+    name = "merge-scales"
+
+    def apply(self, node: Node, rewriter: Rewriter) -> None:
+        if node.op != "scale":
+            return
+        if node.attrs.factor == 1.0 and node.output not in rewriter.graph.outputs:
+            rewriter.replace_uses(node.output, node.inputs[0])
+            return
+        inner = _scale_input(node.inputs[0], rewriter.graph)
+        if inner is None:
+            return
+        merged = rewriter.insert_before(
+            node,
+            "scale",
+            inner.inputs,
+            ScaleAttrs(factor=inner.attrs.factor * node.attrs.factor),
+            name=node.name,
+            loc=node.loc,
+        )
+        rewriter.replace_uses(node.output, merged)
+
+
+class _SinkScale:
+    name = "scale-through-linear-op"
+
+    def apply(self, node: Node, rewriter: Rewriter) -> None:
+        if node.op not in LINEAR_OPS and node.op not in MONOTONE_OPS:
+            return
+        for index, value in enumerate(node.inputs):
+            scale = _scale_input(value, rewriter.graph)
+            if scale is None:
+                continue
+            factor = scale.attrs.factor
+            if node.op in MONOTONE_OPS and factor <= 0:
+                return
+            rewriter.replace_input(node, index, scale.inputs[0])
+            rescaled = rewriter.insert_after(
+                node,
+                "scale",
+                [node.output],
+                ScaleAttrs(factor=factor),
+                name=scale.name,
+                loc=scale.loc,
+            )
+            rewriter.replace_uses(node.output, rescaled, skip=rescaled.producer)
+            return
+
+
+class _ScaleIntoWeights:
+    name = "scale-into-weights"
+
+    def apply(self, node: Node, rewriter: Rewriter) -> None:
+        if node.op != "scale":
+            return
+        weighted = node.inputs[0].producer
+        if weighted is None or weighted.op not in WEIGHTED_OPS:
+            return
+        if not _sole_reader(node.inputs[0], rewriter.graph):
+            return
+        factor = node.attrs.factor
+        attrs = weighted.attrs
+        bias = None if attrs.bias is None else attrs.bias * attrs.bias.dtype.type(factor)
+        weight = attrs.weight * attrs.weight.dtype.type(factor)
+        rewriter.update_attrs(weighted, dataclasses.replace(attrs, weight=weight, bias=bias))
+        rewriter.replace_uses(node.output, node.inputs[0])
+
+
+class _ScaleIntoNeuron:
+    name = "scale-into-threshold"
+
+    def apply(self, node: Node, rewriter: Rewriter) -> None:
+        if node.op != "lif":
+            return
+        scale = _scale_input(node.inputs[0], rewriter.graph)
+        if scale is None or scale.attrs.factor <= 0:
+            return
+        factor = scale.attrs.factor
+        attrs = node.attrs
+        v_reset = None if attrs.v_reset is None else attrs.v_reset / factor
+        new_attrs = dataclasses.replace(
+            attrs, v_threshold=attrs.v_threshold / factor, v_reset=v_reset
+        )
+        rewriter.replace_input(node, 0, scale.inputs[0])
+        rewriter.update_attrs(node, new_attrs)
+
+
+PATTERNS = (
+    _ConstToScale(),
+    _DropUnitAndMerge(),
+    _SinkScale(),
+    _ScaleIntoWeights(),
+    _ScaleIntoNeuron(),
+)
+
+
+@dataclass(frozen=True)
+class FoldScales:
+    """Fold constant factors into weights and thresholds (see the module docstring)."""
+
+    name: ClassVar[str] = "fold-scales"
+    requires: ClassVar[frozenset[str]] = frozenset()
+    ensures: ClassVar[frozenset[str]] = frozenset({"scales-folded"})
+
+    def run(self, graph: Graph, ctx: PassContext) -> Graph:
+        result = apply_patterns(graph, PATTERNS, pass_name=self.name)
+        before, after = graph.op_counts(), result.op_counts()
+        ctx.reports[self.name] = {
+            "scales_before": before.get("scale", 0) + before.get("mul_const", 0),
+            "scales_remaining": after.get("scale", 0),
+            "mul_const_remaining": after.get("mul_const", 0),
+        }
+        return result
