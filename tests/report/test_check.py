@@ -111,3 +111,28 @@ def test_user_inputs_from_npy(tmp_path: Path) -> None:
     np.save(path, np.ones((3, 1, 16, 16), dtype=np.float32))
     x = sample_inputs((1, 16, 16), samples=8, input_path=path)
     assert x.shape == (3, 1, 16, 16)
+
+
+def test_graph_without_neurons_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "plain.snnir"
+    source.write_text(
+        "graph @plain stage=tensor {\n  input %x : tensor<4xf32>\n"
+        "  %y = scale(%x) {factor=2.0} : tensor<4xf32>\n  output %y\n}\n"
+    )
+    assert main(["check", str(source)]) == 1
+    err = capsys.readouterr().err
+    assert "error[SD101]" in err and "@plain" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_paper_count_of_spikingformer_8_768_first_conv() -> None:
+    from snncompile.report.energy import flops_of
+
+    loaded = load_model("zoo:spikingformer_8_768")
+    graph = to_graph(loaded)
+    first = next(n for n in graph.nodes if n.op == "conv2d")
+    assert first.loc is not None and first.loc.module == "patch_embed.proj_conv"
+    # the paper: 520.2 M MACs for the first conv at T=4
+    assert round(flops_of(first) * loaded.time_steps / 1e6, 1) == 520.2
