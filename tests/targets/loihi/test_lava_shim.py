@@ -1,6 +1,7 @@
 """The Lava shim: lava-nc 0.10 imports on this Python, and a two-population LIF network runs
 under Loihi2SimCfg(select_tag='fixed_pt') with exactly the spikes of Lava's integer equations
-(lava.md section 1.2), computed here independently in numpy."""
+(lava.md section 1.2) as snncompile's bit-accurate kernels (snncompile.targets.sim.fixed)
+compute them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from snncompile.targets.loihi import _lava
+from snncompile.targets.sim.fixed import LifFixed, dense_current, effective_weights
 
 pytestmark = [pytest.mark.lava, pytest.mark.timeout(180)]
 
@@ -19,40 +21,22 @@ pytestmark = [pytest.mark.lava, pytest.mark.timeout(180)]
 def _reference_lif_chain(
     current: np.ndarray, weights: list[np.ndarray], du: int, dv: int, vth: int, bias: int
 ) -> list[np.ndarray]:
-    """Lava's PyLifModelBitAcc and PyDenseModelBitAcc, step by step, in int64."""
+    """The same network through snncompile's bit-accurate kernels (one step per Dense hop)."""
+    lif = LifFixed(du=du, dv=dv, vth=vth, bias_mant=bias)
     sizes = [current.shape[0]] + [w.shape[0] for w in weights]
     steps = current.shape[1]
-    u = [np.zeros(n, np.int64) for n in sizes]
-    v = [np.zeros(n, np.int64) for n in sizes]
-    # A Dense projection sends what it accumulated on the previous step (1-step latency).
-    pending = [np.zeros(w.shape[0], np.int64) for w in weights]
-    effective = [_lava_weights(w) for w in weights]
+    u = [np.zeros((1, n), np.int64) for n in sizes]
+    v = [np.zeros((1, n), np.int64) for n in sizes]
+    effective = [effective_weights(w) for w in weights]
+    pending = [np.zeros((1, w.shape[0]), np.int64) for w in weights]
     spikes = [np.zeros((n, steps), np.int64) for n in sizes]
-
-    def trunc_div_4096(x: np.ndarray) -> np.ndarray:
-        return np.sign(x) * (np.abs(x) >> 12)
-
     for t in range(steps):
-        inputs = [current[:, t].astype(np.int64), *pending]
-        for k in range(len(sizes)):
-            uk = trunc_div_4096(u[k] * (4096 - (du + 1))) + (inputs[k] << 6)
-            uk = np.where(uk > 2**23, uk - 2**24, np.where(uk <= -(2**23), uk + 2**24, uk))
-            vk = trunc_div_4096(v[k] * (4096 - dv)) + uk + bias
-            vk = np.clip(vk, -(2**23 - 1), 2**23 - 1)
-            fired = vk > (vth << 6)
-            vk[fired] = 0
-            u[k], v[k] = uk, vk
-            spikes[k][:, t] = fired
-        pending = [w @ spikes[k][:, t] for k, w in enumerate(effective)]
+        inputs = [current[None, :, t].astype(np.int64), *pending]
+        fired = [lif.step(u[k], v[k], inputs[k]) for k in range(len(sizes))]
+        for k, s in enumerate(fired):
+            spikes[k][:, t] = s[0]
+        pending = [dense_current(w, fired[k]) for k, w in enumerate(effective)]
     return spikes
-
-
-def _lava_weights(w: np.ndarray) -> np.ndarray:
-    """8-bit weights; a mixed-sign matrix loses its LSB (floor to even) in [-256, 254]."""
-    w = w.astype(np.int64)
-    if w.min() < 0 < w.max():
-        return (np.clip(w, -256, 255) >> 1) << 1
-    return np.clip(w, -255, 255)
 
 
 def test_two_population_network_is_bit_exact() -> None:
