@@ -94,11 +94,15 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
 
 
 @cli.command("compile")
-@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("model")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the result.")
 @config_options
-def compile_command(model: Path, output: Path | None, **options: Any) -> None:
-    """Compile MODEL for a target (MODEL: a text IR file `.snnir`)."""
+def compile_command(model: str, output: Path | None, **options: Any) -> None:
+    """Compile MODEL for a target.
+
+    MODEL is zoo:NAME (seeded random weights), a checkpoint (.pt with --arch, or with a model
+    card beside it), a pickled nn.Module (--trust-pickle) or a text IR file (.snnir).
+    """
     from snncompile.driver import compile_file
 
     config = CompileConfig.from_dict(options)

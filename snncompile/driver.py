@@ -13,7 +13,6 @@ from pathlib import Path
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph
-from snncompile.ir.parser import parse_graph
 from snncompile.ir.printer import print_graph
 from snncompile.passes.dead_code import DeadCode
 from snncompile.passes.manager import Pass, PassContext, PassManager, PipelineResult
@@ -24,9 +23,6 @@ __all__ = ["PIPELINES", "CompileResult", "compile_file", "compile_graph", "read_
 PIPELINES: dict[str, Callable[[CompileConfig], list[Pass]]] = {
     "ir": lambda config: [DeadCode()],
 }
-
-#: File suffixes of the text IR.
-IR_SUFFIXES = (".snnir", ".ir")
 
 
 @dataclass(frozen=True)
@@ -45,22 +41,18 @@ class CompileResult:
         )
 
 
-def read_model(path: Path) -> Graph:
-    """Read a model file into a graph; raises IN601 for inputs this version cannot read."""
-    if not path.exists():
-        raise error("IN601", f"{path} does not exist", node=str(path))
-    if path.suffix in IR_SUFFIXES:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise error("IN601", f"cannot read {path} as text: {exc}", node=str(path)) from exc
-        return parse_graph(text)
-    raise error(
-        "IN601",
-        f"cannot compile {path}: this version reads text IR files ({', '.join(IR_SUFFIXES)}); "
-        "PyTorch checkpoints, NIR, ONNX and netx inputs are not supported yet",
-        node=str(path),
+def read_model(source: str | Path, config: CompileConfig) -> Graph:
+    """Load ``source`` (``zoo:NAME``, a checkpoint, a pickled module or text IR) as tensor IR."""
+    from snncompile.frontend.load import load_model, to_graph
+
+    loaded = load_model(
+        source,
+        arch=config.arch,
+        trust_pickle=config.trust_pickle,
+        seed=config.seed,
+        time_steps=config.time_steps,
     )
+    return to_graph(loaded)
 
 
 def compile_graph(
@@ -88,7 +80,10 @@ def compile_graph(
 
 
 def compile_file(
-    path: Path, config: CompileConfig, *, dump: Callable[[str, str], None] | None = None
+    source: str | Path,
+    config: CompileConfig,
+    *,
+    dump: Callable[[str, str], None] | None = None,
 ) -> CompileResult:
-    """Read ``path`` and compile it with ``config``."""
-    return compile_graph(read_model(path), config, dump=dump)
+    """Read ``source`` and compile it with ``config``."""
+    return compile_graph(read_model(source, config), config, dump=dump)
