@@ -164,15 +164,21 @@ def check_command(
         model, arch=arch, trust_pickle=trust_pickle, seed=seed, time_steps=time_steps
     )
     graph = to_graph(loaded)
+    frames = loaded.input_kind == "frames"
     shape = graph.inputs[0].type.shape
     x = sample_inputs(
-        shape,
+        (loaded.time_steps, *shape) if frames else shape,
         samples=samples,
-        dataset=dataset or loaded.dataset if input_path is None else None,
+        dataset=(dataset or loaded.dataset) if input_path is None and not frames else dataset,
         input_path=input_path,
         seed=seed,
     )
-    inputs = time_major_inputs(graph, x.astype(_numpy_dtype(graph)), loaded.time_steps)
+    inputs = time_major_inputs(
+        graph,
+        x.astype(_numpy_dtype(graph)),
+        loaded.time_steps,
+        input_layout="BT" if frames else None,
+    )
     report = check_graph(graph, inputs, model=loaded.name)
     render_compliance(report)
     if json_path is not None:

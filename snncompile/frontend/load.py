@@ -49,6 +49,8 @@ class LoadedModel:
         input_shape: one sample's shape ``(C, H, W)`` (None if unknown).
         dataset: the data set the model was built for (``digits``, ``cifar10``, ...).
         card: the JSON model card beside a checkpoint, when there is one.
+        input_kind: ``image`` (``[B, C, H, W]``, repeated over T by the model) or ``frames``
+            (``[B, T, C, H, W]`` event frames, DVS variants).
     """
 
     name: str
@@ -59,6 +61,7 @@ class LoadedModel:
     input_shape: tuple[int, ...] | None
     dataset: str | None = None
     card: dict[str, Any] | None = field(default=None, compare=False)
+    input_kind: str = "image"
 
 
 def _card(path: Path) -> dict[str, Any] | None:
@@ -92,6 +95,7 @@ def _from_zoo(name: str, seed: int, time_steps: int | None) -> LoadedModel:
         time_steps=time_steps or spec.time_steps,
         input_shape=(spec.in_channels, spec.image_size, spec.image_size),
         dataset=spec.dataset,
+        input_kind=str(spec.extra.get("input", "image")),
     )
 
 
@@ -123,6 +127,7 @@ def _from_checkpoint(
         input_shape=shape or (spec.in_channels, spec.image_size, spec.image_size),
         dataset=spec.dataset,
         card=card,
+        input_kind=str(spec.extra.get("input", "image")),
     )
 
 
@@ -212,5 +217,12 @@ def to_graph(loaded: LoadedModel, dtype: torch.dtype = torch.float32) -> Graph:
     module = loaded.module
     if any(p.dtype != dtype for p in module.parameters()):
         module = copy.deepcopy(module).to(dtype)  # the user's model is left as it is
-    example = torch.zeros((1, *loaded.input_shape), dtype=dtype)
-    return trace(module, example, time_steps=loaded.time_steps, name=loaded.name)
+    if loaded.input_kind == "frames":  # event frames [B, T, C, H, W]
+        example = torch.zeros((1, loaded.time_steps, *loaded.input_shape), dtype=dtype)
+        layout = "BT"
+    else:
+        example = torch.zeros((1, *loaded.input_shape), dtype=dtype)
+        layout = "static"
+    return trace(
+        module, example, time_steps=loaded.time_steps, input_layout=layout, name=loaded.name
+    )

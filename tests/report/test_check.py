@@ -136,3 +136,12 @@ def test_paper_count_of_spikingformer_8_768_first_conv() -> None:
     assert first.loc is not None and first.loc.module == "patch_embed.proj_conv"
     # the paper: 520.2 M MACs for the first conv at T=4
     assert round(flops_of(first) * loaded.time_steps / 1e6, 1) == 520.2
+
+
+def test_event_frame_models_are_checked_with_frames() -> None:
+    loaded = load_model("zoo:sdt_2_256_cifar10dvs", seed=0)
+    assert loaded.input_kind == "frames"
+    graph = to_graph(loaded)
+    x = sample_inputs((loaded.time_steps, *graph.inputs[0].type.shape), samples=1, dataset=None)
+    report = check_graph(graph, time_major_inputs(graph, x, loaded.time_steps, input_layout="BT"))
+    assert report.energy.time_steps == loaded.time_steps
