@@ -24,6 +24,7 @@ $(STAMP): $(DEPS)
 
 demo: $(STAMP)
 	$(VENV)/bin/snncompile info
+	$(VENV)/bin/snncompile demo
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

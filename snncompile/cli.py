@@ -197,6 +197,18 @@ def _numpy_dtype(graph: Any) -> str:
     return DTYPES[graph.inputs[0].type.dtype]
 
 
+@cli.command("demo")
+@click.option(
+    "--out", "out_dir", default="out/demo", show_default=True, type=click.Path(path_type=Path)
+)
+@click.option("--samples", default=32, show_default=True, help="Digits test images to measure.")
+def demo_command(out_dir: Path, samples: int) -> None:
+    """Check the shipped trained digits models and print their verdicts."""
+    from snncompile.demo import run_demo
+
+    run_demo(out_dir, samples=samples)
+
+
 @cli.command("info")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def info_command(as_json: bool) -> None:
