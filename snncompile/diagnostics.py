@@ -194,6 +194,28 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "Not a violation: the product of a graded value and spikes becomes gated neurons that "
         "send graded spikes (Loihi 2), exact for integer values.",
     ),
+    # --- the PyTorch frontend (FE7xx) -------------------------------------------------------
+    DiagnosticCode(
+        "FE701",
+        "unsupported PyTorch op",
+        "UnsupportedOpError",
+        "Rewrite the model with supported ops (docs/frontend.md lists the mapping; docs/ir.md "
+        "the IR ops), or open an issue with the op and the module that uses it.",
+    ),
+    DiagnosticCode(
+        "FE702",
+        "op mixes time steps",
+        "UnsupportedOpError",
+        "Only flatten(0, 1), reshape(T, B, ...), the input repeat over T and the final mean "
+        "over T may touch the time and batch axes; keep other ops per time step.",
+    ),
+    DiagnosticCode(
+        "FE703",
+        "control flow on tensor values",
+        "UnsupportedOpError",
+        "Make Python control flow depend on shapes only (not on tensor data), or move it out of "
+        "the model's forward.",
+    ),
     # --- models and checkpoints (ML4xx) -----------------------------------------------------
     DiagnosticCode(
         "ML401",

@@ -175,6 +175,33 @@ def _gated_note() -> None:
     raise note.to_error()
 
 
+def _trace_bad(op: str) -> None:
+    from snncompile.frontend.torch import trace
+    from tests.frontend.test_trace import Bad
+
+    trace(Bad(op).double(), torch.rand(2, 1, 4, 4, dtype=torch.float64), time_steps=4)
+
+
+class _DataDependent(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        from snncompile.models.neuron import MultiStepLIFNode
+
+        self.lif = MultiStepLIFNode()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.unsqueeze(0).repeat(4, 1, 1)
+        if x.sum() > 0:  # control flow on data
+            x = x * 2
+        return self.lif(x).mean(0)
+
+
+def _trace_data_dependent() -> None:
+    from snncompile.frontend.torch import trace
+
+    trace(_DataDependent(), torch.rand(2, 3), time_steps=4)
+
+
 # code -> (trigger taking (tmp_path, monkeypatch), text the message must name)
 TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IR101": (_parse("  %y = scale(%x) {factor=} : tensor<4xf32>\n"), "%y"),
@@ -228,6 +255,9 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     ),
     "SD204": (lambda: verify(attention(), spike_driven_spec()), "%real_real (mul)"),
     "SD301": (_gated_note, "%qkv (matmul)"),
+    "FE701": (lambda: _trace_bad("softmax"), "inner.1"),
+    "FE702": (lambda: _trace_bad("sum_time"), "inner.1"),
+    "FE703": (_trace_data_dependent, "fx node"),
     "IN601": (lambda tmp_path: _compile(tmp_path / "absent.pt"), "absent.pt"),
     "LV501": (_missing_lava, "lava"),
     "LV502": (_broken_lava, "ByteEncoder"),

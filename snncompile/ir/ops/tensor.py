@@ -154,18 +154,26 @@ def _batchnorm(
 
 @dataclass(frozen=True, eq=False)
 class LifAttrs(OpAttrs):
-    """Leaky integrate-and-fire neuron (spikingjelly semantics). ``v_reset`` none = soft reset."""
+    """Leaky integrate-and-fire neuron (spikingjelly semantics). ``v_reset`` none = soft reset.
+
+    ``decay`` none: the charge divides by ``tau`` (spikingjelly's LIF). ``decay`` set: the charge
+    multiplies by ``decay`` instead (spikingjelly's ParametricLIF, ``decay = sigmoid(w)``, exact);
+    ``tau`` is then ``1 / decay``, for information.
+    """
 
     tau: float = 2.0
     v_threshold: float = 1.0
     v_reset: float | None = 0.0
     decay_input: bool = True
+    decay: float | None = None
 
 
 def _infer_lif(types: Sequence[TensorType], a: LifAttrs) -> tuple[TensorType, ...]:
     (x,) = types
     if a.tau < 1.0:
         raise ShapeError(f"lif tau must be >= 1, got {a.tau}")
+    if a.decay is not None and not 0.0 < a.decay <= 1.0:
+        raise ShapeError(f"lif decay must be in (0, 1], got {a.decay}")
     return (_same(x),)
 
 
@@ -179,6 +187,7 @@ def _lif(a: LifAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np
 
         charge  H = V + (X - (V - v_reset)) / tau        (decay_input)
                 H = V - (V - v_reset) / tau + X          (not decay_input)
+                (with ``decay`` set, ``· decay`` replaces ``/ tau``: ParametricLIF)
         fire    S = 1 if H >= v_threshold else 0
         reset   V = H · (1 - S) + v_reset · S            (hard)
                 V = H - S · v_threshold                  (soft, v_reset none)
@@ -189,7 +198,11 @@ def _lif(a: LifAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np
     x = xs[0]
     v = state["v"].astype(x.dtype, copy=False)
     reset = 0.0 if a.v_reset is None else a.v_reset
-    h = v + (x - (v - reset)) / a.tau if a.decay_input else v - (v - reset) / a.tau + x
+    if a.decay is None:
+        h = v + (x - (v - reset)) / a.tau if a.decay_input else v - (v - reset) / a.tau + x
+    else:
+        k = x.dtype.type(a.decay)
+        h = v + (x - (v - reset)) * k if a.decay_input else v - (v - reset) * k + x
     spike = (h >= a.v_threshold).astype(x.dtype)
     if a.v_reset is None:
         state["v"] = h - spike * a.v_threshold
@@ -332,6 +345,136 @@ def _avgpool2d(a: Pool2dAttrs, xs: Sequence[np.ndarray], state: State | None) ->
     return (y.numpy(),)
 
 
+@dataclass(frozen=True, eq=False)
+class AdaptivePool2dAttrs(OpAttrs):
+    """Output size ``[oH, oW]`` of an adaptive pool over [C, H, W]."""
+
+    output_size: tuple[int, ...]
+
+
+def _infer_adaptive_pool2d(
+    types: Sequence[TensorType], a: AdaptivePool2dAttrs
+) -> tuple[TensorType, ...]:
+    (x,) = types
+    if x.rank != 3 or len(a.output_size) != 2 or min(a.output_size, default=0) < 1:
+        raise ShapeError(
+            f"adaptive_avgpool2d expects input [C, H, W] and output_size [oH, oW] >= 1, "
+            f"got {x.shape} and {a.output_size}"
+        )
+    return (_same(x, (x.shape[0], *a.output_size)),)
+
+
+def _adaptive_avgpool2d(
+    a: AdaptivePool2dAttrs, xs: Sequence[np.ndarray], state: State | None
+) -> tuple[np.ndarray]:
+    """``y[c, i, j] = mean x[c, h0(i):h1(i), w0(j):w1(j)]`` with ``h0(i) = floor(i·H/oH)``,
+    ``h1(i) = ceil((i+1)·H/oH)`` (likewise for w): PyTorch's adaptive average pool."""
+    out_h, out_w = a.output_size
+    y = F.adaptive_avg_pool2d(torch.from_numpy(xs[0]), (out_h, out_w))
+    return (y.numpy(),)
+
+
+# --- constants ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ConstAttrs(OpAttrs):
+    """A constant array broadcast against the per-sample shape (numpy rules)."""
+
+    value: Array
+
+
+def _infer_const(types: Sequence[TensorType], a: ConstAttrs) -> tuple[TensorType, ...]:
+    (x,) = types
+    try:
+        shape = np.broadcast_shapes(x.shape, a.value.shape)
+    except ValueError as exc:
+        raise ShapeError(f"constant {a.value.shape} does not broadcast with {x.shape}") from exc
+    if shape != x.shape:
+        raise ShapeError(f"constant {a.value.shape} would grow the input {x.shape} to {shape}")
+    return (_same(x),)
+
+
+def _add_const(a: ConstAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
+    """``y = x + c``: a constant (bias, position embedding) broadcast over the sample."""
+    return (xs[0] + a.value.astype(xs[0].dtype),)
+
+
+def _mul_const(a: ConstAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
+    """``y = x ⊙ c``: a constant (per-head or per-channel scale) broadcast over the sample."""
+    return (xs[0] * a.value.astype(xs[0].dtype),)
+
+
+# --- reductions and slices ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ReduceAttrs(OpAttrs):
+    """Axes of the per-sample shape to reduce; ``keepdim`` keeps them with size 1."""
+
+    axes: tuple[int, ...]
+    keepdim: bool = False
+
+
+def _infer_reduce(types: Sequence[TensorType], a: ReduceAttrs) -> tuple[TensorType, ...]:
+    (x,) = types
+    if not a.axes or len(set(a.axes)) != len(a.axes) or any(not 0 <= d < x.rank for d in a.axes):
+        raise ShapeError(f"reduce axes {a.axes} invalid for input of shape {x.shape}")
+    if a.keepdim:
+        shape = tuple(1 if d in a.axes else n for d, n in enumerate(x.shape))
+    else:
+        shape = tuple(n for d, n in enumerate(x.shape) if d not in a.axes)
+    return (_same(x, shape),)
+
+
+def _reduce_args(a: ReduceAttrs) -> tuple[tuple[int, ...], bool]:
+    return tuple(d + 1 for d in a.axes), a.keepdim
+
+
+def _sum(a: ReduceAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
+    """``y = Σ_{i ∈ axes} x[..., i, ...]`` (a count when ``x`` is binary)."""
+    axes, keep = _reduce_args(a)
+    return (torch.from_numpy(xs[0]).sum(dim=axes, keepdim=keep).numpy(),)
+
+
+def _mean(a: ReduceAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
+    """``y = 1/n · Σ_{i ∈ axes} x[..., i, ...]`` with ``n`` the number of reduced elements."""
+    axes, keep = _reduce_args(a)
+    return (torch.from_numpy(xs[0]).mean(dim=axes, keepdim=keep).numpy(),)
+
+
+@dataclass(frozen=True, eq=False)
+class SliceAttrs(OpAttrs):
+    """``x[..., start:stop:step, ...]`` along per-sample ``axis`` (0 <= start < stop)."""
+
+    axis: int
+    start: int
+    stop: int
+    step: int = 1
+
+
+def _infer_slice(types: Sequence[TensorType], a: SliceAttrs) -> tuple[TensorType, ...]:
+    (x,) = types
+    if not 0 <= a.axis < x.rank:
+        raise ShapeError(f"slice axis {a.axis} outside input of shape {x.shape}")
+    if a.step < 1 or not 0 <= a.start < a.stop <= x.shape[a.axis]:
+        raise ShapeError(
+            f"slice [{a.start}:{a.stop}:{a.step}] invalid for axis {a.axis} of size "
+            f"{x.shape[a.axis]}"
+        )
+    shape = list(x.shape)
+    shape[a.axis] = len(range(a.start, a.stop, a.step))
+    return (_same(x, shape),)
+
+
+def _slice(a: SliceAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
+    """``y = x[..., start:stop:step, ...]`` along ``axis`` (split, chunk and slicing)."""
+    x = xs[0]
+    index = [slice(None)] * x.ndim
+    index[a.axis + 1] = slice(a.start, a.stop, a.step)
+    return (np.ascontiguousarray(x[tuple(index)]),)
+
+
 def _doc(fn: object) -> str:
     return (getattr(fn, "__doc__", None) or "").strip()
 
@@ -349,16 +492,33 @@ OPS: list[OpDef] = [
     OpDef("permute", PermuteAttrs, _infer_permute, _permute, TENSOR, doc=_doc(_permute)),
     OpDef("maxpool2d", Pool2dAttrs, _infer_pool2d, _maxpool2d, TENSOR, doc=_doc(_maxpool2d)),
     OpDef("avgpool2d", Pool2dAttrs, _infer_pool2d, _avgpool2d, TENSOR, doc=_doc(_avgpool2d)),
+    OpDef(
+        "adaptive_avgpool2d",
+        AdaptivePool2dAttrs,
+        _infer_adaptive_pool2d,
+        _adaptive_avgpool2d,
+        TENSOR,
+        doc=_doc(_adaptive_avgpool2d),
+    ),
+    OpDef("add_const", ConstAttrs, _infer_const, _add_const, TENSOR, doc=_doc(_add_const)),
+    OpDef("mul_const", ConstAttrs, _infer_const, _mul_const, TENSOR, doc=_doc(_mul_const)),
+    OpDef("sum", ReduceAttrs, _infer_reduce, _sum, TENSOR, doc=_doc(_sum)),
+    OpDef("mean", ReduceAttrs, _infer_reduce, _mean, TENSOR, doc=_doc(_mean)),
+    OpDef("slice", SliceAttrs, _infer_slice, _slice, TENSOR, doc=_doc(_slice)),
 ]
 
 __all__ = [
     "OPS",
+    "AdaptivePool2dAttrs",
     "BatchNormAttrs",
+    "ConstAttrs",
     "Conv2dAttrs",
     "LifAttrs",
     "LinearAttrs",
     "PermuteAttrs",
     "Pool2dAttrs",
+    "ReduceAttrs",
     "ReshapeAttrs",
     "ScaleAttrs",
+    "SliceAttrs",
 ]

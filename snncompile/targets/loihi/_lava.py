@@ -8,8 +8,13 @@ exactly that module's source while it loads::
 
     x: ByteEncoder = ByteEncoder()   ->   x: ByteEncoder = _snnc_field(default_factory=ByteEncoder)
 
-The hook only acts on that one module, only on Python >= 3.11, and leaves the source untouched
-when the pattern is absent (a fixed Lava), so it is a no-op where Lava imports cleanly.
+The same hook makes ``lava/magma/runtime/message_infrastructure/multiprocessing.py`` survive an
+already chosen multiprocessing start method: it calls ``mp.set_start_method('fork')`` at import,
+which raises "context has already been set" when anything (tqdm's lock, for one) touched
+multiprocessing before; the hook adds ``force=True``.
+
+The hook only acts on these two modules (the first only on Python >= 3.11) and leaves a source
+untouched when its pattern is absent (a fixed Lava), so it is a no-op where Lava imports cleanly.
 
 If Lava is absent the core package still imports; :func:`require_lava` raises LV501 saying how
 to install it.
@@ -23,6 +28,7 @@ import importlib.machinery
 import importlib.util
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -33,17 +39,22 @@ from snncompile.diagnostics import error
 
 __all__ = [
     "PATCHED_MODULE",
+    "PATCH_COUNTS",
+    "START_METHOD_MODULE",
     "LavaStatus",
     "install_compat_hook",
     "lava_module",
     "lava_status",
+    "patch_start_method_source",
     "patch_var_model_source",
     "require_lava",
     "run_lif_chain",
 ]
 
-#: The Lava module whose source the hook rewrites.
+#: The Lava module with mutable dataclass defaults.
 PATCHED_MODULE = "lava.magma.compiler.var_model"
+#: The Lava module that sets the multiprocessing start method at import.
+START_METHOD_MODULE = "lava.magma.runtime.message_infrastructure.multiprocessing"
 
 _MUTABLE_DEFAULT = re.compile(
     r"^(?P<indent>[ \t]+)(?P<name>\w+)\s*:\s*(?P<type>\w+)\s*=\s*(?P=type)\(\)\s*$",
@@ -72,16 +83,36 @@ def patch_var_model_source(source: str) -> tuple[str, int]:
     return "".join(lines), count
 
 
-class _PatchingLoader(importlib.machinery.SourceFileLoader):
-    """Loads ``var_model.py`` from its file with the patched source."""
+_START_METHOD = re.compile(r"mp\.set_start_method\((['\"])fork\1\)")
 
-    patched_fields = 0
+
+def patch_start_method_source(source: str) -> tuple[str, int]:
+    """Rewrite ``mp.set_start_method('fork')`` to ``mp.set_start_method('fork', force=True)``."""
+    return _START_METHOD.subn("mp.set_start_method('fork', force=True)", source)
+
+
+def _patches() -> dict[str, Callable[[str], tuple[str, int]]]:
+    table: dict[str, Callable[[str], tuple[str, int]]] = {
+        START_METHOD_MODULE: patch_start_method_source
+    }
+    if sys.version_info >= (3, 11):
+        table[PATCHED_MODULE] = patch_var_model_source
+    return table
+
+
+#: Module name -> number of rewrites the hook applied when it loaded the module.
+PATCH_COUNTS: dict[str, int] = {}
+
+
+class _PatchingLoader(importlib.machinery.SourceFileLoader):
+    """Loads one patched Lava module from its file with the rewritten source."""
 
     def get_data(self, path: str) -> bytes:
         data = super().get_data(path)
-        if path.endswith(".py"):
-            source, count = patch_var_model_source(data.decode("utf-8"))
-            type(self).patched_fields = count
+        patch = _patches().get(self.name)
+        if path.endswith(".py") and patch is not None:
+            source, count = patch(data.decode("utf-8"))
+            PATCH_COUNTS[self.name] = count
             return source.encode("utf-8")
         return data
 
@@ -90,12 +121,12 @@ class _PatchingLoader(importlib.machinery.SourceFileLoader):
 
 
 class _CompatFinder(importlib.abc.MetaPathFinder):
-    """Routes only :data:`PATCHED_MODULE` through :class:`_PatchingLoader`."""
+    """Routes only the patched modules through :class:`_PatchingLoader`."""
 
     def find_spec(
         self, fullname: str, path: Any = None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != PATCHED_MODULE:
+        if fullname not in _patches():
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
@@ -105,9 +136,7 @@ class _CompatFinder(importlib.abc.MetaPathFinder):
 
 
 def install_compat_hook() -> bool:
-    """Install the import hook once (Python >= 3.11 only). Returns whether it is installed."""
-    if sys.version_info < (3, 11):
-        return False
+    """Install the import hook once. Returns True (it is installed)."""
     if not any(isinstance(f, _CompatFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, _CompatFinder())
     return True
@@ -155,7 +184,7 @@ def lava_status(*, run_network: bool = True) -> LavaStatus:
         require_lava()
     except Exception as exc:  # reported as a reason, never raised from `info`
         return LavaStatus(False, str(exc).splitlines()[0])
-    patched = _PatchingLoader.patched_fields
+    patched = PATCH_COUNTS.get(PATCHED_MODULE, 0)
     if not run_network:
         return LavaStatus(True, None, patched)
     try:
