@@ -106,12 +106,11 @@ def compile_command(model: str, output: Path | None, **options: Any) -> None:
     from snncompile.driver import compile_file
 
     config = CompileConfig.from_dict(options)
-    result = compile_file(model, config, dump=_dump_to_stderr)
-    if output is None:
+    result = compile_file(model, config, output=output, dump=_dump_to_stderr)
+    if result.text is not None:
         click.echo(result.text, nl=False)
-    else:
-        output.write_text(result.text)
-        click.echo(f"wrote {output} ({result.summary})", err=True)
+    for path in result.emitted.files:
+        click.echo(f"wrote {path} ({result.summary})", err=True)
 
 
 def _dump_to_stderr(pass_name: str, text: str) -> None:

@@ -1,7 +1,7 @@
-"""The compile driver: read a model, run the target's pipeline, produce the target's output.
+"""The compile driver: read a model, run the target's pipeline, emit the target's output.
 
-Pipelines are explicit ordered lists, one per target, in :data:`PIPELINES` (ARCHITECTURE
-convention 6).
+Each target (``snncompile.targets.TARGETS``) holds its pipeline as an explicit ordered list
+(ARCHITECTURE convention 6) and its emitter.
 """
 
 from __future__ import annotations
@@ -13,30 +13,27 @@ from pathlib import Path
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph
-from snncompile.ir.printer import print_graph
-from snncompile.passes.dead_code import DeadCode
-from snncompile.passes.manager import Pass, PassContext, PassManager, PipelineResult
+from snncompile.passes.manager import PassContext, PassManager, PipelineResult
+from snncompile.targets import TARGETS, Emitted
 
-__all__ = ["PIPELINES", "CompileResult", "compile_file", "compile_graph", "read_model"]
-
-#: The pass pipeline of each target, in order. Targets without a pipeline yet are absent.
-PIPELINES: dict[str, Callable[[CompileConfig], list[Pass]]] = {
-    "ir": lambda config: [DeadCode()],
-}
+__all__ = ["CompileResult", "compile_file", "compile_graph", "read_model"]
 
 
 @dataclass(frozen=True)
 class CompileResult:
-    """What a compile produced: the final graph, its text output and per-pass timing."""
+    """What a compile produced: the final graph, per-pass timing and what the target wrote."""
 
     pipeline: PipelineResult
-    text: str
+    emitted: Emitted
+
+    @property
+    def text(self) -> str | None:
+        return self.emitted.text
 
     @property
     def summary(self) -> str:
-        g = self.pipeline.graph
         return (
-            f"{len(g.nodes)} nodes, {len(self.pipeline.timings)} passes in "
+            f"{self.emitted.summary}; {len(self.pipeline.timings)} passes in "
             f"{self.pipeline.total_seconds * 1e3:.1f} ms"
         )
 
@@ -59,31 +56,35 @@ def compile_graph(
     graph: Graph,
     config: CompileConfig,
     *,
+    output: Path | None = None,
     dump: Callable[[str, str], None] | None = None,
 ) -> CompileResult:
-    """Run the target's pipeline on ``graph`` and render the target's output."""
-    if config.target not in PIPELINES:
+    """Run the target's pipeline on ``graph`` and emit the target's output (to ``output``)."""
+    target = TARGETS.get(config.target)
+    if target is None:
         raise error(
             "CF201",
             f"target {config.target!r} is not available in this version; available: "
-            f"{', '.join(PIPELINES)}",
+            f"{', '.join(TARGETS)}",
             node="target",
         )
     manager = PassManager(
-        PIPELINES[config.target](config),
+        target.pipeline(config),
         verify_each=config.verify_each_pass,
         dump_ir_after=config.dump_ir_after,
         dump=dump,
     )
-    result = manager.run(graph, PassContext(config=config))
-    return CompileResult(result, print_graph(result.graph))
+    ctx = PassContext(config=config)
+    result = manager.run(graph, ctx)
+    return CompileResult(result, target.emit(result.graph, config, ctx, output))
 
 
 def compile_file(
     source: str | Path,
     config: CompileConfig,
     *,
+    output: Path | None = None,
     dump: Callable[[str, str], None] | None = None,
 ) -> CompileResult:
     """Read ``source`` and compile it with ``config``."""
-    return compile_graph(read_model(source, config), config, dump=dump)
+    return compile_graph(read_model(source, config), config, output=output, dump=dump)

@@ -1,0 +1,16 @@
+"""Compilation targets, in one explicit registry (no registration by import side effect).
+
+Optional SDKs (Lava) are imported only by their target's shim module, when used.
+"""
+
+from __future__ import annotations
+
+from snncompile.targets.base import Emitted, Target
+from snncompile.targets.ir import IrTarget
+
+__all__ = ["TARGETS", "Emitted", "Target"]
+
+#: Every available target by its ``--target`` name.
+TARGETS: dict[str, Target] = {
+    "ir": IrTarget(),
+}
