@@ -7,7 +7,8 @@ the neuron outputs whose spikes were summed into it. The rules, with ``k(binary)
 =====================  ==========================================================================
 op                     output domain
 =====================  ==========================================================================
-lif, population        binary (the value is its own source)
+lif, lif_fixed,        binary (the value is its own source)
+population
 add                    count(k₁ + k₂) for binary/count operands; int if both integer; else real
 mul (Hadamard)         binary·binary = binary (AND); binary·count(k) = count(k); count(a)·count(b)
                        = count(a·b); int·int = int; else real
@@ -17,6 +18,7 @@ sum over n elements    count(k·n) for binary/count; int for int; else real
 scale by f             unchanged if f = 1; count(k·f) for a positive integer f; int for an integer
                        f and integer input; else real
 conv/linear/dense      int when the input, weights and bias are all integers; else real (a current)
+shift                  int for integer input; else real
 add_const, mul_const   int when the input and the constant are integers; else real
 maxpool2d              unchanged (max of binaries is OR, of counts a count)
 layout (reshape,       unchanged, sources kept
@@ -133,6 +135,11 @@ def _scale(node: Node, flows: Sequence[Flow]) -> Flow:
     return Flow(INT if integer else REAL)
 
 
+def _shift(node: Node, flows: Sequence[Flow]) -> Flow:
+    (flow,) = flows
+    return Flow(INT if _integer(flow.domain) else REAL)
+
+
 def _weighted(node: Node, flows: Sequence[Flow]) -> Flow:
     attrs = node.attrs
     integer = _integral(attrs.weight) and _integral(getattr(attrs, "bias", None))
@@ -147,6 +154,7 @@ def _const(node: Node, flows: Sequence[Flow]) -> Flow:
 #: One rule per op; ``tests/passes`` checks that every registered op has one.
 DOMAIN_RULES: dict[str, Rule] = {
     "lif": _neuron,
+    "lif_fixed": _neuron,
     "population": _neuron,
     "add": _arith(lambda a, b: a + b),
     "mul": _arith(lambda a, b: a * b),
@@ -166,6 +174,7 @@ DOMAIN_RULES: dict[str, Rule] = {
     "avgpool2d": _real,
     "adaptive_avgpool2d": _real,
     "mean": _real,
+    "shift": _shift,
 }
 
 

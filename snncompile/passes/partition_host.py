@@ -24,7 +24,7 @@ from snncompile.passes.manager import PassContext
 __all__ = ["NEURON_OPS", "Partition", "PartitionHost", "partition"]
 
 #: Ops that are spiking neurons.
-NEURON_OPS = frozenset({"lif", "population"})
+NEURON_OPS = frozenset({"lif", "lif_fixed", "population"})
 
 
 @dataclass(frozen=True)

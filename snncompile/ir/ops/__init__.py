@@ -7,7 +7,7 @@ registration by import side effect.
 from __future__ import annotations
 
 from snncompile.diagnostics import error
-from snncompile.ir.ops import network, tensor
+from snncompile.ir.ops import fixed, network, tensor
 from snncompile.ir.ops.base import OpDef, ShapeError
 
 __all__ = ["OPS", "OpDef", "ShapeError", "get_op"]
@@ -23,7 +23,7 @@ def _registry(*groups: list[OpDef]) -> dict[str, OpDef]:
 
 
 #: Every op of every IR level, by name.
-OPS: dict[str, OpDef] = _registry(tensor.OPS, network.OPS)
+OPS: dict[str, OpDef] = _registry(tensor.OPS, fixed.OPS, network.OPS)
 
 
 def get_op(name: str, *, node: str | None = None) -> OpDef:

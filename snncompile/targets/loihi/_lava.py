@@ -208,6 +208,7 @@ def run_lif_chain(
     dv: int = 0,
     vth: int = 10,
     bias_mant: int = 0,
+    weight_exp: int = 0,
 ) -> list[np.ndarray]:
     """Run ``RingBuffer -> LIF -> (Dense -> LIF)*`` under ``Loihi2SimCfg(select_tag='fixed_pt')``.
 
@@ -216,6 +217,7 @@ def run_lif_chain(
             ``a_in`` (a source wired to a neuron adds no latency).
         weights: one ``[n_out, n_in]`` integer matrix per Dense projection.
         du, dv, vth, bias_mant: the LIF parameters of every population (Lava's units).
+        weight_exp: the exponent of every Dense projection.
 
     Returns:
         The spikes of each population, ``[n, T]`` int arrays, recorded by sink ring buffers.
@@ -239,7 +241,9 @@ def run_lif_chain(
         if previous is None:
             source.s_out.connect(lif.a_in)
         else:
-            dense = dense_mod.Dense(weights=np.asarray(weights[index - 1], dtype=np.int32))
+            dense = dense_mod.Dense(
+                weights=np.asarray(weights[index - 1], dtype=np.int32), weight_exp=weight_exp
+            )
             previous.s_out.connect(dense.s_in)
             dense.a_out.connect(lif.a_in)
         sink = sink_mod.RingBuffer(shape=(size,), buffer=steps)

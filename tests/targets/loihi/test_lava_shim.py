@@ -1,6 +1,6 @@
 """The Lava shim: lava-nc 0.10 imports on this Python, and a two-population LIF network runs
 under Loihi2SimCfg(select_tag='fixed_pt') with exactly the spikes of Lava's integer equations
-(lava.md section 1.2) as snncompile's bit-accurate kernels (snncompile.targets.sim.fixed)
+(lava.md section 1.2) as snncompile's bit-accurate kernels (snncompile.ir.loihi)
 compute them."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from snncompile.ir.loihi import LifFixed, dense_current, effective_weights
 from snncompile.targets.loihi import _lava
-from snncompile.targets.sim.fixed import LifFixed, dense_current, effective_weights
 
 pytestmark = [pytest.mark.lava, pytest.mark.timeout(180)]
 

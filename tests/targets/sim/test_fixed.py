@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snncompile.targets.sim.fixed import LifFixed, dense_current, effective_weights
+from snncompile.ir.loihi import LifFixed, dense_current, effective_weights
 
 
 def _run(lif: LifFixed, currents: list[int]) -> tuple[list[int], list[int], list[int]]:

@@ -1,7 +1,8 @@
 """Bit-accurate Loihi 2 arithmetic, as Lava's fixed-point process models compute it.
 
-These kernels are the integer meaning of populations and projections at the network level;
-the reference simulator runs them and ``tests/targets/loihi`` checks them bit for bit against
+These kernels are the integer meaning of the quantized ops (``lif_fixed``, ``shift``) and of
+populations and projections at the network level; the reference simulator runs them and
+``tests/targets/loihi`` checks them bit for bit against
 Lava's own ``PyLifModelBitAcc`` and ``PyDenseModelBitAcc`` (``shared/reference/lava.md``
 sections 1.2 and 2.1). All state is int64 with a leading batch axis.
 

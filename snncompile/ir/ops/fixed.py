@@ -1,0 +1,99 @@
+"""Quantized tensor ops: Loihi's integer neuron and the shift of a projection's sum.
+
+After ``quantize-fixed-point`` the tensor IR carries integer values (stored in float64 arrays,
+exact below 2^53) and these ops, whose kernels are Lava's bit-accurate arithmetic
+(:mod:`snncompile.ir.loihi`). This quantized tensor IR is the integer reference that the
+reference simulator and Lava must equal bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from snncompile.ir.attrs import Array, OpAttrs
+from snncompile.ir.loihi import LifFixed, shift
+from snncompile.ir.ops.base import OpDef, ShapeError, State
+from snncompile.ir.types import TensorType
+
+__all__ = ["OPS", "LifFixedAttrs", "ShiftAttrs"]
+
+TENSOR = frozenset({"tensor"})
+
+
+@dataclass(frozen=True, eq=False)
+class LifFixedAttrs(OpAttrs):
+    """Lava's LIF in its own units: ``du`` (0..4095), ``dv`` (0..4096), threshold mantissa
+    ``vth`` (spike iff ``v > vth << 6``), bias ``bias_mant << bias_exp`` (per neuron or none)."""
+
+    du: int
+    dv: int
+    vth: int
+    bias_mant: Array | None = None
+    bias_exp: int = 0
+
+    def neuron(self) -> LifFixed:
+        bias = 0 if self.bias_mant is None else self.bias_mant.astype(np.int64)
+        return LifFixed(self.du, self.dv, self.vth, bias, self.bias_exp)
+
+
+def _infer_lif_fixed(types: Sequence[TensorType], a: LifFixedAttrs) -> tuple[TensorType, ...]:
+    (x,) = types
+    if not 0 <= a.du <= 4095 or not 0 <= a.dv <= 4096:
+        raise ShapeError(f"lif_fixed decays must be du in 0..4095, dv in 0..4096: {a.du}, {a.dv}")
+    if a.bias_mant is not None and a.bias_mant.shape not in ((), x.shape):
+        raise ShapeError(f"lif_fixed bias shape {a.bias_mant.shape} != neuron shape {x.shape}")
+    return (TensorType(x.shape, x.dtype),)
+
+
+def _lif_fixed_state(a: LifFixedAttrs, types: Sequence[TensorType], batch: int) -> State:
+    shape = (batch, *types[0].shape)
+    return {"u": np.zeros(shape, np.int64), "v": np.zeros(shape, np.int64)}
+
+
+def _lif_fixed(
+    a: LifFixedAttrs, xs: Sequence[np.ndarray], state: State | None
+) -> tuple[np.ndarray]:
+    """Lava's ``PyLifModelBitAcc`` step (see :mod:`snncompile.ir.loihi`)::
+
+    u = wrap24(trunc(u · (4096 - (du + 1)) / 4096) + (a << 6))
+    v = clip24(trunc(v · (4096 - dv) / 4096) + u + (bias_mant << bias_exp))
+    s = v > vth << 6;  v = 0 where s
+    """
+    assert state is not None
+    x = xs[0]
+    spikes = a.neuron().step(state["u"], state["v"], np.rint(x).astype(np.int64))
+    return (spikes.astype(x.dtype),)
+
+
+@dataclass(frozen=True, eq=False)
+class ShiftAttrs(OpAttrs):
+    """Shift of an integer sum by ``exponent`` (a projection's ``weight_exp``)."""
+
+    exponent: int
+
+
+def _infer_shift(types: Sequence[TensorType], a: ShiftAttrs) -> tuple[TensorType, ...]:
+    return (TensorType(types[0].shape, types[0].dtype),)
+
+
+def _shift(a: ShiftAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
+    """``y = x << e`` for ``e >= 0``, ``y = x >> -e`` (floor) for ``e < 0``, on integers."""
+    x = xs[0]
+    return (shift(np.rint(x).astype(np.int64), a.exponent).astype(x.dtype),)
+
+
+OPS: list[OpDef] = [
+    OpDef(
+        "lif_fixed",
+        LifFixedAttrs,
+        _infer_lif_fixed,
+        _lif_fixed,
+        TENSOR,
+        init_state=_lif_fixed_state,
+        doc=(_lif_fixed.__doc__ or "").strip(),
+    ),
+    OpDef("shift", ShiftAttrs, _infer_shift, _shift, TENSOR, doc=(_shift.__doc__ or "").strip()),
+]
