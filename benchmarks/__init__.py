@@ -1,0 +1,1 @@
+"""On-demand benchmarks (`make bench`); results go to docs/benchmarks.md, never into tests."""

@@ -1,0 +1,167 @@
+"""Run the benchmarks and print a markdown table (``make bench``; ``--full`` adds ImageNet size).
+
+Each case runs in its own subprocess so that its peak memory (max RSS) is its own. Times are
+wall-clock seconds on this machine; compare ratios within one run, not across machines.
+
+    .venv/bin/python -m benchmarks.run [--full] [--output docs/benchmarks.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+CASES: dict[str, str] = {
+    "trace spikformer_digits": "trace:zoo:spikformer_digits",
+    "trace spikingresformer_digits": "trace:zoo:spikingresformer_digits",
+    "check spikformer.pt (64 digits)": "check:examples/digits/spikformer.pt",
+    "print+parse spikformer_digits IR": "text:zoo:spikformer_digits",
+    "float IR sim vs PyTorch (spikingformer.pt, 64 digits)": (
+        "simulate:examples/digits/spikingformer.pt"
+    ),
+}
+FULL_CASES: dict[str, str] = {
+    "trace spikformer_8_768 (224x224, T=4)": "trace:zoo:spikformer_8_768",
+    "trace spikingresformer_l (224x224, T=4)": "trace:zoo:spikingresformer_l",
+}
+
+
+def _trace(source: str) -> dict[str, Any]:
+    from snncompile.frontend.load import load_model, to_graph
+
+    start = time.perf_counter()
+    graph = to_graph(load_model(source))
+    return {"seconds": time.perf_counter() - start, "nodes": len(graph.nodes)}
+
+
+def _check(source: str) -> dict[str, Any]:
+    from snncompile.data.samples import sample_inputs
+    from snncompile.frontend.load import load_model, to_graph
+    from snncompile.frontend.simulate import time_major_inputs
+    from snncompile.report.compliance import check_graph
+
+    start = time.perf_counter()
+    loaded = load_model(source)
+    graph = to_graph(loaded)
+    x = sample_inputs(graph.inputs[0].type.shape, samples=64, dataset="digits")
+    check_graph(graph, time_major_inputs(graph, x, loaded.time_steps))
+    return {"seconds": time.perf_counter() - start}
+
+
+def _text(source: str) -> dict[str, Any]:
+    from snncompile.frontend.load import load_model, to_graph
+    from snncompile.ir.parser import parse_graph
+    from snncompile.ir.printer import print_graph
+
+    graph = to_graph(load_model(source))
+    start = time.perf_counter()
+    text = print_graph(graph)
+    parse_graph(text)
+    return {"seconds": time.perf_counter() - start, "chars": len(text)}
+
+
+def _simulate(source: str) -> dict[str, Any]:
+    import numpy as np
+    import torch
+
+    from snncompile.data.samples import sample_inputs
+    from snncompile.frontend.load import load_model, to_graph
+    from snncompile.frontend.simulate import simulate
+    from snncompile.models import reset_net
+
+    loaded = load_model(source)
+    graph = to_graph(loaded)
+    x = sample_inputs(graph.inputs[0].type.shape, samples=64, dataset="digits")
+    start = time.perf_counter()
+    ours = simulate(graph, x, time_steps=loaded.time_steps)
+    sim_seconds = time.perf_counter() - start
+    assert loaded.module is not None
+    start = time.perf_counter()
+    with torch.no_grad():
+        reset_net(loaded.module)
+        reference = loaded.module(torch.from_numpy(x)).numpy()
+    torch_seconds = time.perf_counter() - start
+    return {
+        "seconds": sim_seconds,
+        "torch_seconds": torch_seconds,
+        "ratio": sim_seconds / torch_seconds,
+        "max_abs_diff": float(np.abs(ours - reference).max()),
+    }
+
+
+KINDS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "trace": _trace,
+    "check": _check,
+    "text": _text,
+    "simulate": _simulate,
+}
+
+
+def _child(spec: str) -> None:
+    import torch
+
+    torch.set_num_threads(2)
+    kind, source = spec.split(":", 1)
+    result = KINDS[kind](source)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def _machine() -> str:
+    versions = ", ".join(
+        f"{name} {importlib.metadata.version(name)}" for name in ("torch", "numpy", "snncompile")
+    )
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{versions}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--full", action="store_true", help="add the ImageNet-size cases")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--output", help="also write the markdown table to this file")
+    args = parser.parse_args()
+    if args.child:
+        _child(args.child)
+        return
+    cases = {**CASES, **(FULL_CASES if args.full else {})}
+    lines = [
+        "| case | seconds | peak RSS (MB) | notes |",
+        "|---|---|---|---|",
+    ]
+    for name, spec in cases.items():
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchmarks.run", "--child", spec],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        notes = ", ".join(
+            f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+            for k, v in result.items()
+            if k not in ("seconds", "peak_rss_mb")
+        )
+        lines.append(
+            f"| {name} | {result['seconds']:.2f} | {result['peak_rss_mb']:.0f} | {notes} |"
+        )
+        print(lines[-1], flush=True)
+    table = "\n".join([f"Machine: {_machine()}", "", *lines])
+    if args.output:
+        with open(args.output, "a") as handle:
+            handle.write("\n" + table + "\n")
+
+
+if __name__ == "__main__":
+    main()
