@@ -13,10 +13,15 @@ otherwise integer attention real. Scaling is linear, so a factor can travel:
   fed ``X`` whose state is divided by ``f``, so ``v_threshold`` and ``v_reset`` become
   ``v_threshold / f`` and ``v_reset / f`` (spikes unchanged).
 
+Per-element positive constants (``mul_const``, e.g. SpikingResformer's per-head ``c1``/``c2``
+from its firing-rate buffers) move through layout ops and into the consuming neuron as
+per-neuron thresholds: ``lif(c ⊙ X)`` spikes exactly like ``lif(X)`` with
+``v_threshold_map = v_threshold / c`` (for a reset to 0, or a soft reset).
+
 A factor is only moved when the value it scales has a single reader. In exact arithmetic every
 rewrite preserves the function; in floating point the rounding can change, so the equivalence
-tests compare with a tolerance and spikes away from the threshold. Per-element constants (e.g.
-SpikingResformer's per-head ``c1``/``c2``) stay as ``mul_const``; the pass reports how many remain.
+tests compare with a tolerance and spikes away from the threshold. Constants that cannot move
+stay as ``mul_const``; the pass reports how many remain.
 The neurons' ``1/tau`` input factor is folded when lowering to Loihi's LIF, where it is part of
 the integer format.
 """
@@ -166,11 +171,61 @@ class _ScaleIntoNeuron:
         factor = scale.attrs.factor
         attrs = node.attrs
         v_reset = None if attrs.v_reset is None else attrs.v_reset / factor
+        threshold_map = None if attrs.v_threshold_map is None else attrs.v_threshold_map / factor
         new_attrs = dataclasses.replace(
-            attrs, v_threshold=attrs.v_threshold / factor, v_reset=v_reset
+            attrs,
+            v_threshold=attrs.v_threshold / factor,
+            v_reset=v_reset,
+            v_threshold_map=threshold_map,
         )
         rewriter.replace_input(node, 0, scale.inputs[0])
         rewriter.update_attrs(node, new_attrs)
+
+
+class _ConstThroughLayout:
+    """``layout(c ⊙ x) = layout(c) ⊙ layout(x)`` for reshape, permute and slice."""
+
+    name = "const-through-layout"
+
+    def apply(self, node: Node, rewriter: Rewriter) -> None:
+        if node.op not in ("reshape", "permute", "slice"):
+            return
+        const = node.inputs[0].producer
+        if const is None or const.op != "mul_const":
+            return
+        if not _sole_reader(node.inputs[0], rewriter.graph):
+            return
+        from snncompile.ir.ops import get_op
+        from snncompile.ir.ops.tensor import ConstAttrs
+
+        full = np.broadcast_to(const.attrs.value, const.output.type.shape)
+        (moved,) = get_op(node.op).kernel(node.attrs, [np.ascontiguousarray(full)[None]], None)
+        rewriter.replace_input(node, 0, const.inputs[0])
+        gained = rewriter.insert_after(
+            node, "mul_const", [node.output], ConstAttrs(value=moved[0]), name=const.name
+        )
+        rewriter.replace_uses(node.output, gained, skip=gained.producer)
+
+
+class _ConstIntoNeuron:
+    """``lif(c ⊙ X)`` -> ``lif(X)`` with per-neuron thresholds ``v_threshold / c`` (c > 0)."""
+
+    name = "const-into-threshold-map"
+
+    def apply(self, node: Node, rewriter: Rewriter) -> None:
+        if node.op != "lif":
+            return
+        const = node.inputs[0].producer
+        if const is None or const.op != "mul_const" or node.attrs.v_reset not in (0.0, None):
+            return
+        if not _sole_reader(node.inputs[0], rewriter.graph) or not np.all(const.attrs.value > 0):
+            return
+        attrs = node.attrs
+        shape = node.output.type.shape
+        current = np.broadcast_to(attrs.thresholds(np.dtype(np.float64)), shape)
+        thresholds = current / np.broadcast_to(const.attrs.value, shape)
+        rewriter.replace_input(node, 0, const.inputs[0])
+        rewriter.update_attrs(node, dataclasses.replace(attrs, v_threshold_map=thresholds))
 
 
 PATTERNS = (
@@ -179,6 +234,8 @@ PATTERNS = (
     _SinkScale(),
     _ScaleIntoWeights(),
     _ScaleIntoNeuron(),
+    _ConstThroughLayout(),
+    _ConstIntoNeuron(),
 )
 
 

@@ -13,7 +13,7 @@ from snncompile.frontend.load import load_model, to_graph
 from snncompile.frontend.simulate import time_major_inputs
 from snncompile.ir.graph import Graph, GraphBuilder
 from snncompile.ir.interpret import run_layerwise
-from snncompile.ir.ops.tensor import ConstAttrs, LifAttrs, LinearAttrs, ScaleAttrs
+from snncompile.ir.ops.tensor import ConstAttrs, LifAttrs, LinearAttrs, ReshapeAttrs, ScaleAttrs
 from snncompile.ir.printer import print_graph
 from snncompile.ir.types import TensorType
 from snncompile.passes.analyze_spike_domain import analyze
@@ -84,13 +84,37 @@ def test_negative_factor_is_not_folded_into_a_threshold() -> None:
     assert ctx.reports["fold-scales"]["scales_remaining"] == 1
 
 
-def test_per_element_constants_stay_and_are_reported() -> None:
+def test_per_element_gains_become_per_neuron_thresholds() -> None:
     b = GraphBuilder("g")
     x = b.input("x", TensorType((2, 3), "f64"))
-    s = b.add_node("mul_const", [x], ConstAttrs(value=np.array([[1.0], [2.0]])))
+    s = b.add_node("mul_const", [x], ConstAttrs(value=np.array([[0.5], [2.0]])))
+    flat = b.add_node("reshape", [s], ReshapeAttrs(shape=(6,)))
+    out = b.add_node("lif", [flat], LifAttrs(), name="out")
+    graph = b.finish([out])
+    folded, ctx = _fold(graph)
+    assert ctx.reports["fold-scales"]["mul_const_remaining"] == 0
+    thresholds = folded.node("out").attrs.v_threshold_map
+    np.testing.assert_array_equal(thresholds, [2.0, 2.0, 2.0, 0.5, 0.5, 0.5])
+    _same_spikes(graph, folded, np.random.default_rng(4).normal(1, 1, size=(6, 3, 2, 3)))
+
+
+def test_negative_gains_stay_and_are_reported() -> None:
+    b = GraphBuilder("g")
+    x = b.input("x", TensorType((2, 3), "f64"))
+    s = b.add_node("mul_const", [x], ConstAttrs(value=np.array([[-1.0], [2.0]])))
     out = b.add_node("lif", [s], LifAttrs(), name="out")
     _, ctx = _fold(b.finish([out]))
     assert ctx.reports["fold-scales"]["mul_const_remaining"] == 1
+
+
+def test_trained_spikingresformer_c1_c2_fold_into_thresholds() -> None:
+    loaded = load_model(Path(__file__).resolve().parents[2] / "examples/digits/spikingresformer.pt")
+    graph = PassManager([FoldBatchNorm()]).run(to_graph(loaded, torch.float64)).graph
+    folded, ctx = _fold(graph)
+    assert ctx.reports["fold-scales"]["mul_const_remaining"] == 0
+    assert any(n.op == "lif" and n.attrs.v_threshold_map is not None for n in folded.nodes)
+    x = sample_inputs(graph.inputs[0].type.shape, samples=4, dataset="digits").astype("f8")
+    _same_spikes(graph, folded, time_major_inputs(graph, x, loaded.time_steps))
 
 
 @pytest.mark.parametrize("family", ["spikformer", "spikingformer", "sdt", "spikingresformer"])

@@ -158,7 +158,9 @@ class LifAttrs(OpAttrs):
 
     ``decay`` none: the charge divides by ``tau`` (spikingjelly's LIF). ``decay`` set: the charge
     multiplies by ``decay`` instead (spikingjelly's ParametricLIF, ``decay = sigmoid(w)``, exact);
-    ``tau`` is then ``1 / decay``, for information.
+    ``tau`` is then ``1 / decay``, for information. ``v_threshold_map`` (broadcast over the
+    neurons) replaces ``v_threshold`` per neuron: ``fold-scales`` puts per-neuron input gains
+    there (``lif(c ⊙ X)`` spikes like ``lif(X)`` with thresholds ``v_threshold / c``).
     """
 
     tau: float = 2.0
@@ -166,6 +168,13 @@ class LifAttrs(OpAttrs):
     v_reset: float | None = 0.0
     decay_input: bool = True
     decay: float | None = None
+    v_threshold_map: Array | None = None
+
+    def thresholds(self, dtype: np.dtype) -> np.ndarray | np.floating:
+        """The threshold of every neuron (a scalar when there is no map)."""
+        if self.v_threshold_map is None:
+            return dtype.type(self.v_threshold)
+        return self.v_threshold_map.astype(dtype)
 
 
 def _infer_lif(types: Sequence[TensorType], a: LifAttrs) -> tuple[TensorType, ...]:
@@ -174,6 +183,15 @@ def _infer_lif(types: Sequence[TensorType], a: LifAttrs) -> tuple[TensorType, ..
         raise ShapeError(f"lif tau must be >= 1, got {a.tau}")
     if a.decay is not None and not 0.0 < a.decay <= 1.0:
         raise ShapeError(f"lif decay must be in (0, 1], got {a.decay}")
+    if a.v_threshold_map is not None:
+        try:
+            grown = np.broadcast_shapes(x.shape, a.v_threshold_map.shape) != x.shape
+        except ValueError:
+            grown = True
+        if grown:
+            raise ShapeError(
+                f"lif v_threshold_map {a.v_threshold_map.shape} does not broadcast to {x.shape}"
+            )
     return (_same(x),)
 
 
@@ -188,7 +206,7 @@ def _lif(a: LifAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np
         charge  H = V + (X - (V - v_reset)) / tau        (decay_input)
                 H = V - (V - v_reset) / tau + X          (not decay_input)
                 (with ``decay`` set, ``· decay`` replaces ``/ tau``: ParametricLIF)
-        fire    S = 1 if H >= v_threshold else 0
+        fire    S = 1 if H >= v_threshold else 0         (per neuron with v_threshold_map)
         reset   V = H · (1 - S) + v_reset · S            (hard)
                 V = H - S · v_threshold                  (soft, v_reset none)
 
@@ -203,9 +221,10 @@ def _lif(a: LifAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np
     else:
         k = x.dtype.type(a.decay)
         h = v + (x - (v - reset)) * k if a.decay_input else v - (v - reset) * k + x
-    spike = (h >= a.v_threshold).astype(x.dtype)
+    threshold = a.thresholds(x.dtype)
+    spike = (h >= threshold).astype(x.dtype)
     if a.v_reset is None:
-        state["v"] = h - spike * a.v_threshold
+        state["v"] = h - spike * threshold
     else:
         state["v"] = h * (1.0 - spike) + a.v_reset * spike
     return (spike,)
