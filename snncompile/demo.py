@@ -18,6 +18,7 @@ from snncompile.frontend.load import load_model, to_graph
 from snncompile.frontend.simulate import time_major_inputs
 from snncompile.report.compliance import ComplianceReport, check_graph
 from snncompile.report.html import compliance_html
+from snncompile.report.terminal import _wide_console
 
 __all__ = ["FAMILIES", "DemoRow", "run_demo"]
 
@@ -38,7 +39,7 @@ def _examples_dir() -> Path:
 
 def run_demo(out_dir: Path, *, samples: int = 32, console: Console | None = None) -> list[DemoRow]:
     """Check each shipped digits model; write ``out_dir/<family>.html``; print the verdicts."""
-    console = console or Console()
+    console = console or _wide_console()
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for family in FAMILIES:

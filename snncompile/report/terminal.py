@@ -13,6 +13,12 @@ if TYPE_CHECKING:
 __all__ = ["render_compliance", "render_zoo"]
 
 
+def _wide_console() -> Console:
+    """A console at least 130 columns wide (pipes and CI logs default to 80)."""
+    width = Console().width
+    return Console(width=max(width, 130))
+
+
 def _millions(count: int | None) -> str:
     return "-" if count is None else f"{count / 1e6:.2f} M"
 
@@ -21,7 +27,7 @@ def render_zoo(rows: list[dict[str, Any]]) -> None:
     """The model zoo as one table."""
     table = Table(title=f"snncompile model zoo ({len(rows)} models)")
     for column in ("name", "family", "dataset", "depth", "dim", "heads", "T", "image"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=True)
     table.add_column("params", justify="right")
     table.add_column("paper", justify="right")
     for row in rows:
@@ -37,7 +43,7 @@ def render_zoo(rows: list[dict[str, Any]]) -> None:
             _millions(row["params"]),
             _millions(row["paper_params"]),
         )
-    Console().print(table)
+    _wide_console().print(table)
 
 
 def _ops(value: float) -> str:
@@ -54,10 +60,11 @@ _WHERE = {"host_encoder": "host-in", "chip": "chip", "host_readout": "host-out"}
 
 def render_compliance(report: ComplianceReport, console: Console | None = None) -> None:
     """The compliance report: one row per synaptic op, then findings and the verdict."""
-    console = console or Console()
+    console = console or _wide_console()
     by_node = {f.node: f for f in report.findings}
     table = Table(title=f"spike-driven check of {report.model} (T={report.energy.time_steps})")
-    for column in ("layer", "op", "where", "input", "rate"):
+    table.add_column("layer", no_wrap=True)
+    for column in ("op", "where", "input", "rate"):
         table.add_column(column)
     table.add_column("MACs", justify="right")
     table.add_column("ACs", justify="right")
