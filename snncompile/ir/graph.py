@@ -162,6 +162,12 @@ class Graph:
                 table.setdefault(value, []).append(node)
         return table
 
+    def has_single_reader(self, value: Value) -> bool:
+        """True iff exactly one node reads ``value`` and it is not a graph output."""
+        if value in self.outputs:
+            return False
+        return sum(value in node.inputs for node in self.nodes) == 1
+
     def op_counts(self) -> dict[str, int]:
         """How many nodes of each op the graph holds."""
         counts: dict[str, int] = {}

@@ -67,9 +67,9 @@ class _Reassociate:
         if node.op != "matmul":
             return
         inner = node.inputs[0].producer
-        if inner is None or inner.op != "matmul" or rewriter.graph.outputs.count(inner.output):
+        if inner is None or inner.op != "matmul":
             return
-        if sum(inner.output in n.inputs for n in rewriter.graph.nodes) != 1:
+        if not rewriter.graph.has_single_reader(inner.output):
             return
         a, b = inner.inputs
         c = node.inputs[1]

@@ -23,7 +23,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from snncompile.ir.graph import Graph, Node, Value
+from snncompile.ir.graph import Graph, Node
 from snncompile.ir.ops.tensor import BatchNormAttrs
 from snncompile.passes.manager import PassContext
 from snncompile.passes.rewrite import Rewriter, apply_patterns
@@ -33,12 +33,6 @@ __all__ = ["FoldBatchNorm"]
 #: Weighted ops whose output channel is axis 0 of their weight, and that channel's axis in
 #: the op's (per-sample) output: ``None`` means the last axis.
 _CHANNEL_AXIS: dict[str, int | None] = {"conv2d": 0, "conv1d": 0, "linear": None}
-
-
-def _single_reader(value: Value, graph: Graph) -> bool:
-    if value in graph.outputs:
-        return False
-    return sum(value in n.inputs for n in graph.nodes) == 1
 
 
 def _trace_channel(bn: Node, graph: Graph) -> Node | None:
@@ -51,7 +45,7 @@ def _trace_channel(bn: Node, graph: Graph) -> Node | None:
     value = bn.inputs[0]
     while True:
         producer = value.producer
-        if producer is None or not _single_reader(value, graph):
+        if producer is None or not graph.has_single_reader(value):
             return None
         if producer.op == "permute":
             axis = producer.attrs.perm[axis]

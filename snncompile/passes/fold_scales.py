@@ -60,16 +60,10 @@ MONOTONE_OPS = frozenset({"maxpool2d"})
 WEIGHTED_OPS = frozenset({"conv2d", "linear"})
 
 
-def _sole_reader(value: Value, graph: Graph) -> bool:
-    if value in graph.outputs:
-        return False
-    return sum(value in n.inputs for n in graph.nodes) == 1
-
-
 def _scale_input(value: Value, graph: Graph) -> Node | None:
     """The ``scale`` producing ``value`` if ``value`` is read only once, else None."""
     producer = value.producer
-    if producer is None or producer.op != "scale" or not _sole_reader(value, graph):
+    if producer is None or producer.op != "scale" or not graph.has_single_reader(value):
         return None
     return producer
 
@@ -149,7 +143,7 @@ class _ScaleIntoWeights:
         weighted = node.inputs[0].producer
         if weighted is None or weighted.op not in WEIGHTED_OPS:
             return
-        if not _sole_reader(node.inputs[0], rewriter.graph):
+        if not rewriter.graph.has_single_reader(node.inputs[0]):
             return
         factor = node.attrs.factor
         attrs = weighted.attrs
@@ -193,7 +187,7 @@ class _ConstThroughLayout:
         const = node.inputs[0].producer
         if const is None or const.op != "mul_const":
             return
-        if not _sole_reader(node.inputs[0], rewriter.graph):
+        if not rewriter.graph.has_single_reader(node.inputs[0]):
             return
         from snncompile.ir.ops import get_op
         from snncompile.ir.ops.tensor import ConstAttrs
@@ -218,7 +212,9 @@ class _ConstIntoNeuron:
         const = node.inputs[0].producer
         if const is None or const.op != "mul_const" or node.attrs.v_reset not in (0.0, None):
             return
-        if not _sole_reader(node.inputs[0], rewriter.graph) or not np.all(const.attrs.value > 0):
+        if not rewriter.graph.has_single_reader(node.inputs[0]) or not np.all(
+            const.attrs.value > 0
+        ):
             return
         attrs = node.attrs
         shape = node.output.type.shape
