@@ -168,7 +168,7 @@ def check_command(
     x = sample_inputs(
         (loaded.time_steps, *shape) if frames else shape,
         samples=samples,
-        dataset=(dataset or loaded.dataset) if input_path is None and not frames else dataset,
+        dataset=dataset or ("digits" if loaded.dataset == "digits" and not frames else None),
         input_path=input_path,
         seed=seed,
     )

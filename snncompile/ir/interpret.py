@@ -7,7 +7,7 @@ fresh for every run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -16,7 +16,10 @@ from snncompile.ir.graph import Graph, Value
 from snncompile.ir.ops import get_op
 from snncompile.ir.ops.base import State
 
-__all__ = ["run_layerwise"]
+__all__ = ["StepObserver", "run_layerwise"]
+
+#: Called after every step with the step index and every value of that step, by name.
+StepObserver = Callable[[int, Mapping[str, np.ndarray]], None]
 
 
 def run_layerwise(
@@ -24,6 +27,7 @@ def run_layerwise(
     inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray],
     *,
     record: bool = False,
+    observer: StepObserver | None = None,
 ) -> dict[str, np.ndarray]:
     """Run ``graph`` for T steps on a batch.
 
@@ -31,6 +35,8 @@ def run_layerwise(
         graph: a tensor- or network-level graph.
         inputs: one ``[T, B, *shape]`` array per graph input (in order, or by name).
         record: also return every intermediate value, not only the outputs.
+        observer: sees every value of every step without keeping them (statistics over long
+            runs of big models, where recording everything would not fit in memory).
 
     Returns:
         ``[T, B, *shape]`` arrays keyed by value name: the graph outputs (and, with ``record``,
@@ -64,6 +70,8 @@ def run_layerwise(
             results = op.kernel(node.attrs, [env[v] for v in node.inputs], state)
             for value, result in zip(node.outputs, results, strict=True):
                 env[value] = result
+        if observer is not None:
+            observer(t, {value.name: result for value, result in env.items()})
         for value, result in env.items():
             if value.name in trace:
                 trace[value.name].append(result)

@@ -31,7 +31,7 @@ from snncompile.passes.fold_batchnorm import FoldBatchNorm
 from snncompile.passes.fold_scales import FoldScales
 from snncompile.passes.manager import PassContext, PassManager, PassTiming
 from snncompile.passes.partition_host import NEURON_OPS, Partition, PartitionHost, partition
-from snncompile.report.energy import EnergyReport, count_operations
+from snncompile.report.energy import EnergyReport, OperationCounter
 
 __all__ = ["ComplianceReport", "NeuronStats", "check_graph"]
 
@@ -89,27 +89,39 @@ class ComplianceReport:
         }
 
 
-def check_graph(graph: Graph, inputs: np.ndarray, *, model: str | None = None) -> ComplianceReport:
-    """Analyse ``graph`` and measure it on ``inputs`` (``[T, B, *input_shape]``)."""
+def check_graph(
+    graph: Graph, inputs: np.ndarray, *, model: str | None = None, chunk: int = 8
+) -> ComplianceReport:
+    """Analyse ``graph`` and measure it on ``inputs`` (``[T, B, *input_shape]``).
+
+    Samples run ``chunk`` at a time and statistics accumulate step by step, so memory stays
+    at one step of one chunk however many samples are measured.
+    """
     ctx = PassContext()
     manager = PassManager([FoldBatchNorm(), FoldScales(), AnalyzeSpikeDomain(), PartitionHost()])
     result = manager.run(graph, ctx)
     folded = result.graph
     parts = partition(folded)
     found = findings(folded, parts)
-    flows = analyze(folded)
-    values = run_layerwise(folded, [inputs], record=True)
-    where = {node.name: parts.where(node.name) for node in folded.nodes}
-    energy = count_operations(folded, values, flows, where)
+    counter = OperationCounter(
+        folded, analyze(folded), {node.name: parts.where(node.name) for node in folded.nodes}
+    )
+    neuron_nodes = [node for node in folded.nodes if node.op in NEURON_OPS]
+    counter.watch([node.output.name for node in neuron_nodes])
+    for start in range(0, inputs.shape[1], chunk):
+        batch = inputs[:, start : start + chunk]
+        counter.start_batch(batch.shape[1])
+        run_layerwise(folded, [batch], observer=counter.observe)
+    energy = counter.report()
+    steps, samples = energy.time_steps, energy.samples
     neurons = tuple(
         NeuronStats(
             node.name,
             node.loc.module if node.loc else None,
             node.output.type.numel,
-            float(np.mean(values[node.output.name])),
+            counter.spikes[node.output.name] / (steps * samples * node.output.type.numel),
         )
-        for node in folded.nodes
-        if node.op in NEURON_OPS
+        for node in neuron_nodes
     )
     return ComplianceReport(
         model or graph.name, folded, tuple(found), parts, neurons, energy, result.timings

@@ -28,6 +28,7 @@ k sources costs ``k`` times the weights and ``mean(value) · T · FLOPs`` ACs.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,15 @@ from snncompile.ir.types import DomainKind
 from snncompile.passes.analyze_spike_domain import Flow
 from snncompile.passes.compliance import PRODUCT_OPS, WEIGHTED_OPS
 
-__all__ = ["E_AC_PJ", "E_MAC_PJ", "EnergyReport", "LayerCost", "count_operations", "flops_of"]
+__all__ = [
+    "E_AC_PJ",
+    "E_MAC_PJ",
+    "EnergyReport",
+    "LayerCost",
+    "OperationCounter",
+    "count_operations",
+    "flops_of",
+]
 
 #: Energy per operation in the papers' convention (45 nm CMOS, Horowitz 2014), picojoules.
 E_MAC_PJ = 4.6
@@ -129,58 +138,80 @@ class EnergyReport:
         }
 
 
-def _product_events(node: Node, a: np.ndarray, b: np.ndarray, flows: list[Flow]) -> float:
-    """Synaptic events of the decomposed product over all recorded steps and samples."""
-    a_binary, b_binary = (f.domain.kind is DomainKind.BINARY for f in flows)
-    if node.op == "mul":
-        return float(np.count_nonzero(a * b)) if (a_binary or b_binary) else 0.0
+def _product_events(a: np.ndarray, b: np.ndarray, op: str) -> float:
+    """Synaptic events of one decomposed product (one step, the whole batch)."""
+    if op == "mul":
+        return float(np.count_nonzero(a * b))
     # matmul [..., N, K] @ [..., K, M]: Σ_k nnz(A[:, k]) · Σ_m nnz(B[k, :])
     rows = np.count_nonzero(a, axis=-2)  # [..., K]
     cols = np.count_nonzero(b, axis=-1)  # [..., K]
     return float(np.sum(rows * cols))
 
 
-def count_operations(
-    graph: Graph,
-    values: dict[str, np.ndarray],
-    flows: dict[str, Flow],
-    partition_of: dict[str, str],
-) -> EnergyReport:
-    """Count MACs and ACs per synaptic op from recorded values ``[T, B, *shape]``."""
-    layers = []
-    steps, batch = next(iter(values.values())).shape[:2]
-    for node in graph.nodes:
-        if node.op not in WEIGHTED_OPS and node.op not in PRODUCT_OPS:
-            continue
-        inputs = [flows[v.name] for v in node.inputs]
+class OperationCounter:
+    """Accumulates what :class:`EnergyReport` needs, one step at a time (a run observer).
+
+    Memory stays at one step of values, so big models can be measured on many samples.
+    """
+
+    def __init__(self, graph: Graph, flows: dict[str, Flow], partition_of: dict[str, str]) -> None:
+        self.graph = graph
+        self.flows = flows
+        self.partition_of = partition_of
+        self.nodes = [
+            n
+            for n in graph.nodes
+            if n.op in WEIGHTED_OPS or (n.op in PRODUCT_OPS and len(n.inputs) == 2)
+        ]
+        self.sums: dict[str, float] = {n.name: 0.0 for n in self.nodes}  # Σ input values
+        self.events: dict[str, float] = {n.name: 0.0 for n in self.nodes}  # product events
+        self.spikes: dict[str, float] = {}  # Σ output values of observed value names
+        self.samples = 0
+        self.steps = 0
+        self._batch = 0
+
+    def start_batch(self, batch: int) -> None:
+        self.samples += batch
+        self._batch = batch
+
+    def observe(self, step: int, values: Mapping[str, np.ndarray]) -> None:
+        self.steps = max(self.steps, step + 1)
+        for node in self.nodes:
+            if node.op in PRODUCT_OPS and node.op not in WEIGHTED_OPS:
+                a, b = (values[v.name] for v in node.inputs)
+                if any(self.flows[v.name].domain.kind is DomainKind.BINARY for v in node.inputs):
+                    self.events[node.name] += _product_events(a, b, node.op)
+            else:
+                self.sums[node.name] += float(np.sum(values[node.inputs[0].name]))
+        for name in self.spikes:
+            self.spikes[name] += float(np.sum(values[name]))
+
+    def watch(self, names: Sequence[str]) -> None:
+        """Also sum these values (e.g. neuron outputs, for firing rates)."""
+        for name in names:
+            self.spikes.setdefault(name, 0.0)
+
+    def report(self) -> EnergyReport:
+        steps, samples = self.steps, max(self.samples, 1)
+        return EnergyReport(
+            tuple(self._cost(node, steps, samples) for node in self.nodes), steps, samples
+        )
+
+    def _cost(self, node: Node, steps: int, samples: int) -> LayerCost:
+        inputs = [self.flows[v.name] for v in node.inputs]
         module = node.loc.module if node.loc else None
         flops = flops_of(node)
-        if node.op in PRODUCT_OPS and len(node.inputs) == 2:
-            a, b = (values[v.name] for v in node.inputs)
-            binary = [f.domain.kind is DomainKind.BINARY for f in inputs]
+        where = self.partition_of[node.name]
+        if node.op in PRODUCT_OPS:
             domain = " x ".join(str(f.domain) for f in inputs)
-            if any(binary):
-                acs = _product_events(node, a, b, inputs) / batch
-                cost = LayerCost(
-                    node.name, node.op, module, partition_of[node.name], domain, flops, None, 0, acs
-                )
-            else:
-                cost = LayerCost(
-                    node.name,
-                    node.op,
-                    module,
-                    partition_of[node.name],
-                    domain,
-                    flops,
-                    None,
-                    float(steps * flops),
-                    0.0,
-                )
-            layers.append(cost)
-            continue
+            if any(f.domain.kind is DomainKind.BINARY for f in inputs):
+                acs = self.events[node.name] / samples
+                return LayerCost(node.name, node.op, module, where, domain, flops, None, 0.0, acs)
+            macs = float(steps * flops)
+            return LayerCost(node.name, node.op, module, where, domain, flops, None, macs, 0.0)
         flow = inputs[0]
-        x = values[node.inputs[0].name]
-        mean_value = float(np.mean(x))
+        numel = math.prod(node.inputs[0].type.shape)
+        mean_value = self.sums[node.name] / (steps * samples * numel)
         if flow.domain.kind is DomainKind.BINARY:
             macs, acs = 0.0, mean_value * steps * flops
             rate: float | None = mean_value
@@ -190,19 +221,31 @@ def count_operations(
         if flow.domain.kind is DomainKind.COUNT:
             expanded_weights = int(node.attrs.weight.size) * (flow.domain.bound or 1)
             expanded_acs = mean_value * steps * flops
-        layers.append(
-            LayerCost(
-                node.name,
-                node.op,
-                module,
-                partition_of[node.name],
-                str(flow.domain),
-                flops,
-                rate,
-                macs,
-                acs,
-                expanded_weights,
-                expanded_acs,
-            )
+        return LayerCost(
+            node.name,
+            node.op,
+            module,
+            where,
+            str(flow.domain),
+            flops,
+            rate,
+            macs,
+            acs,
+            expanded_weights,
+            expanded_acs,
         )
-    return EnergyReport(tuple(layers), int(steps), int(batch))
+
+
+def count_operations(
+    graph: Graph,
+    values: dict[str, np.ndarray],
+    flows: dict[str, Flow],
+    partition_of: dict[str, str],
+) -> EnergyReport:
+    """Count MACs and ACs per synaptic op from recorded values ``[T, B, *shape]``."""
+    counter = OperationCounter(graph, flows, partition_of)
+    steps, batch = next(iter(values.values())).shape[:2]
+    counter.start_batch(int(batch))
+    for t in range(steps):
+        counter.observe(t, {name: array[t] for name, array in values.items()})
+    return counter.report()

@@ -145,3 +145,16 @@ def test_event_frame_models_are_checked_with_frames() -> None:
     x = sample_inputs((loaded.time_steps, *graph.inputs[0].type.shape), samples=1, dataset=None)
     report = check_graph(graph, time_major_inputs(graph, x, loaded.time_steps, input_layout="BT"))
     assert report.energy.time_steps == loaded.time_steps
+
+
+def test_chunked_measurement_equals_one_batch() -> None:
+    loaded = load_model("zoo:spikingformer_digits", seed=0)
+    graph = to_graph(loaded)
+    x = time_major_inputs(
+        graph, sample_inputs((1, 16, 16), samples=5, dataset="digits"), loaded.time_steps
+    )
+    one, chunked = check_graph(graph, x, chunk=8), check_graph(graph, x, chunk=2)
+    assert one.energy.to_dict() == chunked.energy.to_dict()
+    assert [n.firing_rate for n in one.neurons] == pytest.approx(
+        [n.firing_rate for n in chunked.neurons]
+    )
