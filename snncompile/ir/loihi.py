@@ -36,6 +36,7 @@ __all__ = [
     "LifFixed",
     "dense_current",
     "effective_weights",
+    "quantize_weights",
     "shift",
     "trunc_div_4096",
 ]
@@ -119,3 +120,30 @@ def dense_current(weights: np.ndarray, spikes: np.ndarray, weight_exp: int = 0) 
     """
     binary = (spikes != 0).astype(np.int64)
     return shift(binary @ weights.T, weight_exp)
+
+
+def quantize_weights(
+    weights: np.ndarray, num_weight_bits: int = 8, *, exponent: int | None = None
+) -> tuple[np.ndarray, int]:
+    """Integer mantissas and an exponent with ``mantissa · 2^exponent ≈ weights``.
+
+    The mantissas are exactly representable by Lava's Dense/Sparse (so
+    ``effective_weights(m) == m``): for a matrix with mixed signs even values in [-256, 254]
+    (one bit is lost), otherwise magnitudes up to 255 (fewer with ``num_weight_bits < 8``:
+    multiples of ``2^(8 - num_weight_bits)``). The exponent is the smallest that keeps the largest
+    magnitude representable, unless given (Conv has no exponent: pass ``exponent=0``, and
+    values beyond the range are clipped). Rounding is to nearest.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    mixed = w.size > 0 and w.min() < 0 < w.max()
+    step = 2 ** (8 - num_weight_bits + (1 if mixed else 0))  # spacing of representable values
+    limit = (256 if mixed else 255) // step * step  # largest representable magnitude
+    largest = float(np.abs(w).max()) if w.size else 0.0
+    if exponent is None:
+        exponent = 0 if largest == 0 else int(np.ceil(np.log2(largest / limit)))
+        while largest / 2.0**exponent > limit:  # guard against log rounding
+            exponent += 1
+    mantissa = np.round(w / 2.0**exponent / step) * step
+    low = -256 if mixed else (-limit if w.size and w.max() <= 0 else 0)
+    high = 254 if mixed else (0 if w.size and w.max() <= 0 and w.min() < 0 else limit)
+    return np.clip(mantissa, low, high).astype(np.int64), exponent

@@ -71,3 +71,29 @@ def test_dense_current_shifts_the_sum() -> None:
     three = effective_weights(np.array([[3, 3, 3], [5, 5, 5]]))
     assert dense_current(three, np.array([[1, 1, 1]]), -1).tolist() == [[4, 7]]
     assert dense_current(w, np.array([[7]]), 0).tolist() == [[3, 5, 255]]  # binary: payload ignored
+
+
+@pytest.mark.parametrize("bits", [8, 6, 4])
+@pytest.mark.parametrize("sign", ["mixed", "positive", "negative"])
+def test_quantized_weights_are_what_lava_uses(bits: int, sign: str) -> None:
+    from snncompile.ir.loihi import quantize_weights
+
+    rng = np.random.default_rng(bits)
+    w = rng.normal(0, 0.02, size=(16, 8))
+    if sign == "positive":
+        w = np.abs(w)
+    elif sign == "negative":
+        w = -np.abs(w)
+    mantissa, exponent = quantize_weights(w, bits)
+    assert np.array_equal(effective_weights(mantissa, bits), mantissa)  # representable as is
+    step = 2.0 ** (8 - bits + (1 if sign == "mixed" else 0))
+    error = np.abs(mantissa * 2.0**exponent - w)
+    assert error.max() <= step * 2.0**exponent / 2 + 1e-12  # round to nearest
+    assert np.abs(mantissa).max() > 64  # the range is used
+
+
+def test_fixed_exponent_clips() -> None:
+    from snncompile.ir.loihi import quantize_weights
+
+    mantissa, exponent = quantize_weights(np.array([0.4, 300.0, 2.0]), exponent=0)
+    assert exponent == 0 and mantissa.tolist() == [0, 255, 2]
