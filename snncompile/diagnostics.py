@@ -216,6 +216,21 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "Make Python control flow depend on shapes only (not on tensor data), or move it out of "
         "the model's forward.",
     ),
+    # --- quantization (QZ9xx) ---------------------------------------------------------------
+    DiagnosticCode(
+        "QZ901",
+        "neuron not supported by the quantizer",
+        "UnsupportedOpError",
+        "Loihi's LIF resets to 0 and decays its input: use decay_input=True, v_reset=0 and one "
+        "time constant for the network (all four seed families do).",
+    ),
+    DiagnosticCode(
+        "QZ902",
+        "op the quantizer cannot express on chip",
+        "UnsupportedOpError",
+        "Run fold-batchnorm and fold-scales first; an op left between synapses and neurons "
+        "(e.g. an unfoldable batch norm) must move to the host or be folded by hand.",
+    ),
     # --- models and checkpoints (ML4xx) -----------------------------------------------------
     DiagnosticCode(
         "ML401",
@@ -265,6 +280,72 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "InternalError",
         "Lava is installed but does not import even with snncompile's compatibility shim; the "
         "message shows the import error.",
+    ),
+    # --- ONNX and NIR interchange (IX8xx) ---------------------------------------------------
+    DiagnosticCode(
+        "IX801",
+        "unreadable ONNX file",
+        "SnnCompileError",
+        "Pass an ONNX model file (protobuf) that `onnx.load` reads, e.g. one written by "
+        "`snncompile MODEL --target onnx -o FILE.onnx`.",
+    ),
+    DiagnosticCode(
+        "IX802",
+        "unsupported ONNX op",
+        "UnsupportedOpError",
+        "The ONNX import reads the ops the ONNX export writes (docs/onnx.md) and neurons named "
+        "like snncompile's functions (`snncompile.LIF`, ...); rewrite the model with those.",
+    ),
+    DiagnosticCode(
+        "IX803",
+        "ONNX value has no producer",
+        "SnnCompileError",
+        "Every node input must be a graph input, an initializer or another node's output; the "
+        "file is missing the node that produces the named value.",
+    ),
+    DiagnosticCode(
+        "IX804",
+        "ONNX graph has a cycle",
+        "SnnCompileError",
+        "An ONNX graph is acyclic: neuron state is threaded from one time step to the next "
+        "(docs/onnx.md), never fed back within a step.",
+    ),
+    DiagnosticCode(
+        "IX805",
+        "ONNX shapes do not fit",
+        "SnnCompileError",
+        "Fix the shapes of the named node's inputs or initializers (the message shows what the "
+        "op expects).",
+    ),
+    DiagnosticCode(
+        "IX806",
+        "no ONNX form for this graph",
+        "UnsupportedOpError",
+        "Export a tensor-level float graph with one input and one output made of the ops "
+        "docs/onnx.md lists.",
+    ),
+    DiagnosticCode(
+        "IX807",
+        "no NIR form for this op",
+        "UnsupportedOpError",
+        "NIR has conv, affine, scale, flatten, pooling and neurons only: products of two "
+        "activations (attention), max pooling, batch norm (fold it first) and token layouts "
+        "cannot be written; export such models with --target onnx.",
+    ),
+    DiagnosticCode(
+        "IX808",
+        "unsupported NIR graph",
+        "UnsupportedOpError",
+        "The NIR import reads feed-forward graphs of Input, Output, Conv2d, Affine, Linear, "
+        "Scale, Flatten, AvgPool2d, SumPool2d and LIF with uniform neuron parameters "
+        "(docs/nir.md).",
+    ),
+    DiagnosticCode(
+        "IX809",
+        "ambiguous NIR discretisation",
+        "ConfigError",
+        "NIR neurons are continuous-time: give the time step and reset mode the file was made "
+        "for (`import_nir(graph, dt=..., reset='value'|'subtract')`).",
     ),
 )
 

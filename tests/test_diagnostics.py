@@ -202,6 +202,12 @@ def _trace_data_dependent() -> None:
     trace(_DataDependent(), torch.rand(2, 3), time_steps=4)
 
 
+def _quantize(build: str) -> None:
+    from tests.passes import test_quantize
+
+    test_quantize.quantize(getattr(test_quantize, build)())
+
+
 # code -> (trigger taking (tmp_path, monkeypatch), text the message must name)
 TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IR101": (_parse("  %y = scale(%x) {factor=} : tensor<4xf32>\n"), "%y"),
@@ -258,10 +264,46 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "FE701": (lambda: _trace_bad("softmax"), "inner.1"),
     "FE702": (lambda: _trace_bad("sum_time"), "inner.1"),
     "FE703": (_trace_data_dependent, "fx node"),
+    "QZ901": (lambda: _quantize("leaky_graph"), "%leaky"),
+    "QZ902": (lambda: _quantize("unfolded_batchnorm_graph"), "%norm"),
     "IN601": (lambda tmp_path: _compile(tmp_path / "absent.pt"), "absent.pt"),
     "LV501": (_missing_lava, "lava"),
     "LV502": (_broken_lava, "ByteEncoder"),
+    "IX801": (lambda tmp_path: _onnx("corrupt", tmp_path), "bad.onnx"),
+    "IX802": (lambda: _onnx("unknown"), "LpPool"),
+    "IX803": (lambda: _onnx("missing"), "t0/pool"),
+    "IX804": (lambda: _onnx("cycle"), "conv"),
+    "IX805": (lambda: _onnx("shape"), "head"),
+    "IX806": (lambda: _onnx("export"), "%pool (adaptive_avgpool2d)"),
+    "IX807": (lambda tmp_path: _nir_export(tmp_path), "(attention)"),
+    "IX808": (lambda: _nir_import("unknown"), "Threshold"),
+    "IX809": (lambda: _nir_import("ambiguous"), "lif"),
 }
+
+
+def _nir_export(tmp_path: Path) -> None:
+    from snncompile.driver import compile_file
+
+    compile_file("zoo:sdt_digits", CompileConfig(target="nir"), output=tmp_path / "sdt.nir")
+
+
+def _nir_import(kind: str) -> None:
+    import nir
+
+    from snncompile.frontend.nir import import_nir
+    from tests.targets.test_nir import foreign_graph
+
+    if kind == "ambiguous":
+        import_nir(foreign_graph())
+    graph = foreign_graph({"snncompile.dt": 1e-4, "snncompile.reset": "value"})
+    graph.nodes["fc"] = nir.Threshold(threshold=np.ones(5))
+    import_nir(graph)
+
+
+def _onnx(kind: str, tmp_path: Path | None = None) -> None:
+    from tests.frontend.test_onnx_import import trigger
+
+    trigger(kind, tmp_path)
 
 
 def _compile(path: Path) -> None:

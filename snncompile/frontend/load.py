@@ -9,6 +9,8 @@ Accepted model sources:
   with ``torch.load(weights_only=True)``;
 - a whole pickled ``nn.Module`` only with ``trust_pickle=True`` (unpickling runs code);
 - a text IR file (``.snnir``, ``.ir``);
+- an ONNX file (``.onnx``) as the ``onnx`` target writes it (:mod:`snncompile.frontend.onnx`);
+- a NIR file (``.nir``) that records its discretisation (:mod:`snncompile.frontend.nir`);
 - an ``nn.Module`` object (Python API), with ``input_shape`` and ``time_steps`` given.
 
 Every failure is an :class:`SnnCompileError` with a code (ML40x, IN601); nothing is dropped.
@@ -29,9 +31,18 @@ from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph
 from snncompile.ir.parser import parse_graph
 
-__all__ = ["CHECKPOINT_SUFFIXES", "IR_SUFFIXES", "LoadedModel", "load_model"]
+__all__ = [
+    "CHECKPOINT_SUFFIXES",
+    "IR_SUFFIXES",
+    "NIR_SUFFIXES",
+    "ONNX_SUFFIXES",
+    "LoadedModel",
+    "load_model",
+]
 
 IR_SUFFIXES = (".snnir", ".ir")
+ONNX_SUFFIXES = (".onnx",)
+NIR_SUFFIXES = (".nir",)
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt", ".bin")
 DEFAULT_TIME_STEPS = 4
 
@@ -189,13 +200,26 @@ def load_model(
             raise error("IN601", f"cannot read {path} as text: {exc}", node=str(path)) from exc
         shape = graph.inputs[0].type.shape if len(graph.inputs) == 1 else None
         return LoadedModel(graph.name, None, graph, arch, time_steps or DEFAULT_TIME_STEPS, shape)
+    if path.suffix in ONNX_SUFFIXES:
+        from snncompile.frontend.onnx import read_onnx
+
+        imported = read_onnx(path)
+        graph = imported.graph
+        steps = time_steps or imported.time_steps or DEFAULT_TIME_STEPS
+        return LoadedModel(graph.name, None, graph, arch, steps, graph.inputs[0].type.shape)
+    if path.suffix in NIR_SUFFIXES:
+        from snncompile.frontend.nir import read_nir
+
+        graph = read_nir(path)
+        steps = time_steps or DEFAULT_TIME_STEPS
+        return LoadedModel(graph.name, None, graph, arch, steps, graph.inputs[0].type.shape)
     if path.suffix in CHECKPOINT_SUFFIXES:
         return _from_checkpoint(path, arch, trust_pickle, time_steps)
     raise error(
         "IN601",
         f"cannot read {path}: expected zoo:NAME, a checkpoint "
-        f"({', '.join(CHECKPOINT_SUFFIXES)}) with --arch, or a text IR file "
-        f"({', '.join(IR_SUFFIXES)})",
+        f"({', '.join(CHECKPOINT_SUFFIXES)}) with --arch, a text IR file "
+        f"({', '.join(IR_SUFFIXES)}), an ONNX file (.onnx) or a NIR file (.nir)",
         node=str(path),
     )
 

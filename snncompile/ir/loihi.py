@@ -69,14 +69,14 @@ class LifFixed:
     Attributes:
         du: current decay (0..4095; 4095 = no current memory).
         dv: voltage decay (0..4096; 4096 = no voltage memory).
-        vth: threshold mantissa; the neuron spikes when ``v > vth << 6``.
+        vth: threshold mantissa (scalar or per neuron); the neuron spikes when ``v > vth << 6``.
         bias_mant: bias mantissa, scalar or per neuron.
         bias_exp: bias exponent.
     """
 
     du: int
     dv: int
-    vth: int
+    vth: np.ndarray | int
     bias_mant: np.ndarray | int = 0
     bias_exp: int = 0
 
@@ -89,7 +89,7 @@ class LifFixed:
         v[...] = np.clip(
             trunc_div_4096(v * (4096 - self.dv)) + u + self.bias(), -VOLTAGE_LIMIT, VOLTAGE_LIMIT
         )
-        spikes = v > (self.vth << 6)
+        spikes = v > (np.asarray(self.vth, dtype=np.int64) << 6)
         v[spikes] = 0
         return spikes.astype(np.int64)
 

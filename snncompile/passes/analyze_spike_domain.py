@@ -175,6 +175,7 @@ DOMAIN_RULES: dict[str, Rule] = {
     "adaptive_avgpool2d": _real,
     "mean": _real,
     "shift": _shift,
+    "round": _shift,
 }
 
 

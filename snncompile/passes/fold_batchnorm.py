@@ -10,7 +10,8 @@ For a weighted op with output channel ``o`` followed by batch norm over that cha
           b'[o] = s[o] · (b[o] - μ[o]) + β[o]        (b = 0 when the op has no bias)
 
 The batch norm may sit behind permutes that move the op's channel axis (Spikformer's CIFAR
-attention: linear -> transpose -> BatchNorm1d); the permutes are kept, the batch norm is removed.
+attention: linear -> transpose -> BatchNorm1d) and reshapes that keep it (a Conv1d traced as a
+height-1 conv2d: ``[C, 1, N] -> [C, N]``); they are kept, the batch norm is removed.
 Folding happens only when every value on the way has a single reader, so no other consumer sees
 the changed weights. The arithmetic is done in float64 and cast back to the weight's dtype.
 """
@@ -18,6 +19,7 @@ the changed weights. The arithmetic is done in float64 and cast back to the weig
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -35,6 +37,19 @@ __all__ = ["FoldBatchNorm"]
 _CHANNEL_AXIS: dict[str, int | None] = {"conv2d": 0, "conv1d": 0, "linear": None}
 
 
+def _reshape_source_axis(source: tuple[int, ...], target: tuple[int, ...], axis: int) -> int | None:
+    """The axis of ``source`` that a reshape maps one to one onto ``target[axis]``.
+
+    Axis ``j`` of the target is axis ``i`` of the source when both have the same size and the
+    same number of elements before them (e.g. ``[C, 1, N] -> [C, N]`` keeps the channel axis).
+    """
+    before = math.prod(target[:axis])
+    for i, size in enumerate(source):
+        if size == target[axis] and math.prod(source[:i]) == before:
+            return i
+    return None
+
+
 def _trace_channel(bn: Node, graph: Graph) -> Node | None:
     """Follow the BN's channel axis back through permutes to a weighted op.
 
@@ -49,6 +64,15 @@ def _trace_channel(bn: Node, graph: Graph) -> Node | None:
             return None
         if producer.op == "permute":
             axis = producer.attrs.perm[axis]
+            value = producer.inputs[0]
+            continue
+        if producer.op == "reshape":
+            source_axis = _reshape_source_axis(
+                producer.inputs[0].type.shape, producer.output.type.shape, axis
+            )
+            if source_axis is None:
+                return None
+            axis = source_axis
             value = producer.inputs[0]
             continue
         if producer.op not in _CHANNEL_AXIS:

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from snncompile.targets.base import Emitted, Target
 from snncompile.targets.ir import IrTarget
+from snncompile.targets.nir import NirTarget
+from snncompile.targets.onnx import OnnxTarget
 
 __all__ = ["TARGETS", "Emitted", "Target"]
 
 #: Every available target by its ``--target`` name.
 TARGETS: dict[str, Target] = {
     "ir": IrTarget(),
+    "nir": NirTarget(),
+    "onnx": OnnxTarget(),
 }

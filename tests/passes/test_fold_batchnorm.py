@@ -56,3 +56,34 @@ def test_shared_conv_output_is_not_folded() -> None:
     folded, ctx = _fold(graph)
     assert ctx.reports["fold-batchnorm"]["remaining"] == 1
     assert folded.node("stem_bn").op == "batchnorm"
+
+
+def test_conv1d_as_height_one_conv2d_folds_through_the_reshape() -> None:
+    from snncompile.ir.graph import GraphBuilder
+    from snncompile.ir.ops.tensor import BatchNormAttrs, Conv2dAttrs, ReshapeAttrs
+    from snncompile.ir.types import TensorType
+
+    rng = np.random.default_rng(1)
+    b = GraphBuilder("conv1d")
+    x = b.input("x", TensorType((3, 1, 5), "f64"))
+    conv = b.add_node(
+        "conv2d", [x], Conv2dAttrs(weight=rng.normal(size=(4, 3, 1, 1)), bias=None), name="conv"
+    )
+    flat = b.add_node("reshape", [conv], ReshapeAttrs(shape=(4, 5)), name="flat")
+    bn = BatchNormAttrs(
+        weight=rng.uniform(0.5, 1.5, 4),
+        bias=rng.normal(size=4),
+        running_mean=rng.normal(size=4),
+        running_var=rng.uniform(0.5, 2, 4),
+    )
+    out = b.add_node("batchnorm", [flat], bn, name="bn")
+    graph = b.finish([out])
+    folded, _ = _fold(graph)
+    assert [n.op for n in folded.nodes] == ["conv2d", "reshape"]
+    inputs = rng.normal(size=(2, 3, 3, 1, 5))
+    np.testing.assert_allclose(
+        run_layerwise(folded, [inputs])[folded.outputs[0].name],
+        run_layerwise(graph, [inputs])["bn"],
+        rtol=1e-12,
+        atol=1e-12,
+    )

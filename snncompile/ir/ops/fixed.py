@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from snncompile.ir.attrs import Array, OpAttrs
+from snncompile.ir.attrs import Array, NoAttrs, OpAttrs
 from snncompile.ir.loihi import LifFixed, shift
 from snncompile.ir.ops.base import OpDef, ShapeError, State
 from snncompile.ir.types import TensorType
@@ -26,17 +26,27 @@ TENSOR = frozenset({"tensor"})
 @dataclass(frozen=True, eq=False)
 class LifFixedAttrs(OpAttrs):
     """Lava's LIF in its own units: ``du`` (0..4095), ``dv`` (0..4096), threshold mantissa
-    ``vth`` (spike iff ``v > vth << 6``), bias ``bias_mant << bias_exp`` (per neuron or none)."""
+    ``vth`` (spike iff ``v > vth << 6``), bias ``bias_mant << bias_exp`` (per neuron or none).
+
+    ``vth_map`` gives per-neuron thresholds (one Lava LIF process has one ``vth``: the lowering
+    splits a population by threshold)."""
 
     du: int
     dv: int
     vth: int
     bias_mant: Array | None = None
     bias_exp: int = 0
+    vth_map: Array | None = None
 
     def neuron(self) -> LifFixed:
         bias = 0 if self.bias_mant is None else self.bias_mant.astype(np.int64)
         return LifFixed(self.du, self.dv, self.vth, bias, self.bias_exp)
+
+    def thresholds(self) -> np.ndarray:
+        """Per-neuron threshold mantissas (``vth_map``, else ``vth`` everywhere)."""
+        if self.vth_map is None:
+            return np.asarray(self.vth, dtype=np.int64)
+        return self.vth_map.astype(np.int64)
 
 
 def _infer_lif_fixed(types: Sequence[TensorType], a: LifFixedAttrs) -> tuple[TensorType, ...]:
@@ -64,7 +74,10 @@ def _lif_fixed(
     """
     assert state is not None
     x = xs[0]
-    spikes = a.neuron().step(state["u"], state["v"], np.rint(x).astype(np.int64))
+    neuron = a.neuron()
+    if a.vth_map is not None:
+        neuron = LifFixed(neuron.du, neuron.dv, a.thresholds(), neuron.bias_mant, neuron.bias_exp)
+    spikes = neuron.step(state["u"], state["v"], np.rint(x).astype(np.int64))
     return (spikes.astype(x.dtype),)
 
 
@@ -75,7 +88,7 @@ class ShiftAttrs(OpAttrs):
     exponent: int
 
 
-def _infer_shift(types: Sequence[TensorType], a: ShiftAttrs) -> tuple[TensorType, ...]:
+def _infer_shift(types: Sequence[TensorType], a: OpAttrs) -> tuple[TensorType, ...]:
     return (TensorType(types[0].shape, types[0].dtype),)
 
 
@@ -85,7 +98,14 @@ def _shift(a: ShiftAttrs, xs: Sequence[np.ndarray], state: State | None) -> tupl
     return (shift(np.rint(x).astype(np.int64), a.exponent).astype(x.dtype),)
 
 
+def _round(a: NoAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
+    """``y = rint(x)``: a graded value becomes an integer (half to even), e.g. where the host
+    sends a current to the chip."""
+    return (np.rint(xs[0]),)
+
+
 OPS: list[OpDef] = [
+    OpDef("round", NoAttrs, _infer_shift, _round, TENSOR, doc=(_round.__doc__ or "").strip()),
     OpDef(
         "lif_fixed",
         LifFixedAttrs,
