@@ -38,8 +38,9 @@ class CompileResult:
         )
 
 
-def read_model(source: str | Path, config: CompileConfig) -> Graph:
-    """Load ``source`` (``zoo:NAME``, a checkpoint, a pickled module or text IR) as tensor IR."""
+def read_model(source: str | Path, config: CompileConfig) -> tuple[Graph, CompileConfig]:
+    """Load ``source`` (``zoo:NAME``, a checkpoint, a pickled module, text IR, ONNX or NIR) as
+    tensor IR; the returned config carries the model's T when the user did not set one."""
     from snncompile.frontend.load import load_model, to_graph
 
     loaded = load_model(
@@ -49,7 +50,9 @@ def read_model(source: str | Path, config: CompileConfig) -> Graph:
         seed=config.seed,
         time_steps=config.time_steps,
     )
-    return to_graph(loaded)
+    if config.time_steps is None:
+        config = config.replace(time_steps=loaded.time_steps)
+    return to_graph(loaded), config
 
 
 def compile_graph(
@@ -87,4 +90,5 @@ def compile_file(
     dump: Callable[[str, str], None] | None = None,
 ) -> CompileResult:
     """Read ``source`` and compile it with ``config``."""
-    return compile_graph(read_model(source, config), config, output=output, dump=dump)
+    graph, config = read_model(source, config)
+    return compile_graph(graph, config, output=output, dump=dump)

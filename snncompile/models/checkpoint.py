@@ -113,7 +113,7 @@ def _read(path: Path, trust_pickle: bool) -> Any:
                     f"checkpoint file {str(path)!r} is corrupt: {_first_line(exc2)}",
                     node=str(path),
                 ) from None
-        what = ", ".join((unsafe or named)[:_SHOW])
+        what = ", ".join(_model_classes_first(unsafe or named)[:_SHOW])
         raise error(
             "ML404",
             f"checkpoint file {str(path)!r} pickles {what}; unpickling it would run code from "
@@ -142,6 +142,12 @@ def _unsafe_globals(path: Path) -> list[str]:
         return []
     allowed = {f"{g.__module__}.{g.__qualname__}" for g in SAFE_GLOBALS}
     return [g for g in found if g not in allowed]
+
+
+def _model_classes_first(names: list[str]) -> list[str]:
+    """Sorted class names, the user's own (not torch, numpy or the standard library) first."""
+    library = ("torch.", "numpy.", "collections.", "builtins.", "_codecs.", "argparse.")
+    return sorted(set(names), key=lambda name: (name.startswith(library), name))
 
 
 def _first_line(exc: BaseException) -> str:
