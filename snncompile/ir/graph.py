@@ -29,7 +29,7 @@ STAGES = ("tensor", "network")
 
 def freeze_array(array: Any, dtype: str | None = None) -> np.ndarray:
     """Return ``array`` as a read-only, C-contiguous numpy array (shared, never copied twice)."""
-    result = np.ascontiguousarray(array, dtype=dtype)
+    result = np.asarray(array, dtype=dtype, order="C")  # keeps 0-d arrays 0-d
     if result.flags.writeable:
         if result is array:
             result = result.copy()

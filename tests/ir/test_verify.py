@@ -77,3 +77,10 @@ def test_value_objects_must_be_unique() -> None:
     with pytest.raises(SnnCompileError) as info:
         verify(graph)
     assert info.value.code == "IR105"
+
+
+def test_scalar_arrays_stay_scalar() -> None:
+    from snncompile.ir.graph import freeze_array
+
+    frozen = freeze_array(np.asarray(1.5))
+    assert frozen.shape == () and not frozen.flags.writeable
