@@ -1,9 +1,10 @@
 """``quantize-fixed-point``: the chip partition becomes Loihi integer arithmetic.
 
-First increment (see ``docs/lowering.md`` for the whole plan): ONE current scale for the
-network. With ``s`` a power of two and ``k = s / tau`` (an integer), every *current* on chip (a
-weighted op's output and linear combinations of them) is represented in units of ``1/k``, and
-every LIF becomes Lava's integer LIF with ``v ≈ 64·s·H``::
+First increment (see ``docs/lowering.md`` for the whole plan). Currents that chip ops pass on
+linearly (adds, layout, sums, gated products) form *unit groups* (:func:`current_groups`); each
+group gets one power-of-two scale ``s`` and ``k = s / tau`` (an integer): its currents are
+represented in units of ``1/k``, and every LIF fed by it becomes Lava's integer LIF with
+``v ≈ 64·s·H``::
 
     lif(tau, vth)            -> lif_fixed(du=4095, dv=round(4096/tau), vth=round(s·vth))
     W x + b   (spike input)  -> shift(W_m x + b_m, e)   with W_m·2^e ≈ k·W  (8-bit mantissas)
@@ -14,8 +15,11 @@ every LIF becomes Lava's integer LIF with ``v ≈ 64·s·H``::
     averages on chip         -> round(...)              (to be folded into the next weights)
 
 ``b_m`` is the bias in pre-shift units (``b_m = round(k·b / 2^e)·2^e``), so the shift adds it
-exactly. Conv has no weight exponent in Lava, so conv weights use ``e = 0`` and bound ``s``:
-``s`` is the largest power of two with ``k·max|W_conv| <= 254`` (at most ``max_scale``).
+exactly. A weighted op fed by another group's current uses ``W·k_out/k_in``. Conv has no weight
+exponent in Lava, so conv weights use ``e = 0`` and bound their group's ``s``: the largest power
+of two with ``k·max|W_conv| <= 254`` (at most ``max_scale``). Neurons fed by spike counts reach
+their threshold exactly, where spikingjelly fires (``>=``) and Lava does not (``>``): they get one
+unit of bias (1/64 of a current unit) to fire there too.
 
 Requirements: neurons with ``decay_input`` and a hard reset to 0 (all four seed families);
 anything else raises QZ901 naming the neuron. The result is the integer reference that the
@@ -42,7 +46,7 @@ from snncompile.passes.analyze_spike_domain import Flow, analyze
 from snncompile.passes.manager import PassContext
 from snncompile.passes.partition_host import partition
 
-__all__ = ["QuantizeFixedPoint", "choose_scale"]
+__all__ = ["QuantizeFixedPoint", "choose_scales", "current_groups"]
 
 WEIGHTED = frozenset({"conv2d", "linear"})
 AVERAGES = frozenset({"avgpool2d", "adaptive_avgpool2d", "mean", "mul_const", "scale"})
@@ -58,18 +62,43 @@ def _tau(node: Node) -> float:
     return 1.0 / attrs.decay if attrs.decay is not None else attrs.tau
 
 
-def choose_scale(graph: Graph, chip: set[str], max_scale: int) -> int:
-    """The largest power of two ``s <= max_scale`` with ``k = s/tau`` an integer and conv
-    weights representable without an exponent (``k·max|W| <= 254``)."""
-    taus = {_tau(n) for n in graph.nodes if n.op == "lif" and n.name in chip}
-    tau = max(taus) if taus else 1.0
-    scale = max_scale
+def current_groups(graph: Graph, flows: dict[str, Flow], chip: set[str]) -> dict[str, str]:
+    """The unit group of every current value (by name): values that chip ops pass on linearly
+    (adds, layout, sums, averages, gated products, constant factors) share one unit; weighted
+    ops start a current and neurons end one."""
+    parent = {v.name: v.name for v in graph.values() if not _unitless(flows[v.name])}
+
+    def find(name: str) -> str:
+        while parent[name] != name:
+            parent[name] = parent[parent[name]]
+            name = parent[name]
+        return name
+
+    for node in graph.nodes:
+        if node.name not in chip or node.op in WEIGHTED or node.op in ("lif", "lif_fixed"):
+            continue
+        currents = [v.name for v in (*node.inputs, *node.outputs) if v.name in parent]
+        for other in currents[1:]:
+            parent[find(other)] = find(currents[0])
+    return {name: find(name) for name in parent}
+
+
+def choose_scales(
+    graph: Graph, chip: set[str], groups: dict[str, str], tau: float, max_scale: int
+) -> dict[str, int]:
+    """One power-of-two scale per current group: the largest ``s <= max_scale`` with
+    ``k = s/tau`` an integer and every conv into the group representable without an exponent
+    (``k·max|W| <= 254``)."""
+    floor = 2 ** math.ceil(math.log2(tau))
+    scales = {group: max_scale for group in set(groups.values())}
     for node in graph.nodes:
         if node.op == "conv2d" and node.name in chip and node.attrs.weight.size:
             largest = float(np.abs(node.attrs.weight).max())
+            group = groups[node.output.name]
             if largest > 0:
-                scale = min(scale, 2 ** math.floor(math.log2(254.0 * tau / largest)))
-    return max(scale, 2 ** math.ceil(math.log2(tau)))
+                limit = 2 ** math.floor(math.log2(254.0 * tau / largest))
+                scales[group] = max(min(scales[group], limit), floor)
+    return scales
 
 
 @dataclass
@@ -79,29 +108,40 @@ class _Builder:
     source: Graph
     flows: dict[str, Flow]
     chip: set[str]
-    readout: set[str]
-    scale: int
+    max_scale: int
     builder: GraphBuilder = dataclasses.field(init=False)
     mapping: dict[Value, Value] = dataclasses.field(init=False, default_factory=dict)
     report: dict[str, Any] = dataclasses.field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.builder = GraphBuilder(self.source.name, self.source.stage)
-        self.report = {"scale": self.scale, "projections": {}, "neurons": {}}
 
-    def k(self, tau: float) -> float:
-        return self.scale / tau
+    def scale_of(self, value: Value) -> int:
+        """The scale ``s`` of a current's unit group (``max_scale`` for spike counts)."""
+        group = self.groups.get(value.name)
+        return self.max_scale if group is None else self.scales[group]
+
+    def k(self, value: Value) -> float:
+        """Integer current units per float unit of ``value``: ``s / tau``."""
+        return self.scale_of(value) / self.tau
 
     def run(self) -> Graph:
         taus = {_tau(n) for n in self.source.nodes if n.op == "lif"}
         if len(taus) > 1:
             raise error(
                 "QZ901",
-                f"neurons with different time constants {sorted(taus)} need one scale each; "
-                "this quantizer uses one network scale",
+                f"neurons with different time constants {sorted(taus)}: Lava's voltage decay "
+                "is per population, but currents shared by them need one unit",
                 node=f"@{self.source.name}",
             )
         self.tau = taus.pop() if taus else 1.0
+        self.groups = current_groups(self.source, self.flows, self.chip)
+        self.scales = choose_scales(self.source, self.chip, self.groups, self.tau, self.max_scale)
+        self.report = {
+            "scales": sorted(set(self.scales.values())),
+            "projections": {},
+            "neurons": {},
+        }
         for value in self.source.inputs:
             self.mapping[value] = self.builder.input(value.name, value.type)
         for node in self.source.nodes:
@@ -117,7 +157,7 @@ class _Builder:
         new = self.mapping[value]
         if reader.name in self.chip and not self._is_chip_value(value):
             if not _unitless(self.flows[value.name]):  # a host current enters the chip
-                scaled = self._add("scale", [new], ScaleAttrs(factor=self.k(self.tau)), value)
+                scaled = self._add("scale", [new], ScaleAttrs(factor=self.k(value)), value)
                 return self._add("round", [scaled], NoAttrs(), value)
             return new
         if reader.name not in self.chip:
@@ -127,7 +167,7 @@ class _Builder:
     def _host_view(self, value: Value, reader: Node | None) -> Value:
         new = self.mapping[value]
         if self._is_chip_value(value) and not _unitless(self.flows[value.name]):
-            return self._add("scale", [new], ScaleAttrs(factor=1.0 / self.k(self.tau)), value)
+            return self._add("scale", [new], ScaleAttrs(factor=1.0 / self.k(value)), value)
         return new
 
     def _add(self, op: str, inputs: list[Value], attrs: Any, like: Value | Node) -> Value:
@@ -171,24 +211,32 @@ class _Builder:
                 f"{attrs.v_reset}; Lava's LIF needs decay_input and a hard reset to 0",
                 node=node.describe(),
             )
-        if _unitless(self.flows[node.inputs[0].name]):  # a count: unit synapses of weight k
-            current = self._add("scale", [current], ScaleAttrs(factor=self.k(self.tau)), node)
+        scale = self.scale_of(node.inputs[0])
+        counted = _unitless(self.flows[node.inputs[0].name])
+        if counted:  # a count: unit synapses of weight k
+            current = self._add("scale", [current], ScaleAttrs(factor=scale / self.tau), node)
         decay = 1.0 / attrs.tau if attrs.decay is None else attrs.decay
         vth_map = None
         if attrs.v_threshold_map is not None:
-            vth_map = np.rint(attrs.v_threshold_map * self.scale)
+            vth_map = np.rint(attrs.v_threshold_map * scale)
         fixed = LifFixedAttrs(
             du=4095,
             dv=round(4096 * decay),
-            vth=round(attrs.v_threshold * self.scale),
+            vth=round(attrs.v_threshold * scale),
             vth_map=vth_map,
+            # integer counts reach the threshold exactly; spikingjelly fires there (>=), Lava
+            # does not (>): one unit of bias (1/64 of a current unit) restores the >=
+            bias_mant=np.asarray(1.0) if counted else None,
         )
-        self.report["neurons"][node.name] = {"dv": fixed.dv, "vth": fixed.vth}
+        self.report["neurons"][node.name] = {"scale": scale, "dv": fixed.dv, "vth": fixed.vth}
         return self.builder.add_node("lif_fixed", [current], fixed, name=node.name, loc=node.loc)
 
     def _weighted(self, node: Node, value: Value) -> Value:
         attrs = node.attrs
-        factor = self.k(self.tau) if _unitless(self.flows[node.inputs[0].name]) else 1.0
+        source = node.inputs[0]
+        factor = self.k(node.output) / (
+            1.0 if _unitless(self.flows[source.name]) else self.k(source)
+        )
         exponent = 0 if node.op == "conv2d" else None
         mantissa, exponent = quantize_weights(attrs.weight * factor, exponent=exponent)
         bias = None
@@ -223,10 +271,8 @@ class QuantizeFixedPoint:
     max_scale: int = 2**10
 
     def run(self, graph: Graph, ctx: PassContext) -> Graph:
-        parts = partition(graph)
-        chip = set(parts.chip)
-        scale = choose_scale(graph, chip, self.max_scale)
-        builder = _Builder(graph, analyze(graph), chip, set(parts.host_readout), scale)
+        chip = set(partition(graph).chip)
+        builder = _Builder(graph, analyze(graph), chip, self.max_scale)
         result = builder.run()
         ctx.reports[self.name] = builder.report
         return result

@@ -39,7 +39,7 @@ def test_quantized_ops_are_lava_representable() -> None:
     _, quantized, ctx = _pipeline(to_graph(loaded, torch.float64))
     ops = quantized.op_counts()
     assert "lif" not in ops and ops["lif_fixed"] > 5 and "batchnorm" not in ops
-    scale = ctx.reports["quantize-fixed-point"]["scale"]
+    scales = ctx.reports["quantize-fixed-point"]["scales"]
     for node in quantized.nodes:
         if node.op == "lif_fixed":
             assert node.attrs.dv == 2048 and node.attrs.du == 4095
@@ -53,7 +53,7 @@ def test_quantized_ops_are_lava_representable() -> None:
                 assert np.array_equal(effective_weights(weight), weight)
             else:
                 assert np.abs(weight).max() <= 255
-    assert scale & (scale - 1) == 0  # a power of two
+    assert all(scale & (scale - 1) == 0 for scale in scales)  # powers of two
 
 
 @pytest.mark.slow
@@ -68,9 +68,9 @@ def test_quantized_digits_models_keep_their_accuracy(family: str) -> None:
     ints = simulate(quantized, x, time_steps=loaded.time_steps).argmax(1)
     float_accuracy, int_accuracy = (floats == y).mean(), (ints == y).mean()
     assert abs(int_accuracy - float_accuracy) <= 0.01, (float_accuracy, int_accuracy)
-    # measured 2026-11-23: agreement 95.1 % (spikformer), 97.3 % (spikingformer), 98.4 % (sdt),
-    # 98.2 % (spikingresformer); the target is 98 % (see docs/lowering.md)
-    assert (floats == ints).mean() >= 0.95
+    # measured 2026-11-23: agreement 95.6 % (spikformer), 99.1 % (spikingformer), 98.7 % (sdt),
+    # 98.9 % (spikingresformer); the target is 98 % (see docs/lowering.md)
+    assert (floats == ints).mean() >= (0.95 if family == "spikformer" else 0.98)
 
 
 def leaky_graph() -> Graph:
