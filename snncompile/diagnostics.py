@@ -231,6 +231,14 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "Run fold-batchnorm and fold-scales first; an op left between synapses and neurons "
         "(e.g. an unfoldable batch norm) must move to the host or be folded by hand.",
     ),
+    DiagnosticCode(
+        "QZ903",
+        "fixed-point overflow possible",
+        "ResourceLimitError",
+        "A population's worst-case current or voltage exceeds Loihi's 24 bits: lower its scale "
+        "(weights or thresholds), or accept saturation with --accept-saturation (the report "
+        "gives every population's margin).",
+    ),
     # --- models and checkpoints (ML4xx) -----------------------------------------------------
     DiagnosticCode(
         "ML401",

@@ -266,6 +266,7 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "FE703": (_trace_data_dependent, "fx node"),
     "QZ901": (lambda: _quantize("leaky_graph"), "%leaky"),
     "QZ902": (lambda: _quantize("unfolded_batchnorm_graph"), "%norm"),
+    "QZ903": (lambda: _quantize("overflowing_graph"), "%hot"),
     "IN601": (lambda tmp_path: _compile(tmp_path / "absent.pt"), "absent.pt"),
     "LV501": (_missing_lava, "lava"),
     "LV502": (_broken_lava, "ByteEncoder"),

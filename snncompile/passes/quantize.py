@@ -44,6 +44,7 @@ from snncompile.ir.ops.tensor import ScaleAttrs
 from snncompile.ir.types import DomainKind
 from snncompile.passes.analyze_spike_domain import Flow, analyze
 from snncompile.passes.manager import PassContext
+from snncompile.passes.overflow import population_ranges, value_bounds
 from snncompile.passes.partition_host import partition
 
 __all__ = ["QuantizeFixedPoint", "choose_scales", "current_groups"]
@@ -84,20 +85,40 @@ def current_groups(graph: Graph, flows: dict[str, Flow], chip: set[str]) -> dict
 
 
 def choose_scales(
-    graph: Graph, chip: set[str], groups: dict[str, str], tau: float, max_scale: int
+    graph: Graph,
+    chip: set[str],
+    groups: dict[str, str],
+    tau: float,
+    max_scale: int,
+    input_bound: float,
 ) -> dict[str, int]:
-    """One power-of-two scale per current group: the largest ``s <= max_scale`` with
-    ``k = s/tau`` an integer and every conv into the group representable without an exponent
-    (``k·max|W| <= 254``)."""
+    """One power-of-two scale per current group: the largest ``s <= max_scale`` (and
+    ``>= tau``, so that ``k = s/tau`` is an integer) such that
+
+    - every conv into the group is representable without an exponent: ``k·max|W| <= 254``;
+    - every neuron the group feeds stays within 24 bits in the worst case:
+      ``(64·k·B + 1) / decay <= 0.9 · (2^23 - 1)``, with ``B`` the largest float input the
+      neuron can see (:func:`~snncompile.passes.overflow.value_bounds`).
+    """
     floor = 2 ** math.ceil(math.log2(tau))
     scales = {group: max_scale for group in set(groups.values())}
+
+    def cap(group: str, limit: float) -> None:
+        power = 2 ** math.floor(math.log2(limit)) if limit >= 1 else floor
+        scales[group] = max(min(scales[group], power), floor)
+
+    bounds = value_bounds(graph, input_bound)
     for node in graph.nodes:
-        if node.op == "conv2d" and node.name in chip and node.attrs.weight.size:
+        if node.name not in chip:
+            continue
+        if node.op == "conv2d" and node.attrs.weight.size:
             largest = float(np.abs(node.attrs.weight).max())
-            group = groups[node.output.name]
             if largest > 0:
-                limit = 2 ** math.floor(math.log2(254.0 * tau / largest))
-                scales[group] = max(min(scales[group], limit), floor)
+                cap(groups[node.output.name], 254.0 * tau / largest)
+        elif node.op == "lif" and node.inputs[0].name in groups:
+            decay = 1.0 / node.attrs.tau if node.attrs.decay is None else node.attrs.decay
+            worst = max(bounds[node.inputs[0].name], 1e-9)
+            cap(groups[node.inputs[0].name], (0.9 * (2**23 - 1) * decay - 1) * tau / (64 * worst))
     return scales
 
 
@@ -109,6 +130,7 @@ class _Builder:
     flows: dict[str, Flow]
     chip: set[str]
     max_scale: int
+    input_bound: float
     builder: GraphBuilder = dataclasses.field(init=False)
     mapping: dict[Value, Value] = dataclasses.field(init=False, default_factory=dict)
     report: dict[str, Any] = dataclasses.field(init=False, default_factory=dict)
@@ -136,7 +158,9 @@ class _Builder:
             )
         self.tau = taus.pop() if taus else 1.0
         self.groups = current_groups(self.source, self.flows, self.chip)
-        self.scales = choose_scales(self.source, self.chip, self.groups, self.tau, self.max_scale)
+        self.scales = choose_scales(
+            self.source, self.chip, self.groups, self.tau, self.max_scale, self.input_bound
+        )
         self.report = {
             "scales": sorted(set(self.scales.values())),
             "projections": {},
@@ -212,10 +236,11 @@ class _Builder:
                 node=node.describe(),
             )
         scale = self.scale_of(node.inputs[0])
-        counted = _unitless(self.flows[node.inputs[0].name])
-        if counted:  # a count: unit synapses of weight k
-            current = self._add("scale", [current], ScaleAttrs(factor=scale / self.tau), node)
         decay = 1.0 / attrs.tau if attrs.decay is None else attrs.decay
+        counted = _unitless(self.flows[node.inputs[0].name])
+        if counted:  # a count: unit synapses of weight k, as large as 24 bits allow
+            scale = self._count_scale(self.flows[node.inputs[0].name], decay)
+            current = self._add("scale", [current], ScaleAttrs(factor=scale / self.tau), node)
         vth_map = None
         if attrs.v_threshold_map is not None:
             vth_map = np.rint(attrs.v_threshold_map * scale)
@@ -230,6 +255,15 @@ class _Builder:
         )
         self.report["neurons"][node.name] = {"scale": scale, "dv": fixed.dv, "vth": fixed.vth}
         return self.builder.add_node("lif_fixed", [current], fixed, name=node.name, loc=node.loc)
+
+    def _count_scale(self, flow: Flow, decay: float) -> int:
+        """The largest power-of-two scale (<= max_scale, >= tau) whose worst case stays in 24
+        bits for a neuron fed ``count(C)``: ``(64·(s/tau)·C + 1) / decay <= 0.9·(2^23 - 1)``."""
+        count = flow.domain.bound or 1
+        limit = (0.9 * (2**23 - 1) * decay - 1) * self.tau / (64 * count)
+        floor = 2 ** math.ceil(math.log2(self.tau))
+        fitting = 2 ** math.floor(math.log2(limit)) if limit >= 1 else floor
+        return max(floor, min(self.max_scale, fitting))
 
     def _weighted(self, node: Node, value: Value) -> Value:
         attrs = node.attrs
@@ -269,10 +303,24 @@ class QuantizeFixedPoint:
     ensures: ClassVar[frozenset[str]] = frozenset({"quantized"})
 
     max_scale: int = 2**10
+    input_bound: float = 1.0  # largest |input| (digits images are in [0, 1])
 
     def run(self, graph: Graph, ctx: PassContext) -> Graph:
         chip = set(partition(graph).chip)
-        builder = _Builder(graph, analyze(graph), chip, self.max_scale)
+        builder = _Builder(graph, analyze(graph), chip, self.max_scale, self.input_bound)
         result = builder.run()
+        ranges = population_ranges(result, self.input_bound)
+        builder.report["ranges"] = [r.to_dict() for r in ranges]
         ctx.reports[self.name] = builder.report
+        risky = [r for r in ranges if r.current_wraps or r.voltage_saturates]
+        if risky and not ctx.config.accept_saturation:
+            worst = min(risky, key=lambda r: r.margin_bits)
+            raise error(
+                "QZ903",
+                f"{len(risky)} population(s) can overflow 24 bits in the worst case; the worst, "
+                f"%{worst.node}, can reach a current of {worst.current:.0f} per step (u wraps "
+                f"above {2**17}) and a voltage of {worst.voltage:.0f} (v saturates at "
+                f"{2**23 - 1})",
+                node=f"%{worst.node}",
+            )
         return result

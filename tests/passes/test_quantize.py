@@ -69,7 +69,7 @@ def test_quantized_digits_models_keep_their_accuracy(family: str) -> None:
     float_accuracy, int_accuracy = (floats == y).mean(), (ints == y).mean()
     assert abs(int_accuracy - float_accuracy) <= 0.01, (float_accuracy, int_accuracy)
     # measured 2026-11-23: agreement 95.6 % (spikformer), 99.1 % (spikingformer), 98.7 % (sdt),
-    # 98.9 % (spikingresformer); the issue's target is 98 % (see docs/lowering.md)
+    # 98.2 % (spikingresformer); the issue's target is 98 % (see docs/lowering.md)
     assert (floats == ints).mean() >= (0.95 if family == "spikformer" else 0.98)
 
 
@@ -114,3 +114,45 @@ def test_unfolded_batchnorm_on_chip_is_refused() -> None:
     with pytest.raises(SnnCompileError) as info:
         quantize(unfolded_batchnorm_graph())
     assert info.value.code == "QZ902" and "%norm" in info.value.message
+
+
+def overflowing_graph() -> Graph:
+    """A projection so strong that even the smallest scale overflows 24 bits."""
+    b = GraphBuilder("g")
+    x = b.input("x", TensorType((4,), "f64"))
+    s = b.add_node("lif", [x], LifAttrs(), name="first")
+    fc = b.add_node("linear", [s], LinearAttrs(weight=np.full((4, 4), 1e6), bias=None))
+    out = b.add_node("lif", [fc], LifAttrs(), name="hot")
+    return b.finish([out])
+
+
+def test_possible_overflow_is_an_error_unless_accepted() -> None:
+    from snncompile.config import CompileConfig
+
+    with pytest.raises(SnnCompileError) as info:
+        quantize(overflowing_graph())
+    assert info.value.code == "QZ903" and "%hot" in info.value.message
+    ctx = PassContext(config=CompileConfig(accept_saturation=True))
+    prepared = PassManager([FoldBatchNorm(), FoldScales(), DecomposeAttention()]).run(
+        overflowing_graph()
+    )
+    PassManager([QuantizeFixedPoint()], initial_properties=PREPARED).run(prepared.graph, ctx)
+    ranges = {r["node"]: r for r in ctx.reports["quantize-fixed-point"]["ranges"]}
+    assert ranges["hot"]["voltage_saturates"] and ranges["hot"]["margin_bits"] < 0
+    assert ranges["first"]["margin_bits"] > 0
+
+
+def test_value_bounds_follow_the_weights() -> None:
+    from snncompile.passes.overflow import value_bounds
+
+    b = GraphBuilder("g")
+    x = b.input("x", TensorType((2,), "f64"))
+    fc = b.add_node(
+        "linear",
+        [x],
+        LinearAttrs(weight=np.array([[1.0, -2.0], [3.0, 0.0]]), bias=np.array([0.5, -1.0])),
+        name="fc",
+    )
+    twice = b.add_node("add", [fc, fc], NoAttrs(), name="twice")
+    bounds = value_bounds(b.finish([twice]), input_bound=1.0)
+    assert bounds["fc"] == 4.0 and bounds["twice"] == 8.0
