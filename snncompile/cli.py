@@ -196,6 +196,54 @@ def _numpy_dtype(graph: Any) -> str:
     return DTYPES[graph.inputs[0].type.dtype]
 
 
+@cli.command("run")
+@click.argument("model")
+@click.option("--arch", help="Zoo architecture of a checkpoint (see `snncompile zoo`).")
+@click.option(
+    "--backend",
+    type=click.Choice(["float", "fixed"]),
+    default="fixed",
+    show_default=True,
+    help="float: the traced model; fixed: Loihi's integer arithmetic (layerwise).",
+)
+@click.option("--dataset", type=click.Choice(["digits"]), help="The embedded digits test split.")
+@click.option("--input", "input_path", type=click.Path(path_type=Path), help="Inputs (.npy).")
+@click.option("--limit", type=int, help="Use at most this many samples.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the results.")
+@click.option("--accept-saturation", is_flag=True, help="Run even if 24-bit overflow is possible.")
+def run_command(
+    model: str,
+    arch: str | None,
+    backend: str,
+    dataset: str | None,
+    input_path: Path | None,
+    limit: int | None,
+    json_path: Path | None,
+    accept_saturation: bool,
+) -> None:
+    """Run MODEL on a data set and report predictions and accuracy."""
+    from snncompile.runner import run_model
+
+    config = CompileConfig(arch=arch, accept_saturation=accept_saturation)
+    result = run_model(
+        model,
+        backend=backend,
+        dataset=dataset,
+        input_path=input_path,
+        limit=limit,
+        config=config,
+    )
+    accuracy = "n/a (no labels)" if result.accuracy is None else f"{result.accuracy:.2%}"
+    click.echo(
+        f"{result.model} [{backend}] T={result.time_steps}: {len(result.predictions)} samples, "
+        f"accuracy {accuracy}, {1e3 * result.seconds / max(len(result.predictions), 1):.2f} ms "
+        "per sample"
+    )
+    if json_path is not None:
+        json_path.write_text(json.dumps(result.to_dict(), indent=2))
+        click.echo(f"wrote {json_path}", err=True)
+
+
 @cli.command("demo")
 @click.option(
     "--out", "out_dir", default="out/demo", show_default=True, type=click.Path(path_type=Path)

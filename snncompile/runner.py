@@ -1,0 +1,142 @@
+"""``snncompile run``: inference on a data set, in float or in the chip's integer arithmetic.
+
+Backends:
+
+- ``float``: the traced tensor IR in float (what PyTorch computes);
+- ``fixed``: the quantized tensor IR (``fold-batchnorm``, ``fold-scales``,
+  ``decompose-attention``, ``quantize-fixed-point``) run layerwise: Loihi's integer arithmetic,
+  bit for bit, without the pipeline latency (the pipelined cycle simulator is issue 7).
+
+Both average the output over T, as the models do.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from snncompile.config import CompileConfig
+from snncompile.diagnostics import error
+from snncompile.frontend.load import LoadedModel, load_model, to_graph
+from snncompile.frontend.simulate import simulate, time_major_inputs
+from snncompile.ir.graph import Graph
+from snncompile.passes.decompose_attention import DecomposeAttention
+from snncompile.passes.fold_batchnorm import FoldBatchNorm
+from snncompile.passes.fold_scales import FoldScales
+from snncompile.passes.manager import Pass, PassContext, PassManager
+from snncompile.passes.quantize import QuantizeFixedPoint
+
+__all__ = ["BACKENDS", "RunResult", "quantized_graph", "run_model"]
+
+BACKENDS = ("float", "fixed")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Predictions (and accuracy when labels were given) of one run."""
+
+    model: str
+    backend: str
+    time_steps: int
+    predictions: np.ndarray
+    labels: np.ndarray | None
+    seconds: float
+    reports: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def accuracy(self) -> float | None:
+        if self.labels is None:
+            return None
+        return float(np.mean(self.predictions == self.labels))
+
+    def to_dict(self) -> dict[str, Any]:
+        samples = len(self.predictions)
+        return {
+            "model": self.model,
+            "backend": self.backend,
+            "time_steps": self.time_steps,
+            "samples": samples,
+            "accuracy": self.accuracy,
+            "predictions": self.predictions.tolist(),
+            "latency_steps": self.time_steps,  # layerwise: no pipeline depth yet
+            "seconds": self.seconds,
+            "time_us_per_sample": 1e6 * self.seconds / max(samples, 1),
+        }
+
+
+def quantized_graph(graph: Graph, config: CompileConfig) -> tuple[Graph, PassContext]:
+    """The integer reference of ``graph`` (float64 in, integers on chip)."""
+    ctx = PassContext(config=config)
+    passes: list[Pass] = [FoldBatchNorm(), FoldScales(), DecomposeAttention(), QuantizeFixedPoint()]
+    return PassManager(passes, verify_each=config.verify_each_pass).run(graph, ctx).graph, ctx
+
+
+def _labelled_inputs(
+    loaded: LoadedModel, dataset: str | None, input_path: Path | None, limit: int | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    if input_path is not None:
+        from snncompile.data.samples import sample_inputs
+
+        shape = loaded.input_shape
+        if shape is None:
+            raise error("IN601", f"the input shape of {loaded.name} is unknown", node=loaded.name)
+        x = sample_inputs(shape, samples=limit or 10**9, input_path=input_path)
+        labels_path = input_path.with_name(input_path.stem + "_labels.npy")
+        labels = np.load(labels_path) if labels_path.exists() else None
+        return x, None if labels is None else labels[: len(x)]
+    if (dataset or loaded.dataset) == "digits":
+        from snncompile.data.digits import load_digits_split
+
+        assert loaded.input_shape is not None
+        split = load_digits_split(image_size=loaded.input_shape[1])
+        return split.x_test[:limit], split.y_test[:limit]
+    raise error(
+        "CF201",
+        f"no data for {loaded.name}: pass --dataset digits or --input X.npy "
+        "(labels from X_labels.npy beside it)",
+        node="dataset",
+    )
+
+
+def run_model(
+    source: str | Path,
+    *,
+    backend: str = "float",
+    dataset: str | None = None,
+    input_path: Path | None = None,
+    limit: int | None = None,
+    batch_size: int = 64,
+    config: CompileConfig | None = None,
+) -> RunResult:
+    """Run ``source`` on a data set with ``backend`` (see the module docstring)."""
+    if backend not in BACKENDS:
+        raise error("CF201", f"backend must be one of {', '.join(BACKENDS)}", node="backend")
+    config = config or CompileConfig()
+    loaded = load_model(
+        source,
+        arch=config.arch,
+        trust_pickle=config.trust_pickle,
+        seed=config.seed,
+        time_steps=config.time_steps,
+    )
+    x, labels = _labelled_inputs(loaded, dataset, input_path, limit)
+    graph = to_graph(loaded, torch.float64)
+    reports: dict[str, Any] = {}
+    if backend == "fixed":
+        graph, ctx = quantized_graph(graph, config)
+        reports = ctx.reports
+    start = time.perf_counter()
+    logits = []
+    layout = "BT" if loaded.input_kind == "frames" else None
+    for first in range(0, len(x), batch_size):
+        chunk = x[first : first + batch_size].astype(np.float64)
+        inputs = time_major_inputs(graph, chunk, loaded.time_steps, input_layout=layout)
+        logits.append(simulate(graph, inputs, time_steps=loaded.time_steps))
+    seconds = time.perf_counter() - start
+    predictions = np.concatenate(logits).argmax(axis=1)
+    return RunResult(loaded.name, backend, loaded.time_steps, predictions, labels, seconds, reports)
