@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -22,6 +22,17 @@ def _png(figure: Figure) -> str:
     return f'<img alt="plot" src="data:image/png;base64,{data}">'
 
 
+def _ticks(ax: Any, labels: list[str]) -> None:
+    """Tick labels rotated about their right end, so that each sits under its own bar."""
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=60, fontsize=7, ha="right", rotation_mode="anchor")
+
+
+def _label(name: str, op: str) -> str:
+    """A tick label: the module path, with the op for products (several share a module)."""
+    return f"{name} ({op})" if op in ("matmul", "mul") else name
+
+
 def _plots(report: ComplianceReport) -> list[str]:
     import matplotlib
 
@@ -33,9 +44,7 @@ def _plots(report: ComplianceReport) -> list[str]:
     fig = Figure(figsize=(8, 3))
     ax = fig.add_subplot()
     ax.bar(range(len(neurons)), [n.firing_rate for n in neurons], color="#3a7")
-    ax.set_xticks(
-        range(len(neurons)), [n.module or n.node for n in neurons], rotation=70, fontsize=7
-    )
+    _ticks(ax, [n.module or n.node for n in neurons])
     ax.set_ylabel("firing rate")
     ax.set_title("firing rate per neuron layer")
     plots.append(_png(fig))
@@ -46,7 +55,7 @@ def _plots(report: ComplianceReport) -> list[str]:
     xs = range(len(layers))
     ax.bar(xs, [layer.macs for layer in layers], label="MAC", color="#c44")
     ax.bar(xs, [layer.acs for layer in layers], bottom=[layer.macs for layer in layers], label="AC")
-    ax.set_xticks(xs, [layer.module or layer.node for layer in layers], rotation=70, fontsize=7)
+    _ticks(ax, [_label(layer.module or layer.node, layer.op) for layer in layers])
     ax.set_yscale("symlog")
     ax.set_ylabel("operations per inference")
     ax.set_title("AC vs MAC per synaptic op")
@@ -58,9 +67,9 @@ def _plots(report: ComplianceReport) -> list[str]:
     parts: dict[str, float] = {}
     for layer in layers:
         key = f"{layer.partition.replace('_', ' ')} {'MAC' if layer.macs else 'AC'}"
-        parts[key] = parts.get(key, 0.0) + layer.energy_pj * 1e-9
+        parts[key] = parts.get(key, 0.0) + layer.energy_pj * 1e-6
     ax.barh(list(parts), list(parts.values()), color="#47a")
-    ax.set_xlabel("energy per inference (mJ)")
+    ax.set_xlabel("energy per inference (µJ)")
     ax.set_title("energy breakdown")
     plots.append(_png(fig))
     return plots
