@@ -18,7 +18,7 @@ from snncompile.diagnostics import error
 __all__ = ["TARGETS", "CompileConfig"]
 
 #: Compilation targets the CLI accepts.
-TARGETS = ("ir", "sim", "loihi", "nir", "onnx")
+TARGETS = ("fixed", "ir", "sim", "loihi", "nir", "onnx")
 
 
 def _opt(help: str, *, choices: tuple[str, ...] | None = None, flag: bool = True) -> Any:
@@ -30,8 +30,12 @@ class CompileConfig:
     """Everything that decides what a compile produces (run parameters excluded)."""
 
     target: str = field(
-        default="sim",
-        metadata=_opt("What to produce: IR text, simulator, Lava, NIR or ONNX.", choices=TARGETS),
+        default="fixed",
+        metadata=_opt(
+            "What to produce: the quantized integer IR (fixed), the traced IR, the simulator, "
+            "Lava, NIR or ONNX.",
+            choices=TARGETS,
+        ),
     )
     arch: str | None = field(
         default=None,

@@ -131,6 +131,7 @@ class _Builder:
     chip: set[str]
     max_scale: int
     input_bound: float
+    weight_bits: int = 8
     builder: GraphBuilder = dataclasses.field(init=False)
     mapping: dict[Value, Value] = dataclasses.field(init=False, default_factory=dict)
     report: dict[str, Any] = dataclasses.field(init=False, default_factory=dict)
@@ -272,7 +273,9 @@ class _Builder:
             1.0 if _unitless(self.flows[source.name]) else self.k(source)
         )
         exponent = 0 if node.op == "conv2d" else None
-        mantissa, exponent = quantize_weights(attrs.weight * factor, exponent=exponent)
+        mantissa, exponent = quantize_weights(
+            attrs.weight * factor, self.weight_bits, exponent=exponent
+        )
         bias = None
         if attrs.bias is not None:  # in pre-shift units, so that the shift adds it exactly
             if exponent <= 0:
@@ -307,7 +310,9 @@ class QuantizeFixedPoint:
 
     def run(self, graph: Graph, ctx: PassContext) -> Graph:
         chip = set(partition(graph).chip)
-        builder = _Builder(graph, analyze(graph), chip, self.max_scale, self.input_bound)
+        builder = _Builder(
+            graph, analyze(graph), chip, self.max_scale, self.input_bound, ctx.config.weight_bits
+        )
         result = builder.run()
         ranges = population_ranges(result, self.input_bound)
         builder.report["ranges"] = [r.to_dict() for r in ranges]

@@ -6,6 +6,7 @@ Optional SDKs (Lava) are imported only by their target's shim module, when used.
 from __future__ import annotations
 
 from snncompile.targets.base import Emitted, Target
+from snncompile.targets.fixed import FixedTarget
 from snncompile.targets.ir import IrTarget
 from snncompile.targets.nir import NirTarget
 from snncompile.targets.onnx import OnnxTarget
@@ -15,6 +16,7 @@ __all__ = ["TARGETS", "Emitted", "Target"]
 #: Every available target by its ``--target`` name.
 TARGETS: dict[str, Target] = {
     "ir": IrTarget(),
+    "fixed": FixedTarget(),
     "nir": NirTarget(),
     "onnx": OnnxTarget(),
 }

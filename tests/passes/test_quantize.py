@@ -156,3 +156,37 @@ def test_value_bounds_follow_the_weights() -> None:
     twice = b.add_node("add", [fc, fc], NoAttrs(), name="twice")
     bounds = value_bounds(b.finish([twice]), input_bound=1.0)
     assert bounds["fc"] == 4.0 and bounds["twice"] == 8.0
+
+
+def test_fixed_target_writes_the_integer_ir_and_report(tmp_path: Path) -> None:
+    import json
+
+    from snncompile.cli import main
+    from snncompile.ir.parser import parse_graph
+
+    out = tmp_path / "sdt.snnir"
+    assert main([str(EXAMPLES / "sdt.pt"), "--target", "fixed", "-o", str(out)]) == 0
+    graph = parse_graph(out.read_text())
+    assert "lif" not in graph.op_counts() and graph.op_counts()["lif_fixed"] > 3
+    report = json.loads(out.with_suffix(".quantization.json").read_text())
+    assert report["ranges"] and all(not r["voltage_saturates"] for r in report["ranges"])
+
+
+def test_fewer_weight_bits_use_coarser_mantissas() -> None:
+    from snncompile.config import CompileConfig
+
+    loaded = load_model(EXAMPLES / "spikingformer.pt")
+    prepared = PassManager([FoldBatchNorm(), FoldScales(), DecomposeAttention()]).run(
+        to_graph(loaded, torch.float64)
+    )
+    ctx = PassContext(config=CompileConfig(weight_bits=4))
+    graph = (
+        PassManager([QuantizeFixedPoint()], initial_properties=PREPARED)
+        .run(prepared.graph, ctx)
+        .graph
+    )
+    quantized = ctx.reports["quantize-fixed-point"]["projections"]
+    linears = [n for n in graph.nodes if n.op == "linear" and n.name in quantized]
+    assert linears
+    for node in linears:
+        assert np.all(node.attrs.weight % 32 == 0)  # mixed signs: steps of 2^(8-4+1)

@@ -1,0 +1,54 @@
+"""The ``fixed`` target: the quantized tensor IR, Loihi's integer arithmetic as text.
+
+Pipeline: ``fold-batchnorm``, ``fold-scales``, ``decompose-attention``,
+``quantize-fixed-point``. The output is the integer reference that the reference simulator and
+Lava must equal bit for bit (``docs/lowering.md``); ``snncompile run --backend fixed`` runs it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from snncompile.config import CompileConfig
+from snncompile.ir.graph import Graph
+from snncompile.ir.printer import print_graph
+from snncompile.passes.decompose_attention import DecomposeAttention
+from snncompile.passes.fold_batchnorm import FoldBatchNorm
+from snncompile.passes.fold_scales import FoldScales
+from snncompile.passes.manager import Pass, PassContext
+from snncompile.passes.quantize import QuantizeFixedPoint
+from snncompile.targets.base import Emitted
+
+__all__ = ["FixedTarget"]
+
+
+@dataclass(frozen=True)
+class FixedTarget:
+    """Quantize to Loihi's formats and print the integer IR (and its report)."""
+
+    name: str = "fixed"
+    limits: Mapping[str, int] = field(
+        default_factory=lambda: MappingProxyType({"weight_bits": 8, "state_bits": 24})
+    )
+
+    def pipeline(self, config: CompileConfig) -> list[Pass]:
+        return [FoldBatchNorm(), FoldScales(), DecomposeAttention(), QuantizeFixedPoint()]
+
+    def emit(
+        self, graph: Graph, config: CompileConfig, ctx: PassContext, output: Path | None
+    ) -> Emitted:
+        report = ctx.reports.get("quantize-fixed-point", {})
+        scales = ", ".join(str(s) for s in report.get("scales", []))
+        summary = f"{len(graph.nodes)} nodes, {len(report.get('neurons', {}))} populations"
+        summary += f", scales {scales}" if scales else ""
+        text = print_graph(graph)
+        if output is None:
+            return Emitted(summary, text=text)
+        output.write_text(text)
+        report_path = output.with_suffix(".quantization.json")
+        report_path.write_text(json.dumps(report, indent=2, default=str))
+        return Emitted(summary, files=(output, report_path))
