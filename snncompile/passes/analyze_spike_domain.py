@@ -176,6 +176,7 @@ DOMAIN_RULES: dict[str, Rule] = {
     "mean": _real,
     "shift": _shift,
     "round": _shift,
+    "delay": _same,
 }
 
 

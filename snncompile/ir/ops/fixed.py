@@ -18,7 +18,7 @@ from snncompile.ir.loihi import LifFixed, shift
 from snncompile.ir.ops.base import OpDef, ShapeError, State
 from snncompile.ir.types import TensorType
 
-__all__ = ["OPS", "LifFixedAttrs", "ShiftAttrs"]
+__all__ = ["OPS", "DelayAttrs", "LifFixedAttrs", "ShiftAttrs"]
 
 TENSOR = frozenset({"tensor"})
 
@@ -29,7 +29,9 @@ class LifFixedAttrs(OpAttrs):
     ``vth`` (spike iff ``v > vth << 6``), bias ``bias_mant << bias_exp`` (per neuron or none).
 
     ``vth_map`` gives per-neuron thresholds (one Lava LIF process has one ``vth``: the lowering
-    splits a population by threshold)."""
+    splits a population by threshold). ``start`` gates the population in a pipeline: before step
+    ``start`` (when its first input arrives) it holds ``u = v = 0`` and does not spike, so its
+    bias cannot drift it before its data is there."""
 
     du: int
     dv: int
@@ -37,6 +39,7 @@ class LifFixedAttrs(OpAttrs):
     bias_mant: Array | None = None
     bias_exp: int = 0
     vth_map: Array | None = None
+    start: int = 0
 
     def neuron(self) -> LifFixed:
         bias = 0 if self.bias_mant is None else self.bias_mant.astype(np.int64)
@@ -60,7 +63,11 @@ def _infer_lif_fixed(types: Sequence[TensorType], a: LifFixedAttrs) -> tuple[Ten
 
 def _lif_fixed_state(a: LifFixedAttrs, types: Sequence[TensorType], batch: int) -> State:
     shape = (batch, *types[0].shape)
-    return {"u": np.zeros(shape, np.int64), "v": np.zeros(shape, np.int64)}
+    return {
+        "u": np.zeros(shape, np.int64),
+        "v": np.zeros(shape, np.int64),
+        "step": np.zeros((), np.int64),
+    }
 
 
 def _lif_fixed(
@@ -74,6 +81,10 @@ def _lif_fixed(
     """
     assert state is not None
     x = xs[0]
+    step = int(state["step"])
+    state["step"] = np.asarray(step + 1)
+    if step < a.start:  # gated: the population's data has not arrived yet
+        return (np.zeros_like(x),)
     neuron = a.neuron()
     if a.vth_map is not None:
         neuron = LifFixed(neuron.du, neuron.dv, a.thresholds(), neuron.bias_mant, neuron.bias_exp)
@@ -98,6 +109,35 @@ def _shift(a: ShiftAttrs, xs: Sequence[np.ndarray], state: State | None) -> tupl
     return (shift(np.rint(x).astype(np.int64), a.exponent).astype(x.dtype),)
 
 
+@dataclass(frozen=True, eq=False)
+class DelayAttrs(OpAttrs):
+    """A delay of ``steps`` time steps (synaptic delays, one step per projection hop)."""
+
+    steps: int
+
+
+def _infer_delay(types: Sequence[TensorType], a: DelayAttrs) -> tuple[TensorType, ...]:
+    if a.steps < 0:
+        raise ShapeError(f"delay steps must be >= 0, got {a.steps}")
+    return (TensorType(types[0].shape, types[0].dtype),)
+
+
+def _delay_state(a: DelayAttrs, types: Sequence[TensorType], batch: int) -> State:
+    return {"buffer": np.zeros((a.steps, batch, *types[0].shape))}
+
+
+def _delay(a: DelayAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
+    """``y[t] = x[t - steps]`` (zero for ``t < steps``)."""
+    assert state is not None
+    x = xs[0]
+    if a.steps == 0:
+        return (x,)
+    buffer = state["buffer"]
+    out = buffer[0].astype(x.dtype)
+    state["buffer"] = np.concatenate([buffer[1:], x[None].astype(buffer.dtype)])
+    return (out,)
+
+
 def _round(a: NoAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
     """``y = rint(x)``: a graded value becomes an integer (half to even), e.g. where the host
     sends a current to the chip."""
@@ -105,6 +145,15 @@ def _round(a: NoAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[n
 
 
 OPS: list[OpDef] = [
+    OpDef(
+        "delay",
+        DelayAttrs,
+        _infer_delay,
+        _delay,
+        TENSOR,
+        init_state=_delay_state,
+        doc=(_delay.__doc__ or "").strip(),
+    ),
     OpDef("round", NoAttrs, _infer_shift, _round, TENSOR, doc=(_round.__doc__ or "").strip()),
     OpDef(
         "lif_fixed",
