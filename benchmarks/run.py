@@ -32,6 +32,8 @@ CASES: dict[str, str] = {
 FULL_CASES: dict[str, str] = {
     "trace spikformer_8_768 (224x224, T=4)": "trace:zoo:spikformer_8_768",
     "trace spikingresformer_l (224x224, T=4)": "trace:zoo:spikingresformer_l",
+    "compile --target fixed spikformer_8_768": "compile:zoo:spikformer_8_768",
+    "compile --target fixed spikingresformer_l": "compile:zoo:spikingresformer_l",
 }
 
 
@@ -41,6 +43,23 @@ def _trace(source: str) -> dict[str, Any]:
     start = time.perf_counter()
     graph = to_graph(load_model(source))
     return {"seconds": time.perf_counter() - start, "nodes": len(graph.nodes)}
+
+
+def _compile(source: str) -> dict[str, Any]:
+    """Trace and run the ``fixed`` target's passes (no file written)."""
+    from snncompile.config import CompileConfig
+    from snncompile.driver import compile_graph, read_model
+
+    start = time.perf_counter()
+    graph, config = read_model(source, CompileConfig(target="fixed"))
+    traced = time.perf_counter() - start
+    result = compile_graph(graph, config)
+    return {
+        "seconds": time.perf_counter() - start,
+        "trace_seconds": traced,
+        "passes_seconds": result.pipeline.total_seconds,
+        "nodes": len(result.pipeline.graph.nodes),
+    }
 
 
 def _check(source: str) -> dict[str, Any]:
@@ -100,6 +119,7 @@ def _simulate(source: str) -> dict[str, Any]:
 
 KINDS: dict[str, Callable[[str], dict[str, Any]]] = {
     "trace": _trace,
+    "compile": _compile,
     "check": _check,
     "text": _text,
     "simulate": _simulate,

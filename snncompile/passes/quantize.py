@@ -283,7 +283,7 @@ class _Builder:
             else:
                 bias = np.rint(attrs.bias * factor / 2.0**exponent)
         new_attrs = dataclasses.replace(
-            attrs, weight=mantissa.astype(np.float64), bias=None if bias is None else bias
+            attrs, weight=mantissa.astype(np.int16), bias=None if bias is None else bias
         )
         out = self.builder.add_node(node.op, [value], new_attrs, name=node.name, loc=node.loc)
         self.report["projections"][node.name] = {
