@@ -211,6 +211,9 @@ def _numpy_dtype(graph: Any) -> str:
 @click.option("--limit", type=int, help="Use at most this many samples.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the results.")
 @click.option("--accept-saturation", is_flag=True, help="Run even if 24-bit overflow is possible.")
+@click.option(
+    "--expand-sew", is_flag=True, help="Distribute count-driven synapses over their sources."
+)
 def run_command(
     model: str,
     arch: str | None,
@@ -220,11 +223,12 @@ def run_command(
     limit: int | None,
     json_path: Path | None,
     accept_saturation: bool,
+    expand_sew: bool,
 ) -> None:
     """Run MODEL on a data set and report predictions and accuracy."""
     from snncompile.runner import run_model
 
-    config = CompileConfig(arch=arch, accept_saturation=accept_saturation)
+    config = CompileConfig(arch=arch, accept_saturation=accept_saturation, expand_sew=expand_sew)
     result = run_model(
         model,
         backend=backend,

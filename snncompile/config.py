@@ -68,6 +68,13 @@ class CompileConfig:
         default=8,
         metadata=_opt("Synaptic weight bits of the target (Loihi 2: up to 8)."),
     )
+    expand_sew: bool = field(
+        default=False,
+        metadata=_opt(
+            "Distribute synapses driven by spike counts (SEW residuals) over their k sources "
+            "(k times the synapse memory) instead of stopping with SD201."
+        ),
+    )
     accept_saturation: bool = field(
         default=False,
         metadata=_opt("Accept fixed-point saturation the quantizer cannot rule out."),

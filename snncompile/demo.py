@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from snncompile.config import CompileConfig
 from snncompile.data.samples import sample_inputs
 from snncompile.frontend.load import load_model, to_graph
 from snncompile.frontend.simulate import time_major_inputs
@@ -58,7 +59,9 @@ def run_demo(out_dir: Path, *, samples: int = 32, console: Console | None = None
         html = out_dir / f"{family}.html"
         html.write_text(compliance_html(report))
         accuracy = (loaded.card or {}).get("accuracy")
-        chip = run_model(checkpoint, backend="fixed").accuracy
+        chip = run_model(
+            checkpoint, backend="fixed", config=CompileConfig(expand_sew=True)
+        ).accuracy
         rows.append(DemoRow(family, report, accuracy, chip, html))
     table = Table(title="Are the trained digits spiking transformers spike-driven?")
     columns = ("model", "float acc.", "chip acc.", "verdict", "violations", "MACs", "ACs", "energy")

@@ -163,8 +163,8 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "synapses driven by a spike count",
         "ComplianceError",
         "The input is a sum of k spike trains (e.g. a SEW residual `x + f(x)`): distribute the "
-        "synapses over the k sources (`W·(a+b) = W·a + W·b`, k copies of the weights) or use "
-        "a membrane-shortcut (MS) residual that adds currents.",
+        "synapses over the k sources with --expand-sew (`W·(a+b) = W·a + W·b`, k copies of "
+        "the weights) or use a membrane-shortcut (MS) residual that adds currents.",
     ),
     DiagnosticCode(
         "SD202",

@@ -3,9 +3,9 @@
 Backends:
 
 - ``float``: the traced tensor IR in float (what PyTorch computes);
-- ``fixed``: the quantized tensor IR (``fold-batchnorm``, ``fold-scales``,
-  ``decompose-attention``, ``quantize-fixed-point``) run layerwise: Loihi's integer arithmetic,
-  bit for bit, without the pipeline latency (the pipelined cycle simulator is issue 7).
+- ``fixed``: the quantized tensor IR (the ``fixed`` target's passes) run layerwise: Loihi's
+  integer arithmetic, bit for bit, without the pipeline latency (``balance-delays`` gives the
+  pipelined form; the cycle simulator is issue 7).
 
 Both average the output over T, as the models do.
 """
@@ -25,11 +25,7 @@ from snncompile.diagnostics import error
 from snncompile.frontend.load import LoadedModel, load_model, to_graph
 from snncompile.frontend.simulate import simulate, time_major_inputs
 from snncompile.ir.graph import Graph
-from snncompile.passes.decompose_attention import DecomposeAttention
-from snncompile.passes.fold_batchnorm import FoldBatchNorm
-from snncompile.passes.fold_scales import FoldScales
 from snncompile.passes.manager import Pass, PassContext, PassManager
-from snncompile.passes.quantize import QuantizeFixedPoint
 
 __all__ = ["BACKENDS", "RunResult", "quantized_graph", "run_model"]
 
@@ -72,7 +68,9 @@ class RunResult:
 def quantized_graph(graph: Graph, config: CompileConfig) -> tuple[Graph, PassContext]:
     """The integer reference of ``graph`` (float64 in, integers on chip)."""
     ctx = PassContext(config=config)
-    passes: list[Pass] = [FoldBatchNorm(), FoldScales(), DecomposeAttention(), QuantizeFixedPoint()]
+    from snncompile.targets.fixed import FixedTarget
+
+    passes: list[Pass] = FixedTarget().pipeline(config)
     return PassManager(passes, verify_each=config.verify_each_pass).run(graph, ctx).graph, ctx
 
 

@@ -301,7 +301,7 @@ class QuantizeFixedPoint:
 
     name: ClassVar[str] = "quantize-fixed-point"
     requires: ClassVar[frozenset[str]] = frozenset(
-        {"batchnorm-folded", "scales-folded", "attention-decomposed"}
+        {"batchnorm-folded", "scales-folded", "residuals-lowered", "attention-decomposed"}
     )
     ensures: ClassVar[frozenset[str]] = frozenset({"quantized"})
 

@@ -1,6 +1,6 @@
 """The ``fixed`` target: the quantized tensor IR, Loihi's integer arithmetic as text.
 
-Pipeline: ``fold-batchnorm``, ``fold-scales``, ``decompose-attention``,
+Pipeline: ``fold-batchnorm``, ``fold-scales``, ``lower-residuals``, ``decompose-attention``,
 ``quantize-fixed-point``. The output is the integer reference that the reference simulator and
 Lava must equal bit for bit (``docs/lowering.md``); ``snncompile run --backend fixed`` runs it.
 """
@@ -19,6 +19,7 @@ from snncompile.ir.printer import print_graph
 from snncompile.passes.decompose_attention import DecomposeAttention
 from snncompile.passes.fold_batchnorm import FoldBatchNorm
 from snncompile.passes.fold_scales import FoldScales
+from snncompile.passes.lower_residuals import LowerResiduals
 from snncompile.passes.manager import Pass, PassContext
 from snncompile.passes.quantize import QuantizeFixedPoint
 from snncompile.targets.base import Emitted
@@ -36,7 +37,13 @@ class FixedTarget:
     )
 
     def pipeline(self, config: CompileConfig) -> list[Pass]:
-        return [FoldBatchNorm(), FoldScales(), DecomposeAttention(), QuantizeFixedPoint()]
+        return [
+            FoldBatchNorm(),
+            FoldScales(),
+            LowerResiduals(),
+            DecomposeAttention(),
+            QuantizeFixedPoint(),
+        ]
 
     def emit(
         self, graph: Graph, config: CompileConfig, ctx: PassContext, output: Path | None

@@ -87,7 +87,8 @@ def test_delay_op() -> None:
 @pytest.mark.parametrize("family", ["spikformer", "spikingformer", "sdt", "spikingresformer"])
 def test_pipelined_digits_models_equal_layerwise_shifted(family: str) -> None:
     loaded = load_model(EXAMPLES / f"{family}.pt")
-    quantized, _ = quantized_graph(to_graph(loaded, torch.float64), CompileConfig())
+    config = CompileConfig(expand_sew=True)
+    quantized, _ = quantized_graph(to_graph(loaded, torch.float64), config)
     pipelined, depth = _pipeline(quantized)
     steps = loaded.time_steps
     x = load_digits_split(image_size=loaded.input_shape[1]).x_test[:8].astype(np.float64)  # type: ignore[index]

@@ -20,16 +20,23 @@ from snncompile.ir.types import TensorType
 from snncompile.passes.decompose_attention import DecomposeAttention
 from snncompile.passes.fold_batchnorm import FoldBatchNorm
 from snncompile.passes.fold_scales import FoldScales
+from snncompile.passes.lower_residuals import LowerResiduals
 from snncompile.passes.manager import PassContext, PassManager
 from snncompile.passes.quantize import QuantizeFixedPoint
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "digits"
-PREPARED = ["batchnorm-folded", "scales-folded", "attention-decomposed"]
+PREPARED = ["batchnorm-folded", "scales-folded", "residuals-lowered", "attention-decomposed"]
 
 
 def _pipeline(graph: Graph) -> tuple[Graph, Graph, PassContext]:
     ctx = PassContext()
-    prepared = PassManager([FoldBatchNorm(), FoldScales(), DecomposeAttention()]).run(graph).graph
+    prepared = (
+        PassManager(
+            [FoldBatchNorm(), FoldScales(), LowerResiduals(expand_sew=True), DecomposeAttention()]
+        )
+        .run(graph)
+        .graph
+    )
     quantized = PassManager([QuantizeFixedPoint()], initial_properties=PREPARED).run(prepared, ctx)
     return prepared, quantized.graph, ctx
 
@@ -133,9 +140,9 @@ def test_possible_overflow_is_an_error_unless_accepted() -> None:
         quantize(overflowing_graph())
     assert info.value.code == "QZ903" and "%hot" in info.value.message
     ctx = PassContext(config=CompileConfig(accept_saturation=True))
-    prepared = PassManager([FoldBatchNorm(), FoldScales(), DecomposeAttention()]).run(
-        overflowing_graph()
-    )
+    prepared = PassManager(
+        [FoldBatchNorm(), FoldScales(), LowerResiduals(), DecomposeAttention()]
+    ).run(overflowing_graph())
     PassManager([QuantizeFixedPoint()], initial_properties=PREPARED).run(prepared.graph, ctx)
     ranges = {r["node"]: r for r in ctx.reports["quantize-fixed-point"]["ranges"]}
     assert ranges["hot"]["voltage_saturates"] and ranges["hot"]["margin_bits"] < 0
@@ -176,9 +183,9 @@ def test_fewer_weight_bits_use_coarser_mantissas() -> None:
     from snncompile.config import CompileConfig
 
     loaded = load_model(EXAMPLES / "spikingformer.pt")
-    prepared = PassManager([FoldBatchNorm(), FoldScales(), DecomposeAttention()]).run(
-        to_graph(loaded, torch.float64)
-    )
+    prepared = PassManager(
+        [FoldBatchNorm(), FoldScales(), LowerResiduals(), DecomposeAttention()]
+    ).run(to_graph(loaded, torch.float64))
     ctx = PassContext(config=CompileConfig(weight_bits=4))
     graph = (
         PassManager([QuantizeFixedPoint()], initial_properties=PREPARED)
