@@ -83,7 +83,8 @@ def run_demo(out_dir: Path, *, samples: int = 32, console: Console | None = None
     console.print(table)
     console.print(
         "chip acc.: the whole digits test split in Loihi's integer arithmetic (8-bit weights, "
-        "24-bit state), layerwise"
+        "24-bit state), layerwise; Spikformer's SEW synapses distributed over their sources "
+        "(--expand-sew)"
     )
     console.print(f"HTML reports: {', '.join(str(r.html) for r in rows)}")
     return rows
