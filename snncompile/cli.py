@@ -214,6 +214,7 @@ def _numpy_dtype(graph: Any) -> str:
 @click.option(
     "--expand-sew", is_flag=True, help="Distribute count-driven synapses over their sources."
 )
+@click.option("--allow-host-ops", is_flag=True, help="Run non-synaptic ops (SD202-204) on host.")
 def run_command(
     model: str,
     arch: str | None,
@@ -224,6 +225,7 @@ def run_command(
     json_path: Path | None,
     accept_saturation: bool,
     expand_sew: bool,
+    allow_host_ops: bool,
 ) -> None:
     """Run MODEL on a data set and report predictions and accuracy."""
     from snncompile.runner import run_model

@@ -22,8 +22,12 @@ their threshold exactly, where spikingjelly fires (``>=``) and Lava does not (``
 unit of bias (1/64 of a current unit) to fire there too.
 
 Requirements: neurons with ``decay_input`` and a hard reset to 0 (all four seed families);
-anything else raises QZ901 naming the neuron. The result is the integer reference that the
-simulator and Lava must match bit for bit; float vs quantized is compared statistically.
+anything else raises QZ901 naming the neuron. Ops that break the spike-driven rule on chip (a
+max-pool over currents, SD203; a MAC on chip, SD202; a product of two graded values, SD204)
+stop the pass with their compliance diagnostic unless ``--allow-host-ops``: then they are
+computed as host ops (on integers) and listed in the report's ``host_ops``. The result is the
+integer reference that the simulator and Lava must match bit for bit; float vs quantized is
+compared statistically.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from snncompile.ir.ops.fixed import LifFixedAttrs, ShiftAttrs
 from snncompile.ir.ops.tensor import ScaleAttrs
 from snncompile.ir.types import DomainKind
 from snncompile.passes.analyze_spike_domain import Flow, analyze
+from snncompile.passes.compliance import findings
 from snncompile.passes.manager import PassContext
 from snncompile.passes.overflow import population_ranges, value_bounds
 from snncompile.passes.partition_host import partition
@@ -309,6 +314,9 @@ class QuantizeFixedPoint:
     input_bound: float = 1.0  # largest |input| (digits images are in [0, 1])
 
     def run(self, graph: Graph, ctx: PassContext) -> Graph:
+        host_ops = [f for f in findings(graph) if f.severity == "violation"]
+        if host_ops and not ctx.config.allow_host_ops:
+            raise host_ops[0].to_error()
         chip = set(partition(graph).chip)
         builder = _Builder(
             graph, analyze(graph), chip, self.max_scale, self.input_bound, ctx.config.weight_bits
@@ -316,6 +324,7 @@ class QuantizeFixedPoint:
         result = builder.run()
         ranges = population_ranges(result, self.input_bound)
         builder.report["ranges"] = [r.to_dict() for r in ranges]
+        builder.report["host_ops"] = [f.to_dict() for f in host_ops]
         ctx.reports[self.name] = builder.report
         risky = [r for r in ranges if r.current_wraps or r.voltage_saturates]
         if risky and not ctx.config.accept_saturation:
