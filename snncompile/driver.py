@@ -41,15 +41,9 @@ class CompileResult:
 def read_model(source: str | Path, config: CompileConfig) -> tuple[Graph, CompileConfig]:
     """Load ``source`` (``zoo:NAME``, a checkpoint, a pickled module, text IR, ONNX or NIR) as
     tensor IR; the returned config carries the model's T when the user did not set one."""
-    from snncompile.frontend.load import load_model, to_graph
+    from snncompile.frontend.load import load_configured, to_graph
 
-    loaded = load_model(
-        source,
-        arch=config.arch,
-        trust_pickle=config.trust_pickle,
-        seed=config.seed,
-        time_steps=config.time_steps,
-    )
+    loaded = load_configured(source, config)
     if config.time_steps is None:
         config = config.replace(time_steps=loaded.time_steps)
     return to_graph(loaded), config

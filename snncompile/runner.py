@@ -22,7 +22,7 @@ import torch
 
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import error
-from snncompile.frontend.load import LoadedModel, load_model, to_graph
+from snncompile.frontend.load import LoadedModel, load_configured, to_graph
 from snncompile.frontend.simulate import simulate, time_major_inputs
 from snncompile.ir.graph import Graph
 from snncompile.passes.manager import Pass, PassContext, PassManager
@@ -115,13 +115,7 @@ def run_model(
     if backend not in BACKENDS:
         raise error("CF201", f"backend must be one of {', '.join(BACKENDS)}", node="backend")
     config = config or CompileConfig()
-    loaded = load_model(
-        source,
-        arch=config.arch,
-        trust_pickle=config.trust_pickle,
-        seed=config.seed,
-        time_steps=config.time_steps,
-    )
+    loaded = load_configured(source, config)
     x, labels = _labelled_inputs(loaded, dataset, input_path, limit)
     graph = to_graph(loaded, torch.float64)
     reports: dict[str, Any] = {}

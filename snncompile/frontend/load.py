@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from snncompile.config import CompileConfig
 from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph
 from snncompile.ir.parser import parse_graph
@@ -37,7 +38,9 @@ __all__ = [
     "NIR_SUFFIXES",
     "ONNX_SUFFIXES",
     "LoadedModel",
+    "load_configured",
     "load_model",
+    "to_graph",
 ]
 
 IR_SUFFIXES = (".snnir", ".ir")
@@ -221,6 +224,17 @@ def load_model(
         f"({', '.join(CHECKPOINT_SUFFIXES)}) with --arch, a text IR file "
         f"({', '.join(IR_SUFFIXES)}), an ONNX file (.onnx) or a NIR file (.nir)",
         node=str(path),
+    )
+
+
+def load_configured(source: str | Path | nn.Module, config: CompileConfig) -> LoadedModel:
+    """:func:`load_model` with the loading options of a :class:`CompileConfig`."""
+    return load_model(
+        source,
+        arch=config.arch,
+        trust_pickle=config.trust_pickle,
+        seed=config.seed,
+        time_steps=config.time_steps,
     )
 
 
