@@ -139,6 +139,8 @@ class _Builder:
     weight_bits: int = 8
     builder: GraphBuilder = dataclasses.field(init=False)
     mapping: dict[Value, Value] = dataclasses.field(init=False, default_factory=dict)
+    host_views: dict[Value, Value] = dataclasses.field(init=False, default_factory=dict)
+    chip_views: dict[Value, Value] = dataclasses.field(init=False, default_factory=dict)
     report: dict[str, Any] = dataclasses.field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -187,17 +189,23 @@ class _Builder:
         new = self.mapping[value]
         if reader.name in self.chip and not self._is_chip_value(value):
             if not _unitless(self.flows[value.name]):  # a host current enters the chip
-                scaled = self._add("scale", [new], ScaleAttrs(factor=self.k(value)), value)
-                return self._add("round", [scaled], NoAttrs(), value)
+                if value not in self.chip_views:
+                    scaled = self._add("scale", [new], ScaleAttrs(factor=self.k(value)), value)
+                    self.chip_views[value] = self._add("round", [scaled], NoAttrs(), value)
+                return self.chip_views[value]
             return new
         if reader.name not in self.chip:
             return self._host_view(value, reader)
         return new
 
     def _host_view(self, value: Value, reader: Node | None) -> Value:
+        """A chip current as float host ops see it (one conversion node per value)."""
         new = self.mapping[value]
         if self._is_chip_value(value) and not _unitless(self.flows[value.name]):
-            return self._add("scale", [new], ScaleAttrs(factor=1.0 / self.k(value)), value)
+            if value not in self.host_views:
+                factor = ScaleAttrs(factor=1.0 / self.k(value))
+                self.host_views[value] = self._add("scale", [new], factor, value)
+            return self.host_views[value]
         return new
 
     def _add(self, op: str, inputs: list[Value], attrs: Any, like: Value | Node) -> Value:
