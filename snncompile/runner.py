@@ -3,9 +3,9 @@
 Backends:
 
 - ``float``: the traced tensor IR in float (what PyTorch computes);
-- ``fixed``: the quantized tensor IR (the ``fixed`` target's passes) run layerwise: Loihi's
-  integer arithmetic, bit for bit, without the pipeline latency (``balance-delays`` gives the
-  pipelined form; the cycle simulator is issue 7).
+- ``fixed``: the ``fixed`` target's pipelined integer network: Loihi's arithmetic bit for bit
+  and its latency (one step per hop: the output of step t appears at t + depth; the latency is
+  T + depth steps).
 
 Both average the output over T, as the models do.
 """
@@ -23,8 +23,9 @@ import torch
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import error
 from snncompile.frontend.load import LoadedModel, load_configured, to_graph
-from snncompile.frontend.simulate import simulate, time_major_inputs
+from snncompile.frontend.simulate import time_major_inputs
 from snncompile.ir.graph import Graph
+from snncompile.ir.interpret import run_layerwise
 from snncompile.passes.manager import Pass, PassContext, PassManager
 
 __all__ = ["BACKENDS", "RunResult", "quantized_graph", "run_model"]
@@ -43,6 +44,7 @@ class RunResult:
     labels: np.ndarray | None
     seconds: float
     reports: dict[str, Any] = field(default_factory=dict)
+    latency: int = 0  # steps until the last counted output: T + pipeline depth
 
     @property
     def accuracy(self) -> float | None:
@@ -59,18 +61,22 @@ class RunResult:
             "samples": samples,
             "accuracy": self.accuracy,
             "predictions": self.predictions.tolist(),
-            "latency_steps": self.time_steps,  # layerwise: no pipeline depth yet
+            "latency_steps": self.latency or self.time_steps,
             "seconds": self.seconds,
             "time_us_per_sample": 1e6 * self.seconds / max(samples, 1),
         }
 
 
-def quantized_graph(graph: Graph, config: CompileConfig) -> tuple[Graph, PassContext]:
-    """The integer reference of ``graph`` (float64 in, integers on chip)."""
-    ctx = PassContext(config=config)
-    from snncompile.targets.fixed import FixedTarget
+def quantized_graph(
+    graph: Graph, config: CompileConfig, *, pipelined: bool = False
+) -> tuple[Graph, PassContext]:
+    """The integer reference of ``graph`` (float64 in, integers on chip), layerwise or, with
+    ``pipelined``, as the chip runs it (``ctx.reports["balance-delays"]["depth"]`` steps late)."""
+    from snncompile.passes.balance_delays import BalanceDelays
+    from snncompile.targets.fixed import quantize_passes
 
-    passes: list[Pass] = FixedTarget().pipeline(config)
+    ctx = PassContext(config=config)
+    passes: list[Pass] = [*quantize_passes(), *([BalanceDelays()] if pipelined else [])]
     return PassManager(passes, verify_each=config.verify_each_pass).run(graph, ctx).graph, ctx
 
 
@@ -119,16 +125,24 @@ def run_model(
     x, labels = _labelled_inputs(loaded, dataset, input_path, limit)
     graph = to_graph(loaded, torch.float64)
     reports: dict[str, Any] = {}
+    depth = 0
     if backend == "fixed":
-        graph, ctx = quantized_graph(graph, config)
+        graph, ctx = quantized_graph(graph, config, pipelined=True)
         reports = ctx.reports
+        depth = int(reports["balance-delays"]["depth"])
     start = time.perf_counter()
     logits = []
+    steps = loaded.time_steps
     layout = "BT" if loaded.input_kind == "frames" else None
     for first in range(0, len(x), batch_size):
         chunk = x[first : first + batch_size].astype(np.float64)
-        inputs = time_major_inputs(graph, chunk, loaded.time_steps, input_layout=layout)
-        logits.append(simulate(graph, inputs, time_steps=loaded.time_steps))
+        inputs = time_major_inputs(graph, chunk, steps, input_layout=layout)
+        if depth:  # the pipeline needs depth more steps; their inputs reach no counted output
+            inputs = np.concatenate([inputs, np.zeros((depth, *inputs.shape[1:]))])
+        outputs = run_layerwise(graph, [inputs])[graph.outputs[0].name]
+        logits.append(outputs[depth : depth + steps].mean(axis=0))
     seconds = time.perf_counter() - start
     predictions = np.concatenate(logits).argmax(axis=1)
-    return RunResult(loaded.name, backend, loaded.time_steps, predictions, labels, seconds, reports)
+    return RunResult(
+        loaded.name, backend, steps, predictions, labels, seconds, reports, latency=steps + depth
+    )

@@ -37,6 +37,7 @@ def test_fixed_run_is_close_to_float(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "accuracy" in capsys.readouterr().out
     data = json.loads(out.read_text())
     assert data["samples"] == 64 and data["backend"] == "fixed" and data["accuracy"] > 0.9
+    assert data["latency_steps"] == 4 + 17  # T + the pipeline depth of this model
     floats = run_model(EXAMPLES / "spikingformer.pt", backend="float", limit=64)
     agreement = np.mean(np.array(data["predictions"]) == floats.predictions)
     assert agreement >= 0.95

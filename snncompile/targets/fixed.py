@@ -1,8 +1,10 @@
 """The ``fixed`` target: the quantized tensor IR, Loihi's integer arithmetic as text.
 
 Pipeline: ``fold-batchnorm``, ``fold-scales``, ``lower-residuals``, ``decompose-attention``,
-``quantize-fixed-point``. The output is the integer reference that the reference simulator and
-Lava must equal bit for bit (``docs/lowering.md``); ``snncompile run --backend fixed`` runs it.
+``quantize-fixed-point``, ``balance-delays``. The output is the pipelined integer network: its
+layerwise run is what the chip computes, the model's output appearing ``depth`` steps late
+(``snncompile run --backend fixed`` runs it); the reference simulator and Lava must equal it
+bit for bit (``docs/lowering.md``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from types import MappingProxyType
 from snncompile.config import CompileConfig
 from snncompile.ir.graph import Graph
 from snncompile.ir.printer import print_graph
+from snncompile.passes.balance_delays import BalanceDelays
 from snncompile.passes.decompose_attention import DecomposeAttention
 from snncompile.passes.fold_batchnorm import FoldBatchNorm
 from snncompile.passes.fold_scales import FoldScales
@@ -24,7 +27,18 @@ from snncompile.passes.manager import Pass, PassContext
 from snncompile.passes.quantize import QuantizeFixedPoint
 from snncompile.targets.base import Emitted
 
-__all__ = ["FixedTarget"]
+__all__ = ["FixedTarget", "quantize_passes"]
+
+
+def quantize_passes() -> list[Pass]:
+    """From the traced IR to the layerwise integer reference."""
+    return [
+        FoldBatchNorm(),
+        FoldScales(),
+        LowerResiduals(),
+        DecomposeAttention(),
+        QuantizeFixedPoint(),
+    ]
 
 
 @dataclass(frozen=True)
@@ -37,21 +51,18 @@ class FixedTarget:
     )
 
     def pipeline(self, config: CompileConfig) -> list[Pass]:
-        return [
-            FoldBatchNorm(),
-            FoldScales(),
-            LowerResiduals(),
-            DecomposeAttention(),
-            QuantizeFixedPoint(),
-        ]
+        return [*quantize_passes(), BalanceDelays()]
 
     def emit(
         self, graph: Graph, config: CompileConfig, ctx: PassContext, output: Path | None
     ) -> Emitted:
-        report = ctx.reports.get("quantize-fixed-point", {})
+        report = dict(ctx.reports.get("quantize-fixed-point", {}))
+        pipeline = ctx.reports.get("balance-delays", {})
+        report["pipeline"] = pipeline
         scales = ", ".join(str(s) for s in report.get("scales", []))
         summary = f"{len(graph.nodes)} nodes, {len(report.get('neurons', {}))} populations"
         summary += f", scales {scales}" if scales else ""
+        summary += f", depth {pipeline['depth']}" if "depth" in pipeline else ""
         text = print_graph(graph)
         if output is None:
             return Emitted(summary, text=text)

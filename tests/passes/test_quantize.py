@@ -181,6 +181,7 @@ def test_fixed_target_writes_the_integer_ir_and_report(tmp_path: Path) -> None:
     report = json.loads(out.with_suffix(".quantization.json").read_text())
     assert report["ranges"] and all(not r["voltage_saturates"] for r in report["ranges"])
     assert [op["code"] for op in report["host_ops"]] == ["SD203"]
+    assert report["pipeline"]["depth"] == 11 and graph.op_counts()["delay"] > 0
 
 
 def test_fewer_weight_bits_use_coarser_mantissas() -> None:
