@@ -40,6 +40,7 @@ from typing import ClassVar
 import numpy as np
 
 from snncompile.diagnostics import error
+from snncompile.ir.dataflow import forward
 from snncompile.ir.graph import Graph, Node
 from snncompile.ir.types import DomainKind, SpikeDomain
 from snncompile.passes.manager import PassContext
@@ -180,21 +181,20 @@ DOMAIN_RULES: dict[str, Rule] = {
 }
 
 
+def _transfer(node: Node, flows: Sequence[Flow]) -> Flow:
+    rule = DOMAIN_RULES.get(node.op)
+    if rule is None:
+        raise error(
+            "IR102",
+            f"{node.op} has no spike-domain rule; add one to DOMAIN_RULES",
+            node=node.describe(),
+        )
+    return rule(node, flows)
+
+
 def analyze(graph: Graph) -> dict[str, Flow]:
     """The flow of every value of ``graph``, by value name. Graph inputs are real."""
-    flows: dict[str, Flow] = {v.name: Flow(REAL) for v in graph.inputs}
-    for node in graph.nodes:
-        rule = DOMAIN_RULES.get(node.op)
-        if rule is None:
-            raise error(
-                "IR102",
-                f"{node.op} has no spike-domain rule; add one to DOMAIN_RULES",
-                node=node.describe(),
-            )
-        flow = rule(node, [flows[v.name] for v in node.inputs])
-        for value in node.outputs:
-            flows[value.name] = flow
-    return flows
+    return forward(graph, Flow(REAL), _transfer)
 
 
 @dataclass(frozen=True)

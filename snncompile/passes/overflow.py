@@ -23,11 +23,13 @@ when ``64·A > 2^23``; ``v`` accumulates at most ``64·A + |bias|`` per step wit
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from snncompile.ir.dataflow import forward
 from snncompile.ir.graph import Graph, Node
 from snncompile.ir.loihi import CURRENT_LIMIT, VOLTAGE_LIMIT
 
@@ -42,7 +44,7 @@ def _weighted_bound(node: Node, x: float) -> float:
     return float(per_output.max()) if per_output.size else 0.0
 
 
-def _bound(node: Node, inputs: list[float]) -> float:
+def _bound(node: Node, inputs: Sequence[float]) -> float:
     op = node.op
     if op in ("lif", "lif_fixed", "population"):
         return 1.0
@@ -76,12 +78,7 @@ def _bound(node: Node, inputs: list[float]) -> float:
 
 def value_bounds(graph: Graph, input_bound: float = 1.0) -> dict[str, float]:
     """The largest magnitude every value can reach, by name."""
-    bounds = {value.name: input_bound for value in graph.inputs}
-    for node in graph.nodes:
-        result = _bound(node, [bounds[v.name] for v in node.inputs])
-        for value in node.outputs:
-            bounds[value.name] = result
-    return bounds
+    return forward(graph, input_bound, _bound)
 
 
 @dataclass(frozen=True)
