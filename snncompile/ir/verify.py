@@ -43,10 +43,33 @@ def _ops_for(stage: str) -> frozenset[str]:
     return frozenset(name for name, op in OPS.items() if stage in op.stages)
 
 
-#: One spec per IR stage.
+def _network_wiring(graph: Graph) -> Iterable[SnnCompileError]:
+    """Populations and current probes take projection currents; projections read spikes or host
+    values, never currents (a current feeding a synapse would be a MAC)."""
+    currents = {"projection"}
+    for node in graph.nodes:
+        producers = [v.producer.op if v.producer else "input" for v in node.inputs]
+        if node.op in ("population", "current_sum") and any(p not in currents for p in producers):
+            yield error(
+                "NW902",
+                f"{node.describe()} takes {', '.join(producers)}; its inputs must be projections",
+                node=node.describe(),
+            )
+        if node.op == "projection" and producers[0] in currents:
+            yield error(
+                "NW902",
+                f"{node.describe()} reads the current of another projection",
+                node=node.describe(),
+            )
+
+
+#: One spec per IR stage. A network-stage graph may hold tensor ops: they are host ops (the
+#: encoder, the readout, and what --allow-host-ops left on the host).
 SPECS: dict[str, StageSpec] = {
     "tensor": StageSpec("tensor", _ops_for("tensor")),
-    "network": StageSpec("network", _ops_for("network")),
+    "network": StageSpec(
+        "network", _ops_for("network") | _ops_for("tensor"), predicates=(_network_wiring,)
+    ),
 }
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from hypothesis import strategies as st
 
 from snncompile.ir.attrs import NoAttrs
 from snncompile.ir.graph import Graph, GraphBuilder, SourceLoc, Value
 from snncompile.ir.ops.base import ShapeError
-from snncompile.ir.ops.network import DenseAttrs, PopulationAttrs
+from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.ops.tensor import (
     BatchNormAttrs,
     Conv2dAttrs,
@@ -144,7 +146,7 @@ def tensor_graphs(draw: st.DrawFn, max_nodes: int = 6) -> Graph:
 
 @st.composite
 def network_graphs(draw: st.DrawFn) -> Graph:
-    """A random network-stage graph: populations fed by dense projections."""
+    """A random network-stage graph: populations fed by dense and sum projections."""
     builder = GraphBuilder(draw(names), stage="network")
     n = draw(st.integers(1, 4))
     spikes = builder.input("in", TensorType((n,), "f32", SpikeDomain.binary()))
@@ -152,15 +154,26 @@ def network_graphs(draw: st.DrawFn) -> Graph:
         m = draw(st.integers(1, 4))
         currents = []
         for _ in range(draw(st.integers(1, 2))):
-            attrs = DenseAttrs(
-                weight=_array(draw, (m, n)),
-                weight_exp=draw(st.integers(-3, 3)),
-                delay=draw(st.integers(0, 3)),
-            )
-            currents.append(builder.add_node("dense", [spikes], attrs, name="proj"))
-        bias = _array(draw, (m,)) if draw(st.booleans()) else None
+            if draw(st.booleans()):
+                attrs = ProjectionAttrs(
+                    kind="dense",
+                    weight=np.rint(_array(draw, (m, n)) * 100),
+                    weight_exp=draw(st.integers(-3, 3)),
+                    delay=draw(st.integers(0, 3)),
+                )
+            else:
+                attrs = ProjectionAttrs(
+                    kind="sum",
+                    gain=draw(st.integers(1, 5)),
+                    pre=f"reshape({n},1) expand({n},{m})",
+                    axes=(0,),
+                    delay=draw(st.integers(0, 3)),
+                )
+            currents.append(builder.add_node("projection", [spikes], attrs, name="proj"))
+        bias = np.rint(_array(draw, (m,)) * 64) if draw(st.booleans()) else None
+        attrs = PopulationAttrs(kind="lif", du=4095, dv=2048, vth=draw(st.integers(0, 9)))
         spikes = builder.add_node(
-            "population", currents, PopulationAttrs(tau=2.0, v_threshold=1.0, bias=bias), name="pop"
+            "population", currents, dataclasses.replace(attrs, bias_mant=bias), name="pop"
         )
         n = m
     return builder.finish([spikes])

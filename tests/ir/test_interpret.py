@@ -7,7 +7,7 @@ import torch
 
 from snncompile.ir.graph import Graph, GraphBuilder
 from snncompile.ir.interpret import run_layerwise
-from snncompile.ir.ops.network import DenseAttrs, PopulationAttrs
+from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.ops.tensor import LifAttrs
 from snncompile.ir.types import TensorType
 
@@ -62,12 +62,16 @@ def test_conv_lif_graph_matches_torch(conv_lif_graph: Graph) -> None:
 def test_population_sums_its_projections() -> None:
     b = GraphBuilder("net", stage="network")
     x = b.input("x", TensorType((2,), "f64"))
-    a = b.add_node("dense", [x], DenseAttrs(weight=np.array([[1.0, 0.0]]), weight_exp=1))
-    c = b.add_node("dense", [x], DenseAttrs(weight=np.array([[0.0, 0.5]])))
-    pop = b.add_node(
-        "population", [a, c], PopulationAttrs(tau=1.0, v_threshold=2.0, bias=np.array([0.25]))
+    a = b.add_node("projection", [x], ProjectionAttrs(kind="dense", weight=np.array([[2.0, 0.0]])))
+    c = b.add_node(
+        "projection",
+        [x],
+        ProjectionAttrs(kind="dense", weight=np.array([[0.0, 3.0]]), weight_exp=-1),
     )
-    # tau=1: H = X. X = 2*x0 + 0.5*x1 + 0.25.
-    x_in = np.array([[[1.0, 0.0]], [[0.0, 1.0]], [[1.0, 1.0]]])
+    # no memory (du=4095, dv=4096): v = 64·(2·x0 + floor(3·x1 / 2)) + 16; spike iff v > 64·2
+    attrs = PopulationAttrs(kind="lif", vth=2, bias_mant=np.array([16.0]))
+    pop = b.add_node("population", [a, c], attrs)
+    x_in = np.array([[[1.0, 0.0]], [[0.0, 1.0]], [[1.0, 1.0]], [[0.0, 0.0]]])
     got = run_layerwise(b.finish([pop]), [x_in])[pop.name]
-    np.testing.assert_array_equal(got.ravel(), [1.0, 0.0, 1.0])
+    # currents 2, 1, 3, 0 -> v = 144, 80, 208, 16
+    np.testing.assert_array_equal(got.ravel(), [1.0, 0.0, 1.0, 0.0])

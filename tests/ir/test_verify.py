@@ -7,7 +7,7 @@ import pytest
 
 from snncompile.diagnostics import SnnCompileError
 from snncompile.ir.graph import Graph, GraphBuilder, Node, Value
-from snncompile.ir.ops.network import DenseAttrs
+from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.ops.tensor import ScaleAttrs
 from snncompile.ir.types import TensorType
 from snncompile.ir.verify import SPECS, verify
@@ -19,8 +19,8 @@ def test_valid_graph_passes(conv_lif_graph: Graph) -> None:
 
 def test_stage_specs_split_the_op_sets() -> None:
     assert "conv2d" in SPECS["tensor"].allowed_ops
-    assert "conv2d" not in SPECS["network"].allowed_ops
-    assert {"population", "dense"} <= SPECS["network"].allowed_ops
+    assert "conv2d" in SPECS["network"].allowed_ops  # a host op in a network graph
+    assert {"population", "projection", "current_sum"} <= SPECS["network"].allowed_ops
     assert "population" not in SPECS["tensor"].allowed_ops
 
 
@@ -50,15 +50,28 @@ def test_node_order_must_be_topological(conv_lif_graph: Graph) -> None:
     assert "%out" in info.value.message
 
 
-def test_network_graph_with_tensor_op_is_rejected() -> None:
+def test_network_graph_population_must_be_fed_by_projections() -> None:
     b = GraphBuilder("net", stage="network")
     x = b.input("x", TensorType((3,)))
-    y = b.add_node("dense", [x], DenseAttrs(weight=np.ones((2, 3))))
-    z = b.add_node("scale", [y], ScaleAttrs(factor=2.0), name="bad")
+    y = b.add_node("projection", [x], ProjectionAttrs(kind="dense", weight=np.ones((2, 3))))
+    ok = b.add_node("population", [y], PopulationAttrs(kind="lif", vth=1), name="ok")
+    z = b.add_node("scale", [ok], ScaleAttrs(factor=2.0), name="host")  # a host op is fine
+    bad = b.add_node("population", [z], PopulationAttrs(kind="lif", vth=1), name="bad")
+    with pytest.raises(SnnCompileError) as info:
+        verify(b.finish([bad]))
+    assert info.value.code == "NW902"
+    assert "%bad (population)" in str(info.value)
+
+
+def test_network_graph_projection_cannot_read_a_current() -> None:
+    b = GraphBuilder("net", stage="network")
+    x = b.input("x", TensorType((3,)))
+    y = b.add_node("projection", [x], ProjectionAttrs(kind="sum"))
+    z = b.add_node("projection", [y], ProjectionAttrs(kind="sum"), name="mac")
     with pytest.raises(SnnCompileError) as info:
         verify(b.finish([z]))
-    assert info.value.code == "IR107"
-    assert "%bad (scale)" in str(info.value)
+    assert info.value.code == "NW902"
+    assert "%mac (projection)" in str(info.value)
 
 
 def test_attrs_of_the_wrong_class_are_rejected(conv_lif_graph: Graph) -> None:

@@ -1,0 +1,436 @@
+"""``lower-to-network``: the quantized tensor IR becomes populations and projections.
+
+Structural: no arithmetic changes. Every chip neuron becomes a ``population``:
+
+- ``lif_fixed``                                  -> ``population(kind=lif)``;
+- ``mul`` of two spike tensors (coincidence)     -> ``population(kind=and)``: du=4095, dv=4096,
+  vth=1, two unit projections: ``s = [a + b >= 2]``;
+- ``mul`` of a spike and a count/value (gating)  -> ``population(kind=gated)``: ``value · gate``;
+- ``maxpool2d`` of spikes                         -> ``population(kind=or)``: dv=4096, vth=0, fed by
+  a depthwise projection of ones over the pooling window: ``s = [Σ_window x >= 1]``.
+
+The linear ops between neurons (adds, layout, sums, conv, linear, integer scales, shifts) are
+distributed into *terms*, one per source: ``I = Σ_k P_k(x_k) + c``. Each term becomes a
+``projection`` (pre view, one core, gain, exponent, post view); adds become fan-in (an MS residual
+stream feeds every population that reads it with one projection per contributor: the default
+"fan-in" form of ``lower-residuals``). The constant ``c`` (conv and linear biases, in current
+units) moves into the population's bias: with ``du = 4095`` Lava's ``u`` is exactly ``a << 6``,
+so ``v`` gains ``64·c`` per step either way (exact unless the 24-bit ``u`` would wrap, which the
+quantizer's overflow check rules out). Under a negative exponent the bias is a multiple of
+``2^-e`` (the quantizer makes it one), so ``floor((t + c)/2^-e) = floor(t/2^-e) + c/2^-e``.
+
+Host ops (the encoder, the readout, and what ``--allow-host-ops`` left on the host) stay tensor
+ops; a host op that reads a chip current reads a ``current_sum`` of its projections. The result
+is the *layerwise* network (all delays 0); ``pipeline-delays`` makes it the pipelined one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from snncompile.diagnostics import error
+from snncompile.ir.graph import Graph, GraphBuilder, Node, Value
+from snncompile.ir.ops import get_op
+from snncompile.ir.ops.network import CurrentSumAttrs, PopulationAttrs, ProjectionAttrs
+from snncompile.ir.ops.tensor import ConstAttrs
+from snncompile.ir.types import DomainKind
+from snncompile.ir.views import View
+from snncompile.passes.analyze_spike_domain import analyze
+from snncompile.passes.manager import PassContext
+from snncompile.passes.partition_host import partition
+
+__all__ = ["LowerToNetwork", "Term"]
+
+#: Tensor ops that are synapses or dendrites on the chip (absorbed into projections).
+LINEAR_OPS = frozenset(
+    {"add", "reshape", "permute", "slice", "conv2d", "linear", "sum", "scale", "shift"}
+)
+_VIEW_OPS = {"reshape": "reshape", "permute": "permute", "slice": "slice"}
+
+
+@dataclass(frozen=True)
+class Term:
+    """One source's contribution to a current: ``post(shift(gain · core(pre(x)), exp))``."""
+
+    source: Value  # in the new graph
+    graded: bool
+    shape: tuple[int, ...]  # the term's current shape so far
+    pre: View = field(default_factory=View)
+    core: str = ""  # "", "conv", "dense", "sum"
+    core_attrs: dict[str, Any] = field(default_factory=dict)
+    gain: int = 1
+    exp: int = 0
+    post: View = field(default_factory=View)
+
+    def view(self, kind: str, args: tuple[int, ...], shape: tuple[int, ...]) -> Term:
+        if self.core:
+            return dataclasses.replace(self, post=self.post.then(kind, args), shape=shape)
+        return dataclasses.replace(self, pre=self.pre.then(kind, args), shape=shape)
+
+    def attrs(self) -> ProjectionAttrs:
+        kw = dict(self.core_attrs)
+        kind = self.core or "sum"
+        if kind == "sum":
+            kw.setdefault("gain", self.gain)
+        elif self.gain != 1:
+            kw["weight"] = kw["weight"] * self.gain
+        return ProjectionAttrs(
+            kind=kind,
+            weight_exp=self.exp,
+            pre=str(self.pre),
+            post=str(self.post),
+            graded=self.graded,
+            **kw,
+        )
+
+
+@dataclass
+class _Current:
+    """A chip value as a sum of terms plus a constant current (or none)."""
+
+    terms: list[Term]
+    const: np.ndarray | None
+
+
+def _integer(factor: float, where: str) -> int:
+    if float(factor) != round(factor):
+        raise error(
+            "NW901",
+            f"{where} multiplies a chip current by {factor}, which is not an integer: synapses "
+            "hold integer weights",
+            node=where,
+        )
+    return round(factor)
+
+
+class _Lowering:
+    def __init__(self, graph: Graph, allow_host_ops: bool) -> None:
+        self.source = graph
+        self.allow_host_ops = allow_host_ops
+        self.chip = set(partition(graph).chip)
+        flows = analyze(graph)
+        self.binary = {n for n, f in flows.items() if f.domain.kind is DomainKind.BINARY}
+        self.builder = GraphBuilder(graph.name, "network")
+        self.mapping: dict[Value, Value] = {}  # old value -> new source value
+        self.graded: set[Value] = set()  # new values sent as graded payloads
+        self.currents: dict[Value, _Current] = {}
+        self.probes: dict[Value, Value] = {}
+        self.report: dict[str, Any] = {"populations": {}, "projections": {}, "host_ops": []}
+
+    # --- classification -------------------------------------------------------------------
+    def neuron_kind(self, node: Node) -> str | None:
+        if node.name not in self.chip:
+            return None
+        if node.op == "lif_fixed":
+            return "lif"
+        if node.op == "mul":
+            spikes = [v.name in self.binary for v in node.inputs]
+            if all(spikes):
+                return "and"
+            if any(spikes):
+                return "gated"
+        if node.op == "maxpool2d" and node.inputs[0].name in self.binary:
+            return "or"
+        return None
+
+    def absorbed(self, node: Node) -> bool:
+        return node.name in self.chip and node.op in LINEAR_OPS
+
+    # --- the walk ---------------------------------------------------------------------------
+    def run(self) -> Graph:
+        for value in self.source.inputs:
+            self.mapping[value] = self.builder.input(value.name, value.type)
+            self.graded.add(self.mapping[value])
+        for node in self.source.nodes:
+            kind = self.neuron_kind(node)
+            if kind is not None:
+                self.population(node, kind)
+            elif not self.absorbed(node):
+                self.host(node)
+        outputs = [self.host_input(v) for v in self.source.outputs]
+        return self.builder.finish(outputs)
+
+    def current(self, value: Value) -> _Current:
+        """``value`` as terms over sources (memoised)."""
+        if value in self.currents:
+            return self.currents[value]
+        node = value.producer
+        shape = value.type.shape
+        if node is None or not self.absorbed(node):
+            new = self.mapping[value]
+            result = _Current([Term(new, new in self.graded, shape)], None)
+        else:
+            result = self.through(node, shape)
+        self.currents[value] = result
+        return result
+
+    def through(self, node: Node, shape: tuple[int, ...]) -> _Current:
+        where = node.describe()
+        if node.op == "add":
+            parts = [self.current(v) for v in node.inputs]
+            terms = [_expand(t, shape) for p in parts for t in p.terms]
+            consts = [np.broadcast_to(p.const, shape) for p in parts if p.const is not None]
+            return _Current(terms, np.sum(consts, axis=0) if consts else None)
+        inner = self.current(node.inputs[0])
+        const = None if inner.const is None else _apply(node, inner.const)
+        if node.op in _VIEW_OPS:
+            args = _view_args(node)
+            return _Current([t.view(node.op, args, shape) for t in inner.terms], const)
+        if node.op == "scale":
+            gain = _integer(node.attrs.factor, where)
+            return _Current([self.scaled(t, gain, where) for t in inner.terms], const)
+        if node.op == "shift":
+            exp = node.attrs.exponent
+            if exp < 0 and (len(inner.terms) > 1 or not _divisible(inner.const, -exp)):
+                raise error(
+                    "NW901",
+                    f"{where} shifts a sum of {len(inner.terms)} currents right; floor division "
+                    "does not distribute over the sources",
+                    node=where,
+                )
+            if any(t.exp for t in inner.terms):
+                raise error("NW901", f"{where} shifts a current twice", node=where)
+            return _Current([dataclasses.replace(t, exp=exp) for t in inner.terms], const)
+        # a core: conv2d, linear, sum
+        terms = [self.cored(t, node, shape) for t in inner.terms]
+        if node.op in ("conv2d", "linear") and inner.const is not None:
+            raise error("NW901", f"{where} applies synapses to a constant current", node=where)
+        if node.op in ("conv2d", "linear") and node.attrs.bias is not None:
+            bias = node.attrs.bias
+            const = np.broadcast_to(bias.reshape(-1, 1, 1) if node.op == "conv2d" else bias, shape)
+        return _Current(terms, None if const is None else np.asarray(const, dtype=np.float64))
+
+    def scaled(self, term: Term, gain: int, where: str) -> Term:
+        if term.exp < 0:
+            raise error("NW901", f"{where} scales a current after a right shift", node=where)
+        return dataclasses.replace(term, gain=term.gain * gain)
+
+    def cored(self, term: Term, node: Node, shape: tuple[int, ...]) -> Term:
+        where = node.describe()
+        if term.core or term.exp:
+            raise error(
+                "NW901",
+                f"{where} applies a second set of synapses to a current (a MAC on chip)",
+                node=where,
+            )
+        a = node.attrs
+        if node.op == "sum":
+            term = dataclasses.replace(term, core="sum", core_attrs={"axes": a.axes}, shape=shape)
+            if a.keepdim:
+                term = dataclasses.replace(term, post=term.post.then("reshape", shape))
+            return term
+        weight = np.asarray(a.weight, dtype=np.float64)
+        if node.op == "linear":
+            return dataclasses.replace(
+                term, core="dense", core_attrs={"weight": weight}, shape=shape
+            )
+        conv = {
+            "weight": weight,
+            "stride": a.stride,
+            "padding": a.padding,
+            "dilation": a.dilation,
+            "groups": a.groups,
+        }
+        return dataclasses.replace(term, core="conv", core_attrs=conv, shape=shape)
+
+    # --- emitting ---------------------------------------------------------------------------
+    def projections(self, current: _Current, target: str, node: Node) -> list[Value]:
+        out = []
+        for i, term in enumerate(current.terms):
+            attrs = term.attrs()
+            name = f"{target}.in{i}"
+            proj = self.builder.add_node(
+                "projection", [term.source], attrs, name=name, loc=node.loc
+            )
+            out.append(proj)
+            source_shape = term.source.type.shape
+            self.report["projections"][proj.name] = {
+                "source": term.source.name,
+                "target": target,
+                "kind": attrs.kind,
+                "graded": attrs.graded,
+                "synapses": attrs.synapses(source_shape),
+                "weights": 0 if attrs.weight is None else int(attrs.weight.size),
+            }
+        return out
+
+    def population(self, node: Node, kind: str) -> None:
+        where = node.describe()
+        if kind == "or":
+            inner = self.current(node.inputs[0])
+            if len(inner.terms) != 1 or inner.terms[0].core or inner.const is not None:
+                raise error("NW901", f"{where} pools something other than spikes", node=where)
+            term, a = inner.terms[0], node.attrs
+            channels = node.inputs[0].type.shape[0]
+            ones = np.ones((channels, 1, *a.kernel_size))
+            window = {"weight": ones, "stride": a.stride, "padding": a.padding, "groups": channels}
+            currents = [_Current([dataclasses.replace(term, core="conv", core_attrs=window)], None)]
+            attrs = PopulationAttrs(kind="or", du=4095, dv=4096, vth=0)
+        elif kind in ("and", "gated"):
+            shape = node.output.type.shape
+            operands = list(node.inputs)
+            if kind == "gated" and operands[0].name in self.binary:
+                operands.reverse()  # value first, gate last
+            currents = [self.current(v) for v in operands]
+            gate = currents[-1]
+            if len(gate.terms) != 1 or gate.const is not None or (
+                kind == "and" and (len(currents[0].terms) != 1 or currents[0].const is not None)
+            ):
+                raise error(
+                    "NW901",
+                    f"{where} multiplies by a sum of spike trains; a coincidence or product "
+                    "neuron takes one spike source per operand",
+                    node=where,
+                )
+            currents = [
+                _Current([_expand(t, shape) for t in c.terms], c.const) for c in currents
+            ]
+            bias = currents[0].const
+            attrs = PopulationAttrs(
+                kind=kind,
+                du=4095,
+                dv=4096,
+                vth=1,
+                bias_mant=None if bias is None else np.broadcast_to(bias, shape),
+            )
+        else:
+            currents = [self.current(node.inputs[0])]
+            attrs = self.lif_attrs(node, currents[0])
+        inputs = [p for c in currents for p in self.projections(c, node.name, node)]
+        out = self.builder.add_node("population", inputs, attrs, name=node.name, loc=node.loc)
+        self.mapping[node.output] = out
+        if kind == "gated":
+            self.graded.add(out)
+        self.report["populations"][out.name] = {
+            "kind": kind,
+            "shape": list(out.type.shape),
+            "neurons": out.type.numel,
+            "fan_in": len(inputs),
+        }
+
+    def lif_attrs(self, node: Node, current: _Current) -> PopulationAttrs:
+        a = node.attrs
+        bias_mant, bias_exp = a.bias_mant, a.bias_exp
+        if current.const is not None and np.any(current.const != 0):
+            if a.du != 4095:
+                raise error(
+                    "NW901",
+                    f"{node.describe()} has du={a.du}: its synaptic bias cannot become a neuron "
+                    "bias exactly (needs du=4095)",
+                    node=node.describe(),
+                )
+            base = 0.0 if bias_mant is None else np.asarray(bias_mant) * 2.0**bias_exp
+            total = np.rint(base + 64.0 * current.const)
+            bias_mant, bias_exp = total, 0
+        return PopulationAttrs(
+            kind="lif",
+            du=a.du,
+            dv=a.dv,
+            vth=a.vth,
+            bias_mant=bias_mant,
+            bias_exp=bias_exp,
+            vth_map=a.vth_map,
+            start=0,
+        )
+
+    def host(self, node: Node) -> None:
+        if node.name in self.chip:
+            if not self.allow_host_ops:
+                raise error(
+                    "NW901",
+                    f"{node.describe()} is on the chip but is neither a neuron nor synapses",
+                    node=node.describe(),
+                )
+            self.report["host_ops"].append(node.name)
+        inputs = [self.host_input(v) for v in node.inputs]
+        outputs = self.builder.add_node_multi(
+            node.op, inputs, node.attrs, name=node.name, loc=node.loc
+        )
+        for old, new in zip(node.outputs, outputs, strict=True):
+            self.mapping[old] = new
+            self.graded.add(new)
+
+    def host_input(self, value: Value) -> Value:
+        """``value`` as the host reads it: a source directly, a chip current via a probe."""
+        if value in self.mapping:
+            return self.mapping[value]
+        if value not in self.probes:
+            current = self.current(value)
+            node = value.producer
+            assert node is not None
+            inputs = self.projections(current, value.name, node)
+            probe = self.builder.add_node(
+                "current_sum", inputs, CurrentSumAttrs(), name=value.name, loc=node.loc
+            )
+            if current.const is not None and np.any(current.const != 0):
+                probe = self.builder.add_node(
+                    "add_const",
+                    [probe],
+                    ConstAttrs(value=current.const),
+                    name=f"{value.name}_bias",
+                    loc=node.loc,
+                )
+            self.probes[value] = probe
+        return self.probes[value]
+
+
+def _expand(term: Term, shape: tuple[int, ...]) -> Term:
+    if term.shape == shape:
+        return term
+    if len(term.shape) != len(shape):
+        term = term.view("reshape", (1,) * (len(shape) - len(term.shape)) + term.shape, shape)
+    return term.view("expand", shape, shape)
+
+
+def _view_args(node: Node) -> tuple[int, ...]:
+    a = node.attrs
+    if node.op == "reshape":
+        return tuple(a.shape)
+    if node.op == "permute":
+        return tuple(a.perm)
+    return (a.axis, a.start, a.stop, a.step)
+
+
+def _apply(node: Node, const: np.ndarray) -> np.ndarray:
+    """``node``'s kernel on a constant current (one sample)."""
+    (out,) = get_op(node.op).kernel(node.attrs, [const[None]], None)
+    return np.asarray(out[0], dtype=np.float64)
+
+
+def _divisible(const: np.ndarray | None, bits: int) -> bool:
+    return const is None or bool(np.all(np.mod(const, 2**bits) == 0))
+
+
+@dataclass(frozen=True)
+class LowerToNetwork:
+    """Lower the quantized tensor IR to the network IR (see the module docstring)."""
+
+    name: ClassVar[str] = "lower-to-network"
+    requires: ClassVar[frozenset[str]] = frozenset({"quantized"})
+    ensures: ClassVar[frozenset[str]] = frozenset({"network"})
+
+    def run(self, graph: Graph, ctx: PassContext) -> Graph:
+        if any(n.op == "delay" for n in graph.nodes):
+            raise error(
+                "CF203",
+                "lower-to-network takes the layerwise quantized graph; run pipeline-delays after "
+                "it instead of balance-delays before it",
+            )
+        lowering = _Lowering(graph, ctx.config.allow_host_ops)
+        result = lowering.run()
+        report = lowering.report
+        pops = report["populations"].values()
+        projs = report["projections"].values()
+        report["totals"] = {
+            "populations": len(report["populations"]),
+            "neurons": sum(p["neurons"] for p in pops),
+            "projections": len(report["projections"]),
+            "synapses": sum(p["synapses"] for p in projs),
+            "weights": sum(p["weights"] for p in projs),
+        }
+        ctx.reports[self.name] = report
+        return result

@@ -1,0 +1,110 @@
+"""``pipeline-delays``: the layerwise network becomes the pipelined network the chip runs.
+
+On the chip every projection costs one step: spikes emitted in step t reach the target's
+dendrite in step t + 1 (SEMANTICS.md section 6). With ``arrive(x)`` the step in which the value
+``x`` of input step 0 is available (graph inputs: 0), the pass sets, for every population and
+current probe ``P`` with projections ``p`` from sources ``x_p``::
+
+    arrive(P) = max_p (arrive(x_p) + 1)
+    delay_p   = arrive(P) - arrive(x_p)           (>= 1: the hop plus a balancing delay)
+    start(P)  = arrive(P)                         (bias gating: no integration before data)
+
+Host ops take their inputs in the step the latest one arrives; earlier inputs go through a host
+``delay`` op. With ``D = arrive(output)``, the pipelined output at step ``t + D`` equals the
+layerwise output at step ``t``, exactly. The report gives ``D`` (the pipeline depth), every
+population's start and the balancing delays (Loihi 2 synaptic delays go up to 62 steps).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar
+
+from snncompile.diagnostics import error
+from snncompile.ir.graph import Graph, GraphBuilder, Value
+from snncompile.ir.ops.fixed import DelayAttrs
+from snncompile.passes.balance_delays import MAX_SYNAPTIC_DELAY
+from snncompile.passes.manager import PassContext
+
+__all__ = ["PipelineDelays"]
+
+_DENDRITES = frozenset({"population", "current_sum"})
+
+
+def _source(current: Value) -> Value:
+    """The source a projection's output ``current`` reads."""
+    assert current.producer is not None and current.producer.op == "projection"
+    return current.producer.inputs[0]
+
+
+@dataclass(frozen=True)
+class PipelineDelays:
+    """Set projection delays and population starts (see the module docstring)."""
+
+    name: ClassVar[str] = "pipeline-delays"
+    requires: ClassVar[frozenset[str]] = frozenset({"network"})
+    ensures: ClassVar[frozenset[str]] = frozenset({"pipelined"})
+
+    def run(self, graph: Graph, ctx: PassContext) -> Graph:
+        if graph.stage != "network":
+            raise error("CF203", "pipeline-delays runs on the network IR (after lower-to-network)")
+        users = graph.users()
+        arrive: dict[Value, int] = {v: 0 for v in graph.inputs}
+        target_time: dict[str, int] = {}  # dendrite node name -> arrival
+        for node in graph.nodes:  # dendrites first need the arrival of their sources
+            if node.op in _DENDRITES:
+                sources = [_source(p) for p in node.inputs]
+                target_time[node.name] = max(arrive[s] + 1 for s in sources)
+            for value in node.outputs:
+                if node.op == "projection":
+                    continue  # a projection's output arrives with its target
+                if node.op in _DENDRITES:
+                    arrive[value] = target_time[node.name]
+                else:
+                    arrive[value] = max((arrive[v] for v in node.inputs), default=0)
+        builder = GraphBuilder(graph.name, graph.stage)
+        new: dict[Value, Value] = {}
+        for value in graph.inputs:
+            new[value] = builder.input(value.name, value.type)
+        starts: dict[str, int] = {}
+        balancing: list[int] = []
+        host_delays = 0
+        for node in graph.nodes:
+            attrs = node.attrs
+            inputs = [new[v] for v in node.inputs]
+            if node.op == "projection":
+                (target,) = users[node.output]
+                delay = target_time[target.name] - arrive[node.inputs[0]]
+                attrs = dataclasses.replace(attrs, delay=delay)
+                if delay > 1:
+                    balancing.append(delay - 1)
+            elif node.op == "population":
+                attrs = dataclasses.replace(attrs, start=target_time[node.name])
+                starts[node.name] = target_time[node.name]
+            elif node.op not in _DENDRITES:
+                latest = max((arrive[v] for v in node.inputs), default=0)
+                for i, v in enumerate(node.inputs):
+                    if arrive[v] < latest:
+                        host_delays += 1
+                        inputs[i] = builder.add_node(
+                            "delay",
+                            [inputs[i]],
+                            DelayAttrs(steps=latest - arrive[v]),
+                            name=f"{node.name}_align",
+                            loc=node.loc,
+                        )
+            outputs = builder.add_node_multi(node.op, inputs, attrs, name=node.name, loc=node.loc)
+            new.update(zip(node.outputs, outputs, strict=True))
+        result = builder.finish([new[v] for v in graph.outputs])
+        depth = max((arrive[v] for v in graph.outputs), default=0)
+        ctx.reports[self.name] = {
+            "depth": depth,
+            "starts": starts,
+            "balancing_delays": len(balancing),
+            "balancing_steps": sum(balancing),
+            "longest_delay": max(balancing, default=0) + 1,
+            "delays_over_limit": sum(1 for d in balancing if d + 1 > MAX_SYNAPTIC_DELAY),
+            "host_aligning_delays": host_delays,
+        }
+        return result
