@@ -239,6 +239,31 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "(weights or thresholds), or accept saturation with --accept-saturation (the report "
         "gives every population's margin).",
     ),
+    # --- network IR and chip resources (NW9xx, RS9xx) ---------------------------------------
+    DiagnosticCode(
+        "NW901",
+        "cannot lower to populations and projections",
+        "UnsupportedOpError",
+        "Between two neurons the chip can only apply static synapses: one conv, linear or sum "
+        "with layout ops (reshape, permute, slice, broadcast), integer gains and one exponent. "
+        "Run the op on the host with --allow-host-ops, or restructure the model.",
+    ),
+    DiagnosticCode(
+        "NW902",
+        "invalid network wiring",
+        "SnnCompileError",
+        "At the network level populations take projection currents, projections read "
+        "population spikes or host values, and only the host reads currents (current_sum). "
+        "This is a compiler bug if the graph came from lower-to-network: please report it.",
+    ),
+    DiagnosticCode(
+        "RS951",
+        "does not fit the chip",
+        "ResourceLimitError",
+        "A population or its synapses exceed a core's or the system's limits (the message gives "
+        "the numbers): use fewer time-multiplexed copies, a smaller model, or a target with "
+        "more chips (`--chips`).",
+    ),
     # --- models and checkpoints (ML4xx) -----------------------------------------------------
     DiagnosticCode(
         "ML401",
