@@ -73,6 +73,9 @@ def config_options(func: F) -> F:
             elif int in typing.get_args(annotation) or annotation is int:
                 kwargs["type"] = int
                 kwargs["show_default"] = f.default is not None
+            elif float in typing.get_args(annotation) or annotation is float:
+                kwargs["type"] = float
+                kwargs["show_default"] = f.default is not None
         func = click.option(*decl, f.name, **kwargs)(func)
     return func
 

@@ -19,6 +19,8 @@ __all__ = ["TARGETS", "CompileConfig"]
 
 #: Compilation targets the CLI accepts.
 TARGETS = ("fixed", "ir", "sim", "loihi", "nir", "onnx")
+#: Discretisation conventions of NIR files the import knows (snncompile.frontend.nir_conventions).
+NIR_CONVENTIONS = ("snncompile", "snntorch", "norse", "sinabs", "rockpool", "lava-dl")
 
 
 def _opt(help: str, *, choices: tuple[str, ...] | None = None, flag: bool = True) -> Any:
@@ -87,6 +89,34 @@ class CompileConfig:
         default=0,
         metadata=_opt("Seed for random weights (zoo:NAME) and sampling."),
     )
+    nir_extensions: bool = field(
+        default=False,
+        metadata=_opt(
+            "--target nir: write ops NIR has no node for (attention products, max pooling, "
+            "layout changes) as namespaced snncompile extension subgraphs (docs/nir.md) instead "
+            "of stopping with IX807."
+        ),
+    )
+    nir_convention: str | None = field(
+        default=None,
+        metadata=_opt(
+            "NIR import: the tool whose discretisation a .nir file follows (dt, integrator, "
+            "reset, threshold comparison; docs/nir.md). Files written by snncompile record it.",
+            choices=NIR_CONVENTIONS,
+        ),
+    )
+    nir_dt: float | None = field(
+        default=None,
+        metadata=_opt("NIR import: the time step dt (overrides the file's or the convention's)."),
+    )
+    nir_reset: str | None = field(
+        default=None,
+        metadata=_opt(
+            "NIR import: the reset mode, to v_reset (value) or by subtracting the threshold "
+            "(overrides the file's or the convention's).",
+            choices=("value", "subtract"),
+        ),
+    )
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
@@ -95,9 +125,12 @@ class CompileConfig:
             if hints[f.name] == tuple[str, ...] and isinstance(value, list):
                 object.__setattr__(self, f.name, tuple(value))
                 value = tuple(value)
+            if float in typing.get_args(hints[f.name]) and type(value) is int:
+                value = float(value)  # an int time step is a float one
+                object.__setattr__(self, f.name, value)
             _check_type(f.name, hints[f.name], value)
             choices = f.metadata.get("choices")
-            if choices and value not in choices:
+            if choices and value is not None and value not in choices:
                 raise error(
                     "CF201",
                     f"{f.name} must be one of {', '.join(choices)}, got {value!r}",
@@ -107,6 +140,8 @@ class CompileConfig:
             raise error(
                 "CF201", f"time_steps must be >= 1, got {self.time_steps}", node="time_steps"
             )
+        if self.nir_dt is not None and not self.nir_dt > 0:
+            raise error("CF201", f"nir_dt must be > 0, got {self.nir_dt}", node="nir_dt")
         if not 1 <= self.weight_bits <= 8:
             raise error(
                 "CF201", f"weight_bits must be in 1..8, got {self.weight_bits}", node="weight_bits"

@@ -31,6 +31,11 @@ def test_frozen() -> None:
         ({"weight_bits": 9}, "weight_bits"),
         ({"lava_mode": "turbo"}, "lava_mode"),
         ({"verify_each_pass": "yes"}, "verify_each_pass"),
+        ({"nir_extensions": 1}, "nir_extensions"),
+        ({"nir_convention": "brian2"}, "nir_convention"),
+        ({"nir_dt": 0.0}, "nir_dt"),
+        ({"nir_dt": "1e-3"}, "nir_dt"),
+        ({"nir_reset": "zero"}, "nir_reset"),
     ],
 )
 def test_invalid_values_name_the_field(changes: dict[str, object], field: str) -> None:
@@ -51,3 +56,12 @@ def test_every_field_is_documented_and_on_the_cli() -> None:
     for f in dataclasses.fields(CompileConfig):
         assert f.metadata["help"]
         assert "--" + f.name.replace("_", "-") in help_text
+
+
+def test_nir_options_round_trip_and_take_int_dt() -> None:
+    config = CompileConfig(
+        target="nir", nir_extensions=True, nir_convention="norse", nir_dt=1, nir_reset="value"
+    )
+    assert config.nir_dt == 1.0 and isinstance(config.nir_dt, float)
+    assert CompileConfig.from_json(config.to_json()) == config
+    assert CompileConfig().nir_convention is None and not CompileConfig().nir_extensions

@@ -177,8 +177,13 @@ def load_model(
     seed: int = 0,
     time_steps: int | None = None,
     input_shape: tuple[int, ...] | None = None,
+    nir_options: dict[str, Any] | None = None,
 ) -> LoadedModel:
-    """Load ``source`` (see the module docstring) into a :class:`LoadedModel`."""
+    """Load ``source`` (see the module docstring) into a :class:`LoadedModel`.
+
+    ``nir_options`` (``convention``, ``dt``, ``reset``) are passed to
+    :func:`snncompile.frontend.nir.read_nir` for a ``.nir`` file.
+    """
     if isinstance(source, nn.Module):
         return LoadedModel(
             name=type(source).__name__,
@@ -213,7 +218,7 @@ def load_model(
     if path.suffix in NIR_SUFFIXES:
         from snncompile.frontend.nir import read_nir
 
-        graph = read_nir(path)
+        graph = read_nir(path, **(nir_options or {}))
         steps = time_steps or DEFAULT_TIME_STEPS
         return LoadedModel(graph.name, None, graph, arch, steps, graph.inputs[0].type.shape)
     if path.suffix in CHECKPOINT_SUFFIXES:
@@ -235,6 +240,11 @@ def load_configured(source: str | Path | nn.Module, config: CompileConfig) -> Lo
         trust_pickle=config.trust_pickle,
         seed=config.seed,
         time_steps=config.time_steps,
+        nir_options={
+            "convention": config.nir_convention,
+            "dt": config.nir_dt,
+            "reset": config.nir_reset,
+        },
     )
 
 

@@ -2,19 +2,31 @@
 
 NIR neurons are continuous-time ODEs, so a discretisation must be chosen. A graph written by the
 ``nir`` target records it (``snncompile.dt``, forward Euler, reset mode; docs/nir.md) and comes
-back exactly. For other graphs the caller supplies ``dt`` and ``reset`` (``value`` or
-``subtract``); a graph whose neurons record neither is refused (IX809), since the same file means
-different networks under different choices.
+back exactly. For other graphs the caller names the tool's convention
+(:mod:`snncompile.frontend.nir_conventions`: ``snntorch``, ``norse``, ``sinabs``, ``rockpool``,
+``lava-dl``) and/or gives ``dt`` and ``reset``; a graph whose neurons record nothing and for
+which neither is given is refused (IX809), since the same file means different networks under
+different choices.
 
-Forward Euler with step ``dt``: ``v += dt/tau · (v_leak - v + r · I)``, which is the ``lif`` op
-with ``decay = dt/tau`` on input ``r · I`` when ``v_leak = v_reset``. Fan-in (several edges into
-one node) is a sum. Node types read: Input, Output, Conv2d, Affine, Linear, Scale, Flatten,
-AvgPool2d, SumPool2d, LIF; anything else is IX808.
+Every neuron becomes one ``lif`` step ``H = V - (V - v_reset)·k + X`` (``decay_input`` off) with
+the per-step leak ``k`` and the input ``X = g · I`` of the convention (a ``scale`` or
+``mul_const`` for ``g != 1``): forward Euler ``k = dt/tau``, ``g = k·r``; exponential
+``k = 1 - e^(-dt/tau)``, ``g = r``. ``IF`` has no leak (``tau = inf``). ``CubaLIF`` is read when
+its synaptic current has no memory (``tau_syn = dt`` under forward Euler, current updated
+first): the current is then ``w_in · I``. A strict comparison (``v > θ``, NIR's ``Threshold``)
+becomes ``>=`` with the next float above ``θ`` in the graph's dtype, which is the same test.
+
+Fan-in (several edges into one node) is a sum. Node types read: Input, Output, Conv2d, Affine,
+Linear, Scale, Flatten, AvgPool2d, SumPool2d, LIF, IF, CubaLIF and the ``snncompile`` extension
+subgraphs the ``nir`` target writes with ``--nir-extensions``; anything else (LI, I, Threshold,
+Delay, Conv1d, recurrent edges) is IX808. Structural faults (edges to missing nodes, shapes that
+do not fit, a node without input) are IX810.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +34,7 @@ import nir
 import numpy as np
 
 from snncompile.diagnostics import SnnCompileError, error
+from snncompile.frontend.nir_conventions import CONVENTIONS, GENERIC, Convention
 from snncompile.ir.attrs import NoAttrs
 from snncompile.ir.graph import Graph, GraphBuilder, Value
 from snncompile.ir.ops.base import ShapeError
@@ -34,24 +47,53 @@ from snncompile.ir.ops.tensor import (
     ReshapeAttrs,
     ScaleAttrs,
 )
-from snncompile.ir.types import TensorType
+from snncompile.ir.parser import parse_graph
+from snncompile.ir.types import DTYPES, TensorType
 
-__all__ = ["import_nir", "read_nir"]
+__all__ = ["EXTENSION_OP", "import_nir", "read_nir"]
 
 RESETS = ("value", "subtract")
+#: Metadata key of an extension subgraph: the snncompile op it stands for.
+EXTENSION_OP = "snncompile.op"
+#: Metadata key of an extension subgraph: the op as a one-node text IR graph.
+EXTENSION_IR = "snncompile.ir"
+_SUPPORTED = (
+    "Input, Output, Conv2d, Affine, Linear, Scale, Flatten, AvgPool2d, SumPool2d, LIF, IF, CubaLIF"
+)
 
 
-def read_nir(path: str | Path, *, dt: float | None = None, reset: str | None = None) -> Graph:
-    """Read a NIR file (IX808 if it is not one) and import it (see :func:`import_nir`)."""
+def read_nir(
+    path: str | Path,
+    *,
+    dt: float | None = None,
+    reset: str | None = None,
+    convention: str | None = None,
+) -> Graph:
+    """Read a NIR file (IX808 if it is not one) and import it (see :func:`import_nir`).
+
+    The file is read without NIR's own type check (which refuses the dotted ports of extension
+    subgraphs and some tools' files); the import checks every shape itself (IX810).
+    """
     try:
-        graph = nir.read(str(path))
+        graph = nir.read(str(path), type_check=False)
     except Exception as exc:  # h5py and nir raise many kinds for a bad file
         raise error("IX808", f"cannot read {path} as NIR: {exc}", node=str(path)) from exc
     if not isinstance(graph, nir.NIRGraph):
         raise error(
             "IX808", f"{path} holds a {type(graph).__name__}, not a NIRGraph", node=str(path)
         )
-    return import_nir(graph, dt=dt, reset=reset, name=Path(path).stem)
+    return import_nir(graph, dt=dt, reset=reset, convention=convention, name=Path(path).stem)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """What decides the discretisation: the caller's choices and the graph's metadata."""
+
+    dt: float | None
+    reset: str | None
+    convention: Convention | None
+    graph: Mapping[str, Any]
+    dtype: str
 
 
 def import_nir(
@@ -59,141 +101,344 @@ def import_nir(
     *,
     dt: float | None = None,
     reset: str | None = None,
+    convention: str | None = None,
     name: str = "nir",
 ) -> Graph:
-    """The tensor IR of ``graph``; ``dt`` and ``reset`` override what the file records."""
+    """The tensor IR of ``graph``.
+
+    ``convention`` names the tool whose discretisation the file follows; ``dt`` and ``reset``
+    override what the file or the convention says.
+    """
     if reset is not None and reset not in RESETS:
         raise error("CF201", f"reset must be one of {RESETS}, got {reset!r}", node="reset")
+    if convention is not None and convention not in CONVENTIONS:
+        raise error(
+            "CF201",
+            f"convention must be one of {', '.join(CONVENTIONS)}, got {convention!r}",
+            node="convention",
+        )
+    if dt is not None and not dt > 0:
+        raise error("CF201", f"dt must be > 0, got {dt}", node="dt")
     metadata = dict(graph.metadata or {})
     builder = GraphBuilder(str(metadata.get("snncompile.graph", name)))
-    order = _order(graph)
+    dtype = str(metadata.get("snncompile.dtype", "f32"))
+    options = _Options(dt, reset, CONVENTIONS[convention] if convention else None, metadata, dtype)
+    preds = _predecessors(graph)
+    order = _order(graph, preds)
     inputs = [n for n in order if isinstance(graph.nodes[n], nir.Input)]
     outputs = [n for n in order if isinstance(graph.nodes[n], nir.Output)]
     if len(inputs) != 1 or len(outputs) != 1:
         raise error(
-            "IX808",
+            "IX810",
             f"the graph has {len(inputs)} Input and {len(outputs)} Output nodes; one of each "
             "is needed",
             node=builder.graph.name,
         )
-    preds: dict[str, list[str]] = {n: [] for n in graph.nodes}
-    for src, dst in graph.edges:
-        preds[dst].append(src)
     env: dict[str, Value] = {}
-    options = {"dt": dt, "reset": reset, "graph": metadata}
     for node_name in order:
         node = graph.nodes[node_name]
         if isinstance(node, nir.Input):
-            shape = tuple(int(d) for d in np.asarray(node.input_type["input"]).ravel())
-            dtype = str(metadata.get("snncompile.dtype", "f32"))
+            shape = _shape(node.input_type["input"])
             env[node_name] = builder.input("x", TensorType(shape, dtype))
             continue
         if not preds[node_name]:
-            raise error("IX808", f"node {node_name} has no input edge", node=node_name)
-        x = env[preds[node_name][0]]
-        for other in preds[node_name][1:]:  # fan-in is a sum
-            x = builder.add_node("add", [x, env[other]], NoAttrs(), name=f"{node_name}_in")
-        if isinstance(node, nir.Output):
-            env[node_name] = x
-            continue
+            raise error("IX810", f"node {node_name} has no input edge", node=node_name)
         try:
+            if _is_extension(node):
+                env[node_name] = _extension(builder, node_name, node, preds[node_name], env)
+                continue
+            x = _fan_in(builder, node_name, [env[src] for src, _ in preds[node_name]])
+            if isinstance(node, nir.Output):
+                want = _shape(node.output_type["output"])
+                if want and int(np.prod(want)) != int(np.prod(x.type.shape)):
+                    raise ShapeError(f"Output expects shape {want}, the graph gives {x.type.shape}")
+                env[node_name] = x
+                continue
             env[node_name] = _translate(builder, node_name, node, x, options)
         except ShapeError as exc:
-            raise error("IX808", f"node {node_name}: {exc}", node=node_name) from exc
+            raise error("IX810", f"node {node_name}: {exc}", node=node_name) from exc
         except SnnCompileError:
             raise
-        except (ValueError, TypeError, KeyError) as exc:
-            raise error("IX808", f"node {node_name}: {exc}", node=node_name) from exc
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise error("IX810", f"node {node_name}: {exc}", node=node_name) from exc
     return builder.finish([env[outputs[0]]])
 
 
-def _order(graph: nir.NIRGraph) -> list[str]:
-    """Node names with every node after its predecessors (IX808 for recurrence)."""
+def _shape(array: Any) -> tuple[int, ...]:
+    return tuple(int(d) for d in np.asarray(array).ravel())
+
+
+def _fan_in(b: GraphBuilder, name: str, values: list[Value]) -> Value:
+    x = values[0]
+    for other in values[1:]:  # fan-in is a sum
+        x = b.add_node("add", [x, other], NoAttrs(), name=f"{name}_in")
+    return x
+
+
+def _is_extension(node: nir.NIRNode) -> bool:
+    return isinstance(node, nir.NIRGraph) and EXTENSION_IR in (node.metadata or {})
+
+
+def _predecessors(graph: nir.NIRGraph) -> dict[str, list[tuple[str, str]]]:
+    """``node -> [(source, port)]`` in edge order; ``port`` is the part after a dot (the input
+    of an extension subgraph) or empty. IX810 for an edge that names a missing node."""
+    preds: dict[str, list[tuple[str, str]]] = {n: [] for n in graph.nodes}
     for src, dst in graph.edges:
-        for end in (src, dst):
+        head, port = str(dst), ""
+        if head not in graph.nodes and "." in head:  # NODE.PORT (names may hold dots too)
+            head, _, port = head.rpartition(".")
+        for end in (str(src), head):
             if end not in graph.nodes:
-                raise error("IX808", f"edge {src} -> {dst} names a missing node {end}", node=end)
-    indegree = {n: 0 for n in graph.nodes}
-    for _, dst in graph.edges:
-        indegree[dst] += 1
+                raise error("IX810", f"edge {src} -> {dst} names a missing node {end}", node=end)
+        if port and not _is_extension(graph.nodes[head]):
+            raise error(
+                "IX808",
+                f"edge {src} -> {dst} enters a subgraph; nested NIR graphs are not supported",
+                node=head,
+            )
+        preds[head].append((str(src), port))
+    return preds
+
+
+def _order(graph: nir.NIRGraph, preds: Mapping[str, list[tuple[str, str]]]) -> list[str]:
+    """Node names with every node after its predecessors (IX808 for recurrence)."""
+    indegree = {n: len(p) for n, p in preds.items()}
+    readers: dict[str, list[str]] = {n: [] for n in graph.nodes}
+    for dst, sources in preds.items():
+        for src, _ in sources:
+            readers[src].append(dst)
     ready = [n for n in graph.nodes if indegree[n] == 0]
     order: list[str] = []
     while ready:
         current = ready.pop(0)
         order.append(current)
-        for src, dst in graph.edges:
-            if src == current:
-                indegree[dst] -= 1
-                if indegree[dst] == 0:
-                    ready.append(dst)
+        for dst in readers[current]:
+            indegree[dst] -= 1
+            if indegree[dst] == 0:
+                ready.append(dst)
     if len(order) != len(graph.nodes):
         stuck = sorted(n for n in graph.nodes if n not in order)
         raise error(
             "IX808",
-            f"recurrent edges (a cycle through {', '.join(stuck[:5])}) are not supported",
+            f"recurrent edges (a cycle through {', '.join(stuck[:5])}) are not supported: the "
+            "tensor IR is feed-forward within a step",
             node=stuck[0],
         )
     return order
 
 
-def _uniform(name: str, field: str, array: Any) -> float:
-    values = np.asarray(array, dtype=np.float64).ravel()
-    if values.size == 0 or not np.all(values == values[0]):
+def _extension(
+    b: GraphBuilder,
+    name: str,
+    node: nir.NIRGraph,
+    sources: list[tuple[str, str]],
+    env: Mapping[str, Value],
+) -> Value:
+    """An ``snncompile`` extension subgraph: the op in its metadata, inputs by port."""
+    meta = node.metadata
+    text = meta[EXTENSION_IR]
+    text = text.decode() if isinstance(text, bytes) else str(text)
+    inner = parse_graph(text)
+    (op_node,) = inner.nodes
+    ports = {f"in{i}": i for i in range(len(inner.inputs))}
+    operands: list[Value | None] = [None] * len(inner.inputs)
+    for src, port in sources:
+        if port not in ports or operands[ports[port]] is not None:
+            raise ShapeError(
+                f"extension input {port or '(no port)'} from {src} is not one of "
+                f"{', '.join(ports)} or is given twice"
+            )
+        operands[ports[port]] = env[src]
+    missing = [p for p, i in ports.items() if operands[i] is None]
+    if missing:
+        raise ShapeError(f"extension input(s) {', '.join(missing)} have no edge")
+    values = [operands[inner.inputs.index(v)] for v in op_node.inputs]
+    return b.add_node(op_node.op, [v for v in values if v is not None], op_node.attrs, name=name)
+
+
+def _params(name: str, field: str, array: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """``array`` as float64 broadcast to the neuron ``shape`` (IX810 when it does not fit)."""
+    values = np.asarray(array, dtype=np.float64)
+    if values.size == 1:
+        return np.full(shape, float(values.ravel()[0]))
+    try:
+        return np.broadcast_to(values.reshape(values.shape), shape).astype(np.float64)
+    except ValueError:
+        if values.size == int(np.prod(shape)):
+            return values.reshape(shape)
+        raise ShapeError(
+            f"{field} of neuron {name} has shape {values.shape}, the neurons {shape}"
+        ) from None
+
+
+def _uniform(name: str, field: str, values: np.ndarray) -> float:
+    if values.size == 0 or not np.all(values == values.ravel()[0]):
         raise error(
             "IX808",
             f"{field} of neuron {name} varies across neurons; the lif op takes one value",
             node=name,
         )
-    return float(values[0])
+    return float(values.ravel()[0])
 
 
-def _lif(node_name: str, node: nir.LIF, options: Mapping[str, Any]) -> tuple[LifAttrs, float]:
-    """The ``lif`` attributes and the input gain ``r`` (1 when nothing is inserted)."""
-    meta = {**options["graph"], **(node.metadata or {})}
-    dt = options["dt"] if options["dt"] is not None else meta.get("snncompile.dt")
-    reset = options["reset"] or meta.get("snncompile.reset")
-    if dt is None or reset is None:
+def _constant(values: np.ndarray) -> float | np.ndarray:
+    """A scalar when every entry is the same, else the array."""
+    return float(values.ravel()[0]) if np.all(values == values.ravel()[0]) else values
+
+
+def _discretisation(name: str, node: nir.NIRNode, options: _Options) -> Convention:
+    """The convention for ``node``: the file's record, the caller's choices, or IX809."""
+    meta = {**options.graph, **(node.metadata or {})}
+    recorded = meta.get("snncompile.dt") is not None and meta.get("snncompile.reset")
+    if options.convention is not None:
+        base = options.convention
+    elif recorded:
+        base = CONVENTIONS["snncompile"]
+    elif options.dt is not None and options.reset is not None:
+        base = GENERIC
+    else:
         raise error(
             "IX809",
-            f"neuron {node_name} records no discretisation (dt={dt}, reset={reset}); the same "
-            "NIR file means different networks for different choices",
-            node=node_name,
+            f"neuron {name} ({type(node).__name__}) records no discretisation (dt={options.dt}, "
+            f"reset={options.reset}); the same NIR file means different networks for different "
+            "choices: name the tool that wrote it (--nir-convention "
+            f"{'|'.join(CONVENTIONS)}) or give --nir-dt and --nir-reset",
+            node=name,
         )
-    if reset not in RESETS:
-        raise error("IX809", f"neuron {node_name} has unknown reset {reset!r}", node=node_name)
-    tau = _uniform(node_name, "tau", node.tau)
-    r = _uniform(node_name, "r", node.r)
-    v_leak = _uniform(node_name, "v_leak", node.v_leak)
-    v_reset = _uniform(node_name, "v_reset", node.v_reset) if node.v_reset is not None else 0.0
-    if v_leak != v_reset:
+    if recorded and options.convention is None:
+        base = base.with_options(float(meta["snncompile.dt"]), _text(meta["snncompile.reset"]))
+    chosen = base.with_options(options.dt, options.reset)
+    if chosen.reset not in RESETS:
+        raise error("IX809", f"neuron {name} has unknown reset {chosen.reset!r}", node=name)
+    return chosen
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _threshold(values: np.ndarray, strict: bool, dtype: str) -> np.ndarray:
+    """Thresholds for a ``>=`` test that equals ``>`` (strict) in the graph's dtype."""
+    if not strict:
+        return values
+    kind = np.dtype(DTYPES[dtype])
+    return np.nextafter(values.astype(kind), np.array(np.inf, dtype=kind)).astype(np.float64)
+
+
+def _neuron(b: GraphBuilder, name: str, node: nir.NIRNode, x: Value, options: _Options) -> Value:
+    """LIF, IF and memoryless CubaLIF as a gain then one ``lif`` step."""
+    conv = _discretisation(name, node, options)
+    meta = {**options.graph, **(node.metadata or {})}
+    shape = x.type.shape
+    if isinstance(node, nir.LIF) and "snncompile.tau" in meta and options.convention is None:
+        return _own_lif(b, name, node, x, meta, conv)  # our own export: exact
+    p = {
+        f: _params(name, f, getattr(node, f), shape)
+        for f in ("r", "v_threshold", "v_reset")
+        if getattr(node, f, None) is not None
+    }
+    v_reset = _uniform(name, "v_reset", p["v_reset"]) if "v_reset" in p else 0.0
+    gain: np.ndarray
+    if isinstance(node, nir.IF):
+        tau, leak = float("inf"), 0.0
+        gain = np.vectorize(conv.if_gain)(p["r"])
+    else:
+        tau_field = "tau_mem" if isinstance(node, nir.CubaLIF) else "tau"
+        tau_nir = _uniform(
+            name, tau_field, _params(name, tau_field, getattr(node, tau_field), shape)
+        )
+        v_leak = _uniform(name, "v_leak", _params(name, "v_leak", node.v_leak, shape))
+        if v_leak != v_reset and conv.reset == "value":
+            raise error(
+                "IX808",
+                f"neuron {name} leaks to {v_leak} but resets to {v_reset}; the lif op needs both "
+                "equal",
+                node=name,
+            )
+        if v_leak != 0.0 and conv.reset == "subtract":
+            raise error(
+                "IX808", f"neuron {name} leaks to {v_leak}; a soft reset needs 0", node=name
+            )
+        leak = conv.leak(tau_nir)
+        if not 0.0 < leak <= 1.0:
+            raise error(
+                "IX808",
+                f"neuron {name}: tau = {tau_nir} with dt = {conv.dt} gives a per-step leak of "
+                f"{leak}, outside (0, 1]; check --nir-dt / --nir-convention",
+                node=name,
+            )
+        tau = 1.0 / leak
+        gain = np.vectorize(lambda r: conv.lif_gain(tau_nir, r))(p["r"])
+    if isinstance(node, nir.CubaLIF):
+        gain = gain * _memoryless_current(name, node, conv, shape)
+    factor = _constant(gain)
+    if isinstance(factor, float):
+        if abs(factor - 1.0) > 1e-6:
+            x = b.add_node("scale", [x], ScaleAttrs(factor=factor), name=f"{name}_r")
+    else:
+        x = b.add_node("mul_const", [x], ConstAttrs(factor), name=f"{name}_r")
+    thresholds = _threshold(p["v_threshold"], conv.strict, options.dtype)
+    uniform = np.all(thresholds == thresholds.ravel()[0])
+    attrs = LifAttrs(
+        tau=tau,
+        v_threshold=float(thresholds.ravel()[0]),
+        v_reset=None if conv.reset == "subtract" else v_reset,
+        decay_input=False,
+        decay=leak if leak > 0.0 else None,
+        v_threshold_map=None if uniform else thresholds,
+    )
+    return b.add_node("lif", [x], attrs, name=name)
+
+
+def _memoryless_current(
+    name: str, node: nir.CubaLIF, conv: Convention, shape: tuple[int, ...]
+) -> np.ndarray:
+    """``w_in`` when the synaptic current of ``node`` forgets everything each step (IX808
+    otherwise: the tensor IR has no current state)."""
+    tau_syn = _params(name, "tau_syn", node.tau_syn, shape)
+    w_in = _params(name, "w_in", node.w_in, shape)
+    decays = np.vectorize(conv.leak)(tau_syn)
+    if not np.all(np.isclose(decays, 1.0, rtol=0, atol=1e-9)) or not conv.current_first:
+        order = "current first" if conv.current_first else "voltage from the previous current"
         raise error(
             "IX808",
-            f"neuron {node_name} leaks to {v_leak} but resets to {v_reset}; the lif op needs both "
-            "equal",
-            node=node_name,
+            f"CubaLIF {name}: the synaptic current keeps {float(np.max(1 - decays)):.3g} of "
+            f"itself per step (tau_syn = {float(np.max(tau_syn))}, dt = {conv.dt}, {order}); "
+            "the tensor IR has no current state, only a current that decays fully each step "
+            "(tau_syn = dt, updated before the voltage) is supported",
+            node=name,
         )
-    threshold = _uniform(node_name, "v_threshold", node.v_threshold)
-    soft = reset == "subtract"
-    if "snncompile.decay_input" in meta and "snncompile.tau" in meta:  # our own export: exact
-        decay = float(meta["snncompile.decay"])
-        attrs = LifAttrs(
-            tau=float(meta["snncompile.tau"]),
-            v_threshold=threshold,
-            v_reset=None if soft else v_reset,
-            decay_input=bool(meta["snncompile.decay_input"]),
-            decay=None if decay < 0 else decay,
-        )
-        return attrs, 1.0
-    decay = float(dt) / tau
+    return w_in
+
+
+def _own_lif(
+    b: GraphBuilder,
+    name: str,
+    node: nir.LIF,
+    x: Value,
+    meta: Mapping[str, Any],
+    conv: Convention,
+) -> Value:
+    """A LIF the ``nir`` target wrote: its metadata holds the exact ``lif`` attributes."""
+    shape = x.type.shape
+    thresholds = _params(name, "v_threshold", node.v_threshold, shape)
+    v_reset = _uniform(name, "v_reset", _params(name, "v_reset", node.v_reset, shape))
+    decay = float(meta["snncompile.decay"])
+    uniform = np.all(thresholds == thresholds.ravel()[0])
     attrs = LifAttrs(
-        tau=tau / float(dt), v_threshold=threshold, v_reset=None if soft else v_reset, decay=decay
+        tau=float(meta["snncompile.tau"]),
+        v_threshold=float(meta.get("snncompile.v_threshold", thresholds.ravel()[0])),
+        v_reset=None if conv.reset == "subtract" else v_reset,
+        decay_input=bool(meta["snncompile.decay_input"]),
+        decay=None if decay < 0 else decay,
+        v_threshold_map=None if uniform else thresholds,
     )
-    return attrs, r
+    return b.add_node("lif", [x], attrs, name=name)
 
 
 def _pads(padding: Any) -> tuple[int, int]:
-    if isinstance(padding, str):
-        raise ShapeError(f"padding {padding!r} is not supported; give numbers")
+    if isinstance(padding, (str, bytes)):
+        raise ShapeError(f"padding {_text(padding)!r} is not supported; give numbers")
     values = np.broadcast_to(np.asarray(padding, dtype=np.int64).ravel(), (2,))
     return int(values[0]), int(values[1])
 
@@ -203,18 +448,17 @@ def _pair(value: Any) -> tuple[int, int]:
     return int(values[0]), int(values[1])
 
 
-def _translate(
-    b: GraphBuilder, name: str, node: nir.NIRNode, x: Value, options: Mapping[str, Any]
-) -> Value:
-    if isinstance(node, nir.LIF):
-        attrs, r = _lif(name, node, options)
-        if r != 1.0:
-            x = b.add_node("scale", [x], ScaleAttrs(factor=r), name=f"{name}_r")
-        return b.add_node("lif", [x], attrs, name=name)
+def _array(value: Any) -> np.ndarray:
+    return np.asarray(value.detach().numpy() if hasattr(value, "detach") else value)
+
+
+def _translate(b: GraphBuilder, name: str, node: nir.NIRNode, x: Value, options: _Options) -> Value:
+    if isinstance(node, (nir.LIF, nir.IF, nir.CubaLIF)):
+        return _neuron(b, name, node, x, options)
     if isinstance(node, nir.Conv2d):
         conv = Conv2dAttrs(
-            weight=np.asarray(node.weight),
-            bias=np.asarray(node.bias),
+            weight=_array(node.weight),
+            bias=_array(node.bias),
             stride=_pair(node.stride),
             padding=_pads(node.padding),
             dilation=_pair(node.dilation),
@@ -222,21 +466,21 @@ def _translate(
         )
         return b.add_node("conv2d", [x], conv, name=name)
     if isinstance(node, nir.Affine):
-        linear = LinearAttrs(weight=np.asarray(node.weight), bias=np.asarray(node.bias))
+        linear = LinearAttrs(weight=_array(node.weight), bias=_array(node.bias))
         return b.add_node("linear", [x], linear, name=name)
     if isinstance(node, nir.Linear):
-        return b.add_node("linear", [x], LinearAttrs(np.asarray(node.weight), None), name=name)
+        return b.add_node("linear", [x], LinearAttrs(_array(node.weight), None), name=name)
     if isinstance(node, nir.Scale):
-        scale = np.asarray(node.scale)
-        if (node.metadata or {}).get("snncompile.op") == "add" and np.all(scale == 1):
+        scale = _array(node.scale)
+        if (node.metadata or {}).get("snncompile.op") in ("add", b"add") and np.all(scale == 1):
             return x
         if scale.size and np.all(scale == scale.ravel()[0]):
             return b.add_node("scale", [x], ScaleAttrs(float(scale.ravel()[0])), name=name)
         return b.add_node("mul_const", [x], ConstAttrs(scale), name=name)
     if isinstance(node, nir.Flatten):
         shape = x.type.shape
-        start = node.start_dim % len(shape)
-        end = node.end_dim % len(shape)
+        start = int(node.start_dim) % len(shape)
+        end = int(node.end_dim) % len(shape)
         merged = int(np.prod(shape[start : end + 1]))
         new_shape = (*shape[:start], merged, *shape[end + 1 :])
         return b.add_node("reshape", [x], ReshapeAttrs(new_shape), name=name)
@@ -251,7 +495,7 @@ def _translate(
         return y
     raise error(
         "IX808",
-        f"NIR node {name} of type {type(node).__name__} has no tensor IR form (supported: Input, "
-        "Output, Conv2d, Affine, Linear, Scale, Flatten, AvgPool2d, SumPool2d, LIF)",
+        f"NIR node {name} of type {type(node).__name__} has no tensor IR form (supported: "
+        f"{_SUPPORTED} and snncompile extension subgraphs)",
         node=name,
     )

@@ -7,11 +7,14 @@ the reset mode (``value`` or ``subtract``), the threshold comparison (``>=``) an
 are written into the metadata of every neuron and of the graph. An ``add`` of two activations
 becomes NIR's fan-in (both edges into a unit ``Scale`` junction). Ops NIR cannot express
 (products of activations, max pooling, batch norm, layout changes other than a full flatten)
-are refused with IX807, naming them.
+are refused with IX807, naming them, unless ``extensions`` is set (``--nir-extensions``): they
+are then written as ``snncompile`` extension subgraphs (docs/nir.md).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +25,10 @@ import nir
 import numpy as np
 
 from snncompile.config import CompileConfig
-from snncompile.diagnostics import error
-from snncompile.ir.graph import Graph, Node, Value
+from snncompile.diagnostics import SnnCompileError, error
+from snncompile.frontend.nir import EXTENSION_IR, EXTENSION_OP
+from snncompile.ir.graph import Graph, GraphBuilder, Node, Value
+from snncompile.ir.printer import print_graph
 from snncompile.passes.dead_code import DeadCode
 from snncompile.passes.fold_batchnorm import FoldBatchNorm
 from snncompile.passes.manager import Pass, PassContext
@@ -59,28 +64,9 @@ class NirTarget:
             raise error(
                 "CF201", "--target nir writes a binary file: give -o FILE.nir", node="output"
             )
-        nir_graph = export_nir(graph)
+        nir_graph = export_nir(graph, extensions=config.nir_extensions)
         nir.write(str(output), nir_graph)
         return Emitted(f"{len(nir_graph.nodes)} NIR nodes", files=(output,))
-
-
-def _refuse(graph: Graph) -> None:
-    problems = [n for n in graph.nodes if n.op not in _CONVERTERS]
-    if not problems:
-        return
-    products = [n for n in problems if n.op in PRODUCTS]
-    others = [n for n in problems if n.op not in PRODUCTS]
-    parts = []
-    if products:
-        named = ", ".join(n.describe() for n in products)
-        parts.append(f"products of two activations (attention) have no NIR primitive: {named}")
-    if others:
-        counts: dict[str, int] = {}
-        for node in others:
-            counts[node.op] = counts.get(node.op, 0) + 1
-        listed = ", ".join(f"{op} x{count}" for op, count in counts.items())
-        parts.append(f"ops with no NIR form: {listed} (first: {others[0].describe()})")
-    raise error("IX807", "; ".join(parts), node=(products or others)[0].describe())
 
 
 def _full(value: Value, number: float) -> np.ndarray:
@@ -89,9 +75,13 @@ def _full(value: Value, number: float) -> np.ndarray:
 
 def _lif(node: Node) -> nir.NIRNode:
     a = node.attrs
+    _check_defaults(node, _LIF_FIELDS)
     dt = float(DISCRETISATION["snncompile.dt"])
     x = node.inputs[0]
     v_reset = 0.0 if a.v_reset is None else a.v_reset
+    thresholds = np.broadcast_to(a.thresholds(np.dtype(np.float64)), x.type.shape).astype(
+        np.float64
+    )
     leak = a.decay if a.decay is not None else 1.0 / a.tau
     tau = dt * a.tau if a.decay is None else dt / a.decay
     r = 1.0 if a.decay_input else 1.0 / leak
@@ -101,12 +91,23 @@ def _lif(node: Node) -> nir.NIRNode:
         "snncompile.decay_input": int(a.decay_input),
         "snncompile.decay": -1.0 if a.decay is None else float(a.decay),
         "snncompile.tau": float(a.tau),
+        "snncompile.v_threshold": float(a.v_threshold),
     }
+    if math.isinf(a.tau) and a.decay is None:  # no leak: an integrator (an imported IF)
+        if a.decay_input:
+            raise error(
+                "IX807",
+                f"{node.describe()} has tau = inf with decay_input: it ignores its input",
+                node=node.describe(),
+            )
+        return nir.IF(
+            r=_full(x, 1.0), v_threshold=thresholds, v_reset=_full(x, v_reset), metadata=metadata
+        )
     return nir.LIF(
         tau=_full(x, tau),
         r=_full(x, r),
         v_leak=_full(x, v_reset),
-        v_threshold=_full(x, a.v_threshold),
+        v_threshold=thresholds,
         v_reset=_full(x, v_reset),
         metadata=metadata,
     )
@@ -182,8 +183,72 @@ _CONVERTERS = {
 }
 
 
-def export_nir(graph: Graph) -> nir.NIRGraph:
-    """``graph`` as a type-checked ``nir.NIRGraph`` (IX807 for what NIR cannot express)."""
+#: The ``lif`` attributes the export understands; any other (e.g. a reset mode added later)
+#: must keep its default or the neuron is refused.
+_LIF_FIELDS = frozenset(
+    {"tau", "v_threshold", "v_reset", "decay_input", "decay", "v_threshold_map"}
+)
+
+
+def _check_defaults(node: Node, known: frozenset[str]) -> None:
+    """IX807 when ``node`` sets an attribute the export does not know to a non-default."""
+    for f in dataclasses.fields(node.attrs):
+        if f.name in known:
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else None
+        value = getattr(node.attrs, f.name)
+        if not (value is default or value == default):
+            raise error(
+                "IX807",
+                f"{node.describe()} has {f.name} = {value!r}; the NIR export writes only the "
+                f"default ({default!r})",
+                node=node.describe(),
+            )
+
+
+def _extension(node: Node) -> nir.NIRGraph:
+    """``node`` as a namespaced extension subgraph: one ``Input`` per operand (``in0``,
+    ``in1``, reached by the dotted edges ``NODE.in0``), an ``Output``, and the op with its
+    attributes as a one-node text IR graph in the metadata (docs/nir.md)."""
+    b = GraphBuilder(f"ext_{node.name}")
+    operands = [b.input(f"in{i}", v.type) for i, v in enumerate(node.inputs)]
+    y = b.add_node(node.op, operands, node.attrs, name=node.name)
+    text = print_graph(b.finish([y]))
+    nodes: dict[str, nir.NIRNode] = {
+        f"in{i}": nir.Input(input_type={"input": np.array(v.type.shape)})
+        for i, v in enumerate(node.inputs)
+    }
+    nodes["out"] = nir.Output(output_type={"output": np.array(node.output.type.shape)})
+    metadata = {EXTENSION_OP: node.op, EXTENSION_IR: text, "snncompile.extension": 1}
+    return nir.NIRGraph(nodes=nodes, edges=[], metadata=metadata, type_check=False)
+
+
+def _describe_refusals(failures: list[tuple[Node, SnnCompileError | None]]) -> str:
+    products = [n for n, _ in failures if n.op in PRODUCTS]
+    others = [(n, e) for n, e in failures if n.op not in PRODUCTS]
+    parts = []
+    if products:
+        named = ", ".join(n.describe() for n in products)
+        parts.append(f"products of two activations (attention) have no NIR primitive: {named}")
+    unknown = [n for n, e in others if e is None]
+    if unknown:
+        counts: dict[str, int] = {}
+        for node in unknown:
+            counts[node.op] = counts.get(node.op, 0) + 1
+        listed = ", ".join(f"{op} x{count}" for op, count in counts.items())
+        parts.append(f"ops with no NIR form: {listed} (first: {unknown[0].describe()})")
+    parts += [e.message for _, e in others if e is not None][:3]
+    return "; ".join(parts)
+
+
+def export_nir(graph: Graph, *, extensions: bool = False) -> nir.NIRGraph:
+    """``graph`` as a ``nir.NIRGraph`` (IX807 for what NIR cannot express).
+
+    With ``extensions`` every op NIR cannot express is written as an ``snncompile`` extension
+    subgraph instead (the graph is then not type-checked by ``nir``: its dotted edges are not
+    in NIR 1.0's checker; ``nir.read(path, type_check=False)`` reads it, and tools that do not
+    know the extension fail on it rather than running something else).
+    """
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise error(
             "IX807",
@@ -191,7 +256,28 @@ def export_nir(graph: Graph) -> nir.NIRGraph:
             "the NIR export takes one of each",
             node=graph.name,
         )
-    _refuse(graph)
+    converted: dict[Node, nir.NIRNode] = {}
+    failures: list[tuple[Node, SnnCompileError | None]] = []
+    for node in graph.nodes:
+        converter = _CONVERTERS.get(node.op)
+        if converter is None:
+            failures.append((node, None))
+            continue
+        try:
+            converted[node] = converter(node)
+        except SnnCompileError as exc:
+            if exc.code != "IX807":
+                raise
+            failures.append((node, exc))
+    if failures and not extensions:
+        first = failures[0][0]
+        products = [n for n, _ in failures if n.op in PRODUCTS]
+        raise error(
+            "IX807",
+            _describe_refusals(failures)
+            + " (--nir-extensions writes them as snncompile extension nodes)",
+            node=(products[0] if products else first).describe(),
+        )
     x, y = graph.inputs[0], graph.outputs[0]
     nodes: dict[str, nir.NIRNode] = {
         "input": nir.Input(input_type={"input": np.array(x.type.shape)}),
@@ -201,9 +287,19 @@ def export_nir(graph: Graph) -> nir.NIRGraph:
     edges: list[tuple[str, str]] = []
     for node in graph.nodes:
         name = node.name
-        nodes[name] = _CONVERTERS[node.op](node)
-        edges += [(names[v], name) for v in node.inputs]
+        if node in converted:
+            nodes[name] = converted[node]
+            edges += [(names[v], name) for v in node.inputs]
+        else:
+            nodes[name] = _extension(node)
+            edges += [(names[v], f"{name}.in{i}") for i, v in enumerate(node.inputs)]
         names[node.output] = name
     edges.append((names[y], "output"))
-    metadata = {**DISCRETISATION, "snncompile.graph": graph.name, "snncompile.dtype": x.type.dtype}
-    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
+    metadata: dict[str, Any] = {
+        **DISCRETISATION,
+        "snncompile.graph": graph.name,
+        "snncompile.dtype": x.type.dtype,
+    }
+    if failures:
+        metadata["snncompile.extensions"] = ",".join(sorted({n.op for n, _ in failures}))
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata, type_check=not failures)

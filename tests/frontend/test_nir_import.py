@@ -1,0 +1,195 @@
+"""NIR import of other tools' graphs: snntorch and norse files made by the tools themselves
+simulate like the original torch models; sinabs, lava-dl and rockpool style graphs follow those
+tools' discrete dynamics or are refused with a reason; ambiguous and malformed files are
+refused with codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nir
+import numpy as np
+import pytest
+import torch
+
+from snncompile.cli import main
+from snncompile.config import NIR_CONVENTIONS
+from snncompile.diagnostics import SnnCompileError
+from snncompile.frontend.nir import import_nir, read_nir
+from snncompile.frontend.nir_conventions import CONVENTIONS
+from snncompile.frontend.simulate import time_major_inputs
+from snncompile.ir.graph import Graph
+from snncompile.ir.interpret import run_layerwise
+from snncompile.ir.verify import verify
+from tests.frontend import nir_fixtures as fx
+
+STEPS = 25
+
+
+def _spikes(graph: Graph, x: np.ndarray, steps: int = STEPS) -> np.ndarray:
+    verify(graph)
+    inputs = time_major_inputs(graph, x.astype(np.float32), steps)
+    return run_layerwise(graph, [inputs])[graph.outputs[0].name]
+
+
+def test_conventions_match_the_config_choices() -> None:
+    assert tuple(CONVENTIONS) == NIR_CONVENTIONS
+
+
+def test_snntorch_export_simulates_like_snntorch(tmp_path: Path) -> None:
+    net, graph = fx.snntorch_model()
+    path = tmp_path / "snntorch.nir"
+    nir.write(str(path), graph)
+    ours = read_nir(path, convention="snntorch")
+    x = torch.rand(6, 16, generator=torch.Generator().manual_seed(1)) * 2
+    reference = fx.run_snntorch(net, x, STEPS)
+    got = _spikes(ours, x.numpy())
+    assert reference.sum() > 20  # the neurons fire
+    np.testing.assert_array_equal(got, reference)
+    lifs = [n for n in ours.nodes if n.op == "lif"]
+    assert lifs[0].attrs.decay == pytest.approx(0.2, abs=1e-6)  # 1 - beta
+
+
+def test_norse_export_simulates_like_norse() -> None:
+    """norse writes tau = dt / tau_mem_inv (NIR issue 411): its convention reads the file with
+    forward Euler at dt² = 1e-6, which gives back the torch model's decay dt · tau_mem_inv.
+    (norse's graph holds 0-d parameters, which ``nir.write`` cannot store: it is imported in
+    memory.)"""
+    net, graph = fx.norse_model()
+    ours = import_nir(graph, convention="norse")
+    x = torch.rand(6, 16, generator=torch.Generator().manual_seed(2)) * 3
+    reference = fx.run_norse(net, x, STEPS)
+    got = _spikes(ours, x.numpy()[:, None])[:, :, 0]  # norse's file keeps the batch axis
+    assert reference.sum() > 20
+    np.testing.assert_array_equal(got, reference)
+    decays = [n.attrs.decay for n in ours.nodes if n.op == "lif"]
+    assert decays[:2] == pytest.approx([0.2, 0.1], abs=1e-6) and decays[2] is None  # IF
+
+
+def test_sinabs_style_graph_follows_sinabs_dynamics() -> None:
+    graph, params = fx.sinabs_graph()
+    ours = import_nir(graph, convention="sinabs")
+    x = np.random.default_rng(3).normal(size=(4, 1, 6, 6)).astype(np.float32)
+    reference = fx.run_sinabs(params, x, STEPS)
+    assert reference.sum() > 20
+    np.testing.assert_array_equal(_spikes(ours, x), reference)
+
+
+def test_lava_dl_style_cuba_graph_follows_loihi_dynamics() -> None:
+    graph, params = fx.lava_dl_graph()
+    ours = import_nir(graph, convention="lava-dl")
+    x = np.random.default_rng(4).random((5, 8)).astype(np.float32)
+    reference = fx.run_lava_dl(params, x, STEPS)
+    assert reference.sum() > 20
+    np.testing.assert_array_equal(_spikes(ours, x), reference)
+
+
+def test_rockpool_style_graph_is_refused_for_its_current_memory() -> None:
+    with pytest.raises(SnnCompileError) as info:
+        import_nir(fx.rockpool_graph(), convention="rockpool")
+    assert info.value.code == "IX808"
+    assert "CubaLIF lif" in info.value.message and "current" in info.value.message
+
+
+def test_norse_cuba_order_is_refused_even_without_memory() -> None:
+    graph, _ = fx.lava_dl_graph()
+    with pytest.raises(SnnCompileError) as info:
+        import_nir(graph, convention="norse", dt=1e-4)
+    assert info.value.code == "IX808" and "previous current" in info.value.message
+
+
+def test_ambiguous_graph_is_refused_until_the_discretisation_is_given(tmp_path: Path) -> None:
+    _, graph = fx.snntorch_model()
+    with pytest.raises(SnnCompileError) as info:
+        import_nir(graph)
+    assert info.value.code == "IX809" and "--nir-convention" in info.value.message
+    generic = import_nir(graph, dt=1e-4, reset="value")  # NIR's own reading: strict >
+    named = import_nir(graph, convention="snntorch")
+    x = np.random.default_rng(5).random((3, 16)) * 2
+    np.testing.assert_array_equal(_spikes(generic, x), _spikes(named, x))
+    slower = import_nir(graph, convention="snntorch", dt=5e-5)  # dt changes the network
+    assert next(n for n in slower.nodes if n.op == "lif").attrs.decay == pytest.approx(0.1)
+
+
+def test_cli_takes_the_convention(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, graph = fx.snntorch_model()
+    path = tmp_path / "snn.nir"
+    nir.write(str(path), graph)
+    assert main([str(path), "--target", "ir", "-o", str(tmp_path / "a.snnir")]) == 1
+    assert "IX809" in capsys.readouterr().err
+    args = [str(path), "--target", "ir", "--nir-convention", "snntorch", "-o"]
+    assert main([*args, str(tmp_path / "b.snnir")]) == 0
+    args = [str(path), "--target", "ir", "--nir-dt", "1e-4", "--nir-reset", "value", "-o"]
+    assert main([*args, str(tmp_path / "c.snnir")]) == 0
+    assert "lif" in (tmp_path / "c.snnir").read_text()
+
+
+# --- malformed files ------------------------------------------------------------------------
+
+
+def _chain(**changes: nir.NIRNode) -> nir.NIRGraph:
+    graph, _ = fx.lava_dl_graph()
+    nodes = dict(graph.nodes, **changes)
+    metadata = {"snncompile.dt": 1e-4, "snncompile.reset": "value"}
+    return nir.NIRGraph(nodes=nodes, edges=list(graph.edges), metadata=metadata, type_check=False)
+
+
+def _malformed(kind: str) -> None:
+    """Import one kind of broken graph (raises)."""
+    if kind == "shape":
+        import_nir(_chain(fc=nir.Affine(weight=np.ones((6, 7)), bias=np.zeros(6))))
+    if kind == "neuron_shape":
+        bad = fx.lava_dl_graph()[0].nodes["cuba"]
+        bad.v_threshold = np.ones(5)
+        import_nir(_chain(cuba=bad))
+    if kind == "output_shape":
+        import_nir(_chain(output=nir.Output(output_type={"output": np.array([7])})))
+    if kind == "missing":
+        graph = _chain()
+        graph.edges.append(("fc", "ghost"))
+        import_nir(graph)
+    if kind == "no_input_edge":
+        graph = _chain()
+        graph.edges.remove(("input", "fc"))
+        import_nir(graph)
+    if kind == "two_inputs":
+        import_nir(_chain(extra=nir.Input(input_type={"input": np.array([8])})))
+    if kind == "unknown":
+        import_nir(_chain(cuba=nir.LI(tau=np.ones(6), r=np.ones(6), v_leak=np.zeros(6))))
+    if kind == "cycle":
+        graph = _chain()
+        graph.edges.append(("cuba", "fc"))
+        import_nir(graph)
+    if kind == "nested":
+        graph = _chain()
+        graph.edges.append(("fc", "cuba.input"))
+        import_nir(graph)
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "words"),
+    [
+        ("shape", "IX810", "fc"),
+        ("neuron_shape", "IX810", "v_threshold of neuron cuba"),
+        ("output_shape", "IX810", "Output expects shape (7,)"),
+        ("missing", "IX810", "missing node ghost"),
+        ("no_input_edge", "IX810", "fc has no input edge"),
+        ("two_inputs", "IX810", "2 Input"),
+        ("unknown", "IX808", "type LI"),
+        ("cycle", "IX808", "recurrent"),
+        ("nested", "IX808", "nested NIR graphs"),
+    ],
+)
+def test_malformed_graphs_have_codes(kind: str, code: str, words: str) -> None:
+    with pytest.raises(SnnCompileError) as info:
+        _malformed(kind)
+    assert info.value.code == code, info.value.render()
+    assert words in info.value.message
+
+
+def test_unreadable_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bad.nir"
+    path.write_bytes(b"not hdf5")
+    with pytest.raises(SnnCompileError) as info:
+        read_nir(path)
+    assert info.value.code == "IX808" and "cannot read" in info.value.message
