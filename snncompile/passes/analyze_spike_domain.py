@@ -90,6 +90,12 @@ def _neuron(node: Node, flows: Sequence[Flow]) -> Flow:
     return Flow(BINARY, frozenset({node.output.name}))
 
 
+def _population(node: Node, flows: Sequence[Flow]) -> Flow:
+    if node.attrs.kind == "gated":  # graded payloads: value · gate
+        return Flow(INT)
+    return _neuron(node, flows)
+
+
 def _same(node: Node, flows: Sequence[Flow]) -> Flow:
     return flows[0]
 
@@ -156,7 +162,9 @@ def _const(node: Node, flows: Sequence[Flow]) -> Flow:
 DOMAIN_RULES: dict[str, Rule] = {
     "lif": _neuron,
     "lif_fixed": _neuron,
-    "population": _neuron,
+    "population": _population,
+    "projection": lambda node, flows: Flow(INT),  # integer weights, gains and biases
+    "current_sum": lambda node, flows: Flow(INT),
     "add": _arith(lambda a, b: a + b),
     "mul": _arith(lambda a, b: a * b),
     "matmul": _matmul,
