@@ -95,13 +95,13 @@ class _Projection:
         bound = self._bound()
         self.dtype = torch.float32 if (not a.graded and bound < EXACT_FLOAT32) else torch.float64
         if a.weight is not None:
-            self.weight = torch.from_numpy(np.asarray(a.weight, dtype=np.float64)).to(self.dtype)
+            self.weight = torch.from_numpy(np.array(a.weight, dtype=np.float64)).to(self.dtype)
         self.bias = None
         if a.bias is not None:
             bias = np.asarray(a.bias, dtype=np.float64)
             if a.kind == "conv" and bias.ndim == 1:
                 bias = bias.reshape(-1, 1, 1)
-            self.bias = torch.from_numpy(bias).to(self.dtype)
+            self.bias = torch.from_numpy(np.array(bias)).to(self.dtype)
         self.fanout = self._fanout(core_in)
         if compact:  # every compact output element stands for this many broadcast copies
             full = node.output.type.numel
@@ -160,7 +160,7 @@ class _Projection:
         exact (see :meth:`_bound`), else float64."""
         a = self.a
         s = self.pre.apply(x if a.graded else (x != 0))
-        t = torch.from_numpy(np.ascontiguousarray(s)).to(self.dtype)
+        t = torch.from_numpy(np.require(s, requirements=["C", "W"])).to(self.dtype)
         if a.kind == "sum":
             y = t.sum(dim=tuple(d + 1 for d in a.axes)) if a.axes else t
             if a.gain != 1:
