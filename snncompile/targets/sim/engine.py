@@ -107,6 +107,7 @@ class _Projection:
             full = node.output.type.numel
             self.fanout = self.fanout * (full // int(np.prod(self.out_shape)))
         self.buffer: np.ndarray | None = None
+        self.buffer_dtype = np.float32 if self.dtype == torch.float32 else np.float64
         self.head = 0
 
     def _bound(self) -> float:
@@ -150,9 +151,8 @@ class _Projection:
         return fan.reshape(self.source_shape)
 
     def reset(self, batch: int) -> None:
-        dtype = np.float32 if self.dtype == torch.float32 else np.float64
         shape = (self.a.delay, batch, *self.out_shape)
-        self.buffer = np.zeros(shape, dtype) if self.a.delay else None
+        self.buffer = np.zeros(shape, self.buffer_dtype) if self.a.delay else None
         self.head = 0
 
     def current(self, x: np.ndarray) -> np.ndarray:
@@ -315,6 +315,29 @@ class _Product:
         return np.ascontiguousarray(self.reader.post.apply(y))
 
 
+def _first_steps(graph: Graph) -> dict[str, int]:
+    """Per population and projection, the step its input data first arrives (0 everywhere in a
+    layerwise graph): populations at their ``start``, projections with their source. In a
+    pipelined graph node ``n`` at step ``first[n] + k`` holds layerwise step ``k``. (Host ops,
+    e.g. a host ``delay``, always run: their timing is not needed here.)
+    """
+    arrival: dict[Value, int] = {v: 0 for v in graph.inputs}
+    first: dict[str, int] = {}
+    for node in graph.nodes:
+        if node.op == "population":
+            first[node.name] = node.attrs.start
+            arrival[node.output] = node.attrs.start
+        elif node.op == "projection":
+            first[node.name] = arrival[node.inputs[0]]
+            arrival[node.output] = first[node.name] + node.attrs.delay
+        else:
+            latest = max((arrival[v] for v in node.inputs), default=0)
+            extra = node.attrs.steps if node.op == "delay" else 0
+            for v in node.outputs:
+                arrival[v] = latest + extra
+    return first
+
+
 def _fusable(node: Node, users: dict[Value, list[Node]]) -> Node | None:
     """The summing reader of a product population that can be fused, else None."""
     a: PopulationAttrs = node.attrs
@@ -385,6 +408,7 @@ class Simulator:
                 ex = get_op(node.op)
             executors[node.name] = ex
             self.plan.append((node, ex))
+        self.first_step = _first_steps(graph)
 
     def run(
         self,
@@ -392,6 +416,7 @@ class Simulator:
         *,
         record: Sequence[str] | bool = False,
         stats: bool = True,
+        window: int | None = None,
     ) -> SimResult:
         """Run for ``T`` steps on ``inputs`` (one ``[T, B, *shape]`` array per graph input).
 
@@ -399,6 +424,10 @@ class Simulator:
             record: population names whose spikes to keep (``True``: every population; fused
                 products are then materialised for the steps they are recorded in).
             stats: count spikes, synaptic events and neuron updates.
+            window: compute every node only in the ``window`` steps after its data arrives
+                (the model's T): exactly the steps that reach the outputs at ``depth`` to
+                ``depth + window - 1``, and the work the chip does per inference when samples
+                stream back to back. Other steps output zeros; statistics count the window.
         """
         start = time.perf_counter()
         arrays = [np.asarray(x, dtype=np.float64) for x in inputs]
@@ -415,7 +444,21 @@ class Simulator:
         simulator = (
             self if not (wanted & set(self.fused)) else Simulator(self.graph, fuse_products=False)
         )
-        return simulator._run(arrays, steps, batch, wanted, stats, start)
+        return simulator._run(arrays, steps, batch, wanted, stats, start, window)
+
+    def _idle(
+        self, node: Node, ex: _Projection | _Population, env: dict[Value, np.ndarray], batch: int
+    ) -> None:
+        """A step outside ``node``'s window: zeros out, delay lines and step counters move."""
+        if isinstance(ex, _Projection):
+            env[node.output] = ex.delayed(np.zeros((batch, *ex.out_shape), ex.buffer_dtype))
+            source = node.inputs[0].producer
+            if node.name in self.products and source is not None:
+                self.products[node.name].pop.step += 1
+            return
+        if node.name not in self.fused:
+            ex.step += 1
+            env[node.output] = np.zeros((batch, *node.output.type.shape))
 
     def _run(
         self,
@@ -425,6 +468,7 @@ class Simulator:
         wanted: set[str],
         stats: bool,
         start: float,
+        window: int | None,
     ) -> SimResult:
         for _, ex in self.plan:
             if isinstance(ex, _Projection | _Population):
@@ -450,6 +494,11 @@ class Simulator:
             }
             for node, ex in self.plan:
                 xs = [env[v] for v in node.inputs if v in env]
+                first = self.first_step.get(node.name, 0)
+                outside = window is not None and not first <= t < first + window
+                if outside and isinstance(ex, _Projection | _Population):  # host ops always run
+                    self._idle(node, ex, env, batch)
+                    continue
                 if isinstance(ex, _Projection):
                     if node.name in self.products:
                         product = self.products[node.name]

@@ -153,6 +153,24 @@ def test_pipelined_output_at_t_plus_depth_equals_layerwise(family: str) -> None:
     np.testing.assert_array_equal(pipelined[program.depth :], layerwise)
 
 
+@pytest.mark.parametrize("family", ["spikformer", "sdt"])
+def test_windowed_pipelined_run_keeps_the_counted_outputs(family: str) -> None:
+    loaded, _, program = digits_model(family)
+    xp = digits_inputs(family, 3, drain=program.depth)
+    name = program.pipelined.outputs[0].name
+    sim = Simulator(program.pipelined)
+    full = sim.run([xp])
+    windowed = sim.run([xp], window=loaded.time_steps)
+    counted = slice(program.depth, program.depth + loaded.time_steps)
+    np.testing.assert_array_equal(windowed.outputs[name][counted], full.outputs[name][counted])
+    assert windowed.stats is not None and full.stats is not None
+    for pop, first in windowed.stats.starts.items():  # the window counts the T steps of data
+        np.testing.assert_array_equal(
+            windowed.stats.spikes[pop][first : first + loaded.time_steps],
+            full.stats.spikes[pop][first : first + loaded.time_steps],
+        )
+
+
 @pytest.mark.parametrize("family", ["spikingformer", "spikingresformer"])
 def test_simulator_equals_reference_kernels_on_every_population(family: str) -> None:
     _, _, program = digits_model(family)

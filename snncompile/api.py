@@ -1,0 +1,197 @@
+"""The Python API: ``snncompile.compile(...)`` and ``Compiled.run(...)``.
+
+Example::
+
+    import snncompile
+    compiled = snncompile.compile("examples/digits/spikingformer.pt", target="sim")
+    result = compiled.run(images, backend="sim", mode="pipelined")
+    result.logits      # [B, classes], averaged over T as the model does
+    result.spikes      # population name -> [steps, B, *shape] (with record=True)
+    result.stats       # SimStats: spikes, synaptic events, neuron updates
+
+Backends: ``sim`` (the reference simulator on the network IR; ``mode`` pipelined, as the chip
+runs, or layerwise, as PyTorch computes), ``float`` (the traced model in float64) and ``lava``
+(Lava's CPU simulation of the emitted processes, ``form`` stock or fused).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from snncompile.config import CompileConfig
+from snncompile.diagnostics import error
+from snncompile.frontend.load import LoadedModel, load_configured, to_graph
+from snncompile.frontend.simulate import time_major_inputs
+from snncompile.ir.graph import Graph
+from snncompile.ir.interpret import run_layerwise
+from snncompile.targets.sim.engine import Simulator
+from snncompile.targets.sim.program import NetworkProgram, build_program
+from snncompile.targets.sim.stats import SimStats
+
+__all__ = ["Compiled", "RunOutput", "compile"]
+
+TARGETS = ("sim", "loihi")
+BACKENDS = ("sim", "float", "lava")
+MODES = ("pipelined", "layerwise")
+
+
+@dataclass
+class RunOutput:
+    """What one run of a batch gives.
+
+    Attributes:
+        logits: ``[B, ...]`` model outputs averaged over the T counted steps.
+        outputs: the raw ``[steps, B, ...]`` outputs (steps = T, or T + depth when pipelined).
+        spikes: recorded population spikes, ``[steps, B, *shape]`` by name.
+        stats: activity counts (sim backend).
+        latency_steps: steps until the last counted output (T, or T + depth).
+        seconds: wall time of the run.
+        extra: backend-specific results (e.g. Lava's process counts).
+    """
+
+    logits: np.ndarray
+    outputs: np.ndarray
+    spikes: dict[str, np.ndarray] = field(default_factory=dict)
+    stats: SimStats | None = None
+    latency_steps: int = 0
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Compiled:
+    """A model compiled to the network IR, ready to run (see the module docstring)."""
+
+    loaded: LoadedModel
+    graph: Graph  # the traced tensor IR (float64)
+    program: NetworkProgram
+    config: CompileConfig
+    target: str = "sim"
+    _simulators: dict[str, Simulator] = field(default_factory=dict, repr=False)
+
+    @property
+    def time_steps(self) -> int:
+        return self.loaded.time_steps
+
+    @property
+    def depth(self) -> int:
+        return self.program.depth
+
+    @property
+    def reports(self) -> dict[str, Any]:
+        return self.program.reports
+
+    def inputs(self, x: Any) -> np.ndarray:
+        """``x`` (``[B, *shape]`` images, ``[T, B, ...]``, or ``[B, T, ...]`` frames) as the
+        graph's ``[T, B, *shape]`` float64 input."""
+        layout = "BT" if self.loaded.input_kind == "frames" else None
+        return time_major_inputs(self.graph, x, self.time_steps, input_layout=layout).astype(
+            np.float64
+        )
+
+    def simulator(self, mode: str) -> Simulator:
+        if mode not in self._simulators:
+            self._simulators[mode] = Simulator(self.program.graph(mode))
+        return self._simulators[mode]
+
+    def run(
+        self,
+        x: Any,
+        *,
+        backend: str = "sim",
+        mode: str = "pipelined",
+        record: bool | list[str] = False,
+        stats: bool = True,
+        form: str | None = None,
+    ) -> RunOutput:
+        """Run a batch ``x`` (see :meth:`inputs`) on ``backend`` in ``mode``."""
+        if backend not in BACKENDS:
+            raise error("CF201", f"backend must be one of {', '.join(BACKENDS)}", node="backend")
+        if mode not in MODES:
+            raise error("CF201", f"mode must be one of {', '.join(MODES)}", node="mode")
+        inputs = self.inputs(x)
+        steps = self.time_steps
+        if backend == "float":
+            start = time.perf_counter()
+            out = run_layerwise(self.graph, [inputs])[self.graph.outputs[0].name]
+            seconds = time.perf_counter() - start
+            return RunOutput(out.mean(axis=0), out, latency_steps=steps, seconds=seconds)
+        depth = self.depth if mode == "pipelined" else 0
+        if depth:  # the pipeline drains: inputs after T reach no counted output
+            inputs = np.concatenate([inputs, np.zeros((depth, *inputs.shape[1:]))])
+        name = self.program.graph(mode).outputs[0].name
+        if backend == "lava":
+            from snncompile.targets.loihi.run import run_lava
+
+            if mode != "pipelined":
+                raise error("CF201", "the lava backend runs the pipelined network", node="mode")
+            lava = run_lava(self.program, inputs, form=form or self.config.lava_mode)
+            out = lava.outputs[name]
+            return RunOutput(
+                out[depth : depth + steps].mean(axis=0),
+                out,
+                spikes=dict(lava.spikes),
+                latency_steps=steps + depth,
+                seconds=lava.seconds,
+                extra={"processes": lava.processes},
+            )
+        window = None if record else steps  # only the steps that reach counted outputs
+        result = self.simulator(mode).run([inputs], record=record, stats=stats, window=window)
+        out = result.outputs[name]
+        return RunOutput(
+            out[depth : depth + steps].mean(axis=0),
+            out,
+            spikes=result.spikes,
+            stats=result.stats,
+            latency_steps=steps + depth,
+            seconds=result.seconds,
+        )
+
+
+def compile(
+    model: str | Path | nn.Module,
+    target: str = "sim",
+    *,
+    example_input: Any = None,
+    time_steps: int | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    **config: Any,
+) -> Compiled:
+    """Compile ``model`` (a path, ``zoo:NAME`` or an ``nn.Module``) for ``target``.
+
+    Args:
+        model: what ``snncompile MODEL`` accepts, or a module object.
+        target: ``sim`` or ``loihi`` (the same network; ``loihi`` also runs in Lava).
+        example_input: one batch (or sample) of inputs; gives the input shape of a module.
+        time_steps: T (default: the model card's, the zoo spec's, or 4).
+        input_shape: one sample's shape, instead of ``example_input``.
+        **config: any :class:`~snncompile.config.CompileConfig` field (``expand_sew``,
+            ``allow_host_ops``, ``weight_bits``, ``arch``, ...).
+    """
+    if target not in TARGETS:
+        raise error("CF201", f"target must be one of {', '.join(TARGETS)}", node="target")
+    known = {f.name for f in fields(CompileConfig)}
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise error(
+            "CF201",
+            f"unknown option(s) {', '.join(unknown)}; CompileConfig has {', '.join(sorted(known))}",
+            node="compile",
+        )
+    cfg = CompileConfig(**{**config, "time_steps": time_steps or config.get("time_steps")})
+    loaded = load_configured(model, cfg)
+    if input_shape is None and example_input is not None:
+        example = example_input.detach() if hasattr(example_input, "detach") else example_input
+        shape = tuple(np.asarray(example).shape)
+        input_shape = shape[1:] if len(shape) > 1 else shape
+    if input_shape is not None:
+        loaded = replace(loaded, input_shape=tuple(input_shape))
+    graph = to_graph(loaded, torch.float64)
+    return Compiled(loaded, graph, build_program(graph, cfg), cfg, target)
