@@ -35,7 +35,7 @@ from snncompile.targets.sim.engine import Simulator
 from snncompile.targets.sim.program import NetworkProgram, build_program
 from snncompile.targets.sim.stats import SimStats
 
-__all__ = ["Compiled", "RunOutput", "compile"]
+__all__ = ["Compiled", "RunOutput", "compile", "compile_config"]
 
 TARGETS = ("sim", "loihi")
 BACKENDS = ("sim", "float", "lava")
@@ -71,10 +71,17 @@ class Compiled:
 
     loaded: LoadedModel
     graph: Graph  # the traced tensor IR (float64)
-    program: NetworkProgram
     config: CompileConfig
     target: str = "sim"
+    _program: NetworkProgram | None = field(default=None, repr=False)
     _simulators: dict[str, Simulator] = field(default_factory=dict, repr=False)
+
+    @property
+    def program(self) -> NetworkProgram:
+        """The network IR (compiled on first use: the float backend does not need it)."""
+        if self._program is None:
+            self._program = build_program(self.graph, self.config)
+        return self._program
 
     @property
     def time_steps(self) -> int:
@@ -132,15 +139,15 @@ class Compiled:
 
             if mode != "pipelined":
                 raise error("CF201", "the lava backend runs the pipelined network", node="mode")
-            lava = run_lava(self.program, inputs, form=form or self.config.lava_mode)
+            lava = run_lava(self.program, [inputs], form=form or self.config.lava_mode)
             out = lava.outputs[name]
             return RunOutput(
                 out[depth : depth + steps].mean(axis=0),
                 out,
                 spikes=dict(lava.spikes),
                 latency_steps=steps + depth,
-                seconds=lava.seconds,
-                extra={"processes": lava.processes},
+                seconds=lava.wall_s,
+                extra={"processes": lava.processes, "process_count": lava.process_count},
             )
         window = None if record else steps  # only the steps that reach counted outputs
         result = self.simulator(mode).run([inputs], record=record, stats=stats, window=window)
@@ -186,7 +193,21 @@ def compile(
             node="compile",
         )
     cfg = CompileConfig(**{**config, "time_steps": time_steps or config.get("time_steps")})
-    loaded = load_configured(model, cfg)
+    compiled = compile_config(model, cfg, example_input=example_input, input_shape=input_shape)
+    compiled.target = target
+    compiled.program  # noqa: B018 - compile now, so that errors surface here
+    return compiled
+
+
+def compile_config(
+    model: str | Path | nn.Module,
+    config: CompileConfig,
+    *,
+    example_input: Any = None,
+    input_shape: tuple[int, ...] | None = None,
+) -> Compiled:
+    """:func:`compile` with a ready :class:`~snncompile.config.CompileConfig`."""
+    loaded = load_configured(model, config)
     if input_shape is None and example_input is not None:
         example = example_input.detach() if hasattr(example_input, "detach") else example_input
         shape = tuple(np.asarray(example).shape)
@@ -194,4 +215,4 @@ def compile(
     if input_shape is not None:
         loaded = replace(loaded, input_shape=tuple(input_shape))
     graph = to_graph(loaded, torch.float64)
-    return Compiled(loaded, graph, build_program(graph, cfg), cfg, target)
+    return Compiled(loaded, graph, config)

@@ -204,52 +204,103 @@ def _numpy_dtype(graph: Any) -> str:
 @click.option("--arch", help="Zoo architecture of a checkpoint (see `snncompile zoo`).")
 @click.option(
     "--backend",
-    type=click.Choice(["float", "fixed"]),
-    default="fixed",
+    type=click.Choice(["sim", "float", "lava"]),
+    default="sim",
     show_default=True,
-    help="float: the traced model; fixed: Loihi's integer arithmetic (layerwise).",
+    help="sim: the reference simulator (Loihi's integer arithmetic); float: the traced model; "
+    "lava: Lava's fixed-point CPU simulation.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["pipelined", "layerwise"]),
+    default="pipelined",
+    show_default=True,
+    help="pipelined: one step per projection hop, as the chip runs (latency T + depth); "
+    "layerwise: every step through the whole network, as PyTorch computes.",
+)
+@click.option("--compare", type=click.Choice(["sim"]), help="With --backend lava: check spikes.")
+@click.option(
+    "--lava-mode",
+    type=click.Choice(["stock", "fused"]),
+    default="stock",
+    show_default=True,
+    help="Lava processes: stock library processes or one fused process.",
 )
 @click.option("--dataset", type=click.Choice(["digits"]), help="The embedded digits test split.")
 @click.option("--input", "input_path", type=click.Path(path_type=Path), help="Inputs (.npy).")
 @click.option("--limit", type=int, help="Use at most this many samples.")
+@click.option("--batch-size", default=64, show_default=True, help="Samples per simulated batch.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the results.")
 @click.option("--accept-saturation", is_flag=True, help="Run even if 24-bit overflow is possible.")
 @click.option(
     "--expand-sew", is_flag=True, help="Distribute count-driven synapses over their sources."
 )
 @click.option("--allow-host-ops", is_flag=True, help="Run non-synaptic ops (SD202-204) on host.")
+@click.option("--weight-bits", default=8, show_default=True, help="Synaptic weight bits.")
 def run_command(
     model: str,
     arch: str | None,
     backend: str,
+    mode: str,
+    compare: str | None,
+    lava_mode: str,
     dataset: str | None,
     input_path: Path | None,
     limit: int | None,
+    batch_size: int,
     json_path: Path | None,
     accept_saturation: bool,
     expand_sew: bool,
     allow_host_ops: bool,
+    weight_bits: int,
 ) -> None:
-    """Run MODEL on a data set and report predictions and accuracy."""
+    """Run MODEL on a data set: predictions, accuracy, latency, time and energy per inference."""
+    import numpy as np
+
     from snncompile.runner import run_model
 
-    config = CompileConfig(arch=arch, accept_saturation=accept_saturation, expand_sew=expand_sew)
+    config = CompileConfig(
+        arch=arch,
+        accept_saturation=accept_saturation,
+        expand_sew=expand_sew,
+        allow_host_ops=allow_host_ops,
+        lava_mode=lava_mode,
+        weight_bits=weight_bits,
+    )
     result = run_model(
         model,
         backend=backend,
+        mode=mode,
         dataset=dataset,
         input_path=input_path,
         limit=limit,
+        batch_size=batch_size,
         config=config,
+        compare=compare,
+        progress=sys.stderr.isatty(),
     )
+    data = result.to_dict()
     accuracy = "n/a (no labels)" if result.accuracy is None else f"{result.accuracy:.2%}"
+    where = backend if backend == "float" else f"{backend}, {mode}"
     click.echo(
-        f"{result.model} [{backend}] T={result.time_steps}: {len(result.predictions)} samples, "
-        f"accuracy {accuracy}, {1e3 * result.seconds / max(len(result.predictions), 1):.2f} ms "
-        "per sample"
+        f"{result.model} [{where}] T={result.time_steps}: {data['samples']} samples, "
+        f"accuracy {accuracy}, latency {data['latency_steps']} steps, "
+        f"{data['time_us_per_sample'] / 1e3:.2f} ms per sample on this machine"
     )
+    if data["energy_uj_per_inference"] is not None:
+        click.echo(
+            f"  on chip (estimated): {data['cores']} cores, {data['time_us_per_step']:.2f} µs per "
+            f"step, {data['energy_uj_per_inference']:.2f} µJ per inference"
+        )
+    if result.comparison is not None:
+        identical = sum(p["identical"] for p in result.comparison["populations"])
+        total = len(result.comparison["populations"])
+        verdict = "bit-exact" if result.comparison["bit_exact"] else "DIFFERENT"
+        click.echo(f"  lava vs sim: {verdict} ({identical}/{total} populations identical)")
+    counts = np.bincount(result.predictions, minlength=1)
+    click.echo(f"  predictions per class: {counts.tolist()}")
     if json_path is not None:
-        json_path.write_text(json.dumps(result.to_dict(), indent=2))
+        json_path.write_text(json.dumps(data, indent=2))
         click.echo(f"wrote {json_path}", err=True)
 
 

@@ -1,13 +1,18 @@
-"""``snncompile run``: inference on a data set, in float or in the chip's integer arithmetic.
+"""``snncompile run``: inference on a data set, as the chip would compute it or in float.
 
-Backends:
+Backends (:mod:`snncompile.api`):
 
-- ``float``: the traced tensor IR in float (what PyTorch computes);
-- ``fixed``: the ``fixed`` target's pipelined integer network: Loihi's arithmetic bit for bit
-  and its latency (one step per hop: the output of step t appears at t + depth; the latency is
-  T + depth steps).
+- ``sim`` (default): the reference cycle simulator on the network IR, Loihi's integer
+  arithmetic bit for bit; ``--mode pipelined`` (default) as the chip runs it, one step per
+  projection hop, the output of step t appearing at t + depth (latency T + depth steps), or
+  ``--mode layerwise`` as PyTorch computes it;
+- ``float``: the traced model in float64 (what PyTorch computes);
+- ``lava``: Lava's own fixed-point CPU simulation of the emitted processes (``--lava-mode``
+  stock or fused); ``--compare sim`` also runs the simulator and reports, per population,
+  whether the spike trains are identical.
 
-Both average the output over T, as the models do.
+Every backend averages the counted outputs over T, as the models do. ``sim`` also reports the
+chip's cores, time per step and energy per inference (``snncompile.targets.sim.perf``).
 """
 
 from __future__ import annotations
@@ -18,24 +23,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import error
-from snncompile.frontend.load import LoadedModel, load_configured, to_graph
-from snncompile.frontend.simulate import time_major_inputs
+from snncompile.frontend.load import LoadedModel
 from snncompile.ir.graph import Graph
-from snncompile.ir.interpret import run_layerwise
 from snncompile.passes.manager import Pass, PassContext, PassManager
 
 __all__ = ["BACKENDS", "RunResult", "quantized_graph", "run_model"]
 
-BACKENDS = ("float", "fixed")
+BACKENDS = ("sim", "float", "lava")
 
 
-@dataclass(frozen=True)
+@dataclass
 class RunResult:
-    """Predictions (and accuracy when labels were given) of one run."""
+    """Predictions (and accuracy when labels were given) of one run, with its reports."""
 
     model: str
     backend: str
@@ -44,7 +46,10 @@ class RunResult:
     labels: np.ndarray | None
     seconds: float
     reports: dict[str, Any] = field(default_factory=dict)
-    latency: int = 0  # steps until the last counted output: T + pipeline depth
+    latency: int = 0  # steps until the last counted output: T (+ the pipeline depth)
+    mode: str = "pipelined"
+    perf: dict[str, Any] | None = None
+    comparison: dict[str, Any] | None = None
 
     @property
     def accuracy(self) -> float | None:
@@ -54,9 +59,11 @@ class RunResult:
 
     def to_dict(self) -> dict[str, Any]:
         samples = len(self.predictions)
-        return {
+        perf = self.perf or {}
+        data: dict[str, Any] = {
             "model": self.model,
             "backend": self.backend,
+            "mode": self.mode if self.backend != "float" else None,
             "time_steps": self.time_steps,
             "samples": samples,
             "accuracy": self.accuracy,
@@ -64,7 +71,16 @@ class RunResult:
             "latency_steps": self.latency or self.time_steps,
             "seconds": self.seconds,
             "time_us_per_sample": 1e6 * self.seconds / max(samples, 1),
+            "energy_uj_per_inference": perf.get("energy_uj_per_inference"),
+            "time_us_per_step": perf.get("time_us_per_step"),
+            "cores": perf.get("cores"),
+            "chips": perf.get("chips"),
         }
+        if self.perf is not None:
+            data["performance"] = self.perf
+        if self.comparison is not None:
+            data.update(self.comparison)
+        return data
 
 
 def quantized_graph(
@@ -110,39 +126,108 @@ def _labelled_inputs(
 def run_model(
     source: str | Path,
     *,
-    backend: str = "float",
+    backend: str = "sim",
+    mode: str = "pipelined",
     dataset: str | None = None,
     input_path: Path | None = None,
     limit: int | None = None,
     batch_size: int = 64,
     config: CompileConfig | None = None,
+    compare: str | None = None,
+    progress: bool = False,
 ) -> RunResult:
     """Run ``source`` on a data set with ``backend`` (see the module docstring)."""
+    from snncompile.api import compile_config
+
     if backend not in BACKENDS:
         raise error("CF201", f"backend must be one of {', '.join(BACKENDS)}", node="backend")
+    if compare not in (None, "sim") or (compare and backend != "lava"):
+        raise error("CF201", "--compare sim goes with --backend lava", node="compare")
     config = config or CompileConfig()
-    loaded = load_configured(source, config)
+    compiled = compile_config(source, config)
+    loaded = compiled.loaded
     x, labels = _labelled_inputs(loaded, dataset, input_path, limit)
-    graph = to_graph(loaded, torch.float64)
-    reports: dict[str, Any] = {}
-    depth = 0
-    if backend == "fixed":
-        graph, ctx = quantized_graph(graph, config, pipelined=True)
-        reports = ctx.reports
-        depth = int(reports["balance-delays"]["depth"])
+    if backend == "lava":
+        batch_size = 1  # Lava has no batch axis
+    logits: list[np.ndarray] = []
+    stats = None
+    mismatched: dict[str, int] = {}
     start = time.perf_counter()
-    logits = []
-    steps = loaded.time_steps
-    layout = "BT" if loaded.input_kind == "frames" else None
-    for first in range(0, len(x), batch_size):
-        chunk = x[first : first + batch_size].astype(np.float64)
-        inputs = time_major_inputs(graph, chunk, steps, input_layout=layout)
-        if depth:  # the pipeline needs depth more steps; their inputs reach no counted output
-            inputs = np.concatenate([inputs, np.zeros((depth, *inputs.shape[1:]))])
-        outputs = run_layerwise(graph, [inputs])[graph.outputs[0].name]
-        logits.append(outputs[depth : depth + steps].mean(axis=0))
+    with _progress(progress, len(x), f"{loaded.name} [{backend}]") as advance:
+        for first in range(0, len(x), batch_size):
+            chunk = x[first : first + batch_size]
+            out = compiled.run(chunk, backend=backend, mode=mode, record=bool(compare))
+            logits.append(out.logits)
+            if out.stats is not None:
+                stats = out.stats if stats is None else stats.merge(out.stats)
+            if compare:
+                sim = compiled.run(chunk, backend="sim", mode="pipelined", record=True)
+                for name, spikes in sim.spikes.items():
+                    same = name in out.spikes and np.array_equal(out.spikes[name], spikes)
+                    mismatched[name] = mismatched.get(name, 0) + (0 if same else 1)
+            advance(len(chunk))
     seconds = time.perf_counter() - start
     predictions = np.concatenate(logits).argmax(axis=1)
+    depth = compiled.depth if backend != "float" and mode == "pipelined" else 0
+    perf = None
+    if stats is not None:
+        perf = _performance(compiled, stats)
+    comparison = None
+    if compare:
+        comparison = {
+            "bit_exact": not any(mismatched.values()),
+            "populations": [
+                {"population": name, "identical": count == 0}
+                for name, count in sorted(mismatched.items())
+            ],
+        }
     return RunResult(
-        loaded.name, backend, steps, predictions, labels, seconds, reports, latency=steps + depth
+        loaded.name,
+        backend,
+        loaded.time_steps,
+        predictions,
+        labels,
+        seconds,
+        compiled.reports if backend != "float" else {},
+        latency=loaded.time_steps + depth,
+        mode=mode,
+        perf=perf,
+        comparison=comparison,
     )
+
+
+def _performance(compiled: Any, stats: Any) -> dict[str, Any]:
+    """Cores, time per step and energy per inference of a simulated run."""
+    from snncompile.targets.sim.cores import place_cores
+    from snncompile.targets.sim.perf import perf_report
+
+    placement = place_cores(compiled.program)
+    report = perf_report(placement, stats)
+    data = report.to_dict()
+    data.setdefault("cores", len(placement.cores))
+    data.setdefault("chips", placement.chips)
+    data["energy_uj_per_inference"] = report.energy_uj_per_inference
+    data["time_us_per_step"] = report.time_us_per_step
+    return data
+
+
+class _progress:
+    """A rich progress bar over samples (only when asked and on a terminal)."""
+
+    def __init__(self, enabled: bool, total: int, label: str) -> None:
+        self.enabled, self.total, self.label = enabled, total, label
+        self.bar: Any = None
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return lambda n: None
+        from rich.progress import Progress
+
+        self.bar = Progress(transient=True)
+        self.bar.start()
+        task = self.bar.add_task(self.label, total=self.total)
+        return lambda n: self.bar.advance(task, n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -21,26 +21,23 @@ def test_float_run_reproduces_the_model_card_accuracy() -> None:
     assert len(result.predictions) == card["split"]["n_test"]
 
 
-def test_fixed_run_is_close_to_float(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sim_run_is_close_to_float(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run.json"
-    argv = [
-        "run",
-        str(EXAMPLES / "spikingformer.pt"),
-        "--backend",
-        "fixed",
-        "--limit",
-        "64",
-        "--json",
-        str(out),
-    ]
+    argv = ["run", str(EXAMPLES / "spikingformer.pt"), "--limit", "64", "--json", str(out)]
     assert main(argv) == 0
-    assert "accuracy" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "accuracy" in printed and "µJ per inference" in printed
     data = json.loads(out.read_text())
-    assert data["samples"] == 64 and data["backend"] == "fixed" and data["accuracy"] > 0.9
-    assert data["latency_steps"] == 4 + 17  # T + the pipeline depth of this model
+    assert data["samples"] == 64 and data["backend"] == "sim" and data["accuracy"] > 0.9
+    assert data["latency_steps"] == 4 + 20  # T + the pipeline depth of this model's network
+    assert data["energy_uj_per_inference"] > 0 and data["time_us_per_step"] > 0
+    assert data["cores"] >= 1
+    assert f"{data['energy_uj_per_inference']:.2f} µJ" in printed
     floats = run_model(EXAMPLES / "spikingformer.pt", backend="float", limit=64)
     agreement = np.mean(np.array(data["predictions"]) == floats.predictions)
     assert agreement >= 0.95
+    layerwise = run_model(EXAMPLES / "spikingformer.pt", mode="layerwise", limit=64)
+    np.testing.assert_array_equal(layerwise.predictions, data["predictions"])
 
 
 def test_unlabelled_inputs(tmp_path: Path) -> None:
