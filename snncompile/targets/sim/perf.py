@@ -1,0 +1,292 @@
+"""Performance and energy model: time per step from the busiest core, energy per inference.
+
+Inputs are a :class:`~snncompile.targets.sim.cores.Placement` and the activity of a simulated
+run (:class:`~snncompile.targets.sim.stats.SimStats`, counts summed over ``samples``); all
+counts below are per inference (divided by ``samples``).
+
+Time. In step ``t`` core ``c`` updates its neurons, delivers the synaptic events into its
+neurons and sends its neurons' spikes; then all cores meet at a barrier::
+
+    U_c(t) = Σ_{slices s on c} n_s · [t >= start(pop(s))]                 neuron updates
+    E_c(t) = Σ_{slices s on c} (n_s / N_pop(s)) · Σ_{p -> pop(s)} E_p(t)   synaptic events
+    S_c(t) = Σ_{slices s on c} (n_s / N_pop(s)) · S_pop(s)(t)              spikes out
+    τ(t)   = max_c [ U_c(t)·t_neuron + E_c(t)·t_synop + S_c(t)·t_spike ] + t_barrier
+
+(events and spikes of a population are spread over its slices in proportion to their neurons:
+a uniform-activity assumption). ``time_us_per_inference = Σ_t τ(t)`` over the run's
+``latency_steps`` steps (``T + depth`` for a pipelined run), ``time_us_per_step`` its mean.
+NoC hops, host I/O and the Lakemont cores are not modelled.
+
+Energy (dynamic only; no static/leakage power)::
+
+    E = e_synop · Σ_p E_p + e_neuron · Σ_pop U_pop + e_spike · Σ_pop S_pop
+
+The per-operation constants are one table, :class:`EnergyModel`. Intel has published them only
+for Loihi 1 (Davies et al. 2018, IEEE Micro; :data:`LOIHI1_ENERGY`); for Loihi 2 none are
+public, so the default *is* the Loihi 1 reference, labelled so. Override it with
+:meth:`EnergyModel.load` (a JSON or TOML file of field values) or :func:`dataclasses.replace`.
+The report carries, next to it, the spiking-transformer papers' 45 nm convention
+(:mod:`snncompile.report.energy`) when given its :class:`~snncompile.report.energy.EnergyReport`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomllib
+
+from snncompile.diagnostics import error
+from snncompile.report.energy import E_AC_PJ, E_MAC_PJ, EnergyReport
+from snncompile.targets.sim.cores import Placement
+from snncompile.targets.sim.stats import SimStats
+
+__all__ = ["ENERGY_SOURCES", "LOIHI1_ENERGY", "EnergyModel", "PerfReport", "perf_report"]
+
+_DAVIES = "Davies et al. 2018, IEEE Micro 38(1), Loihi 1 energy/performance table"
+
+#: Where each :class:`EnergyModel` default comes from (Loihi 1 figures; lava.md section 6).
+ENERGY_SOURCES: dict[str, str] = {
+    "e_synop_pj": f"23.6 pJ per synaptic spike op (minimum), {_DAVIES}",
+    "e_neuron_update_pj": (
+        f"52 pJ per neuron update (inactive; 81 pJ active), {_DAVIES}: every neuron updates "
+        "every step, most with no input"
+    ),
+    "e_spike_pj": f"1.7 pJ per within-tile spike, {_DAVIES} (NoC hops, 3.5/4.3 pJ, not modelled)",
+    "t_synop_ns": f"3.5 ns per synaptic spike op, {_DAVIES}",
+    "t_neuron_update_ns": (
+        f"5.3 ns per neuron update (inactive; 8.4 ns active), {_DAVIES} [recalled, not in "
+        "lava.md section 6: verify]"
+    ),
+    "t_spike_ns": f"2.1 ns per within-tile spike, {_DAVIES}",
+    "t_barrier_ns": (
+        f"465 ns barrier synchronisation per step (113-465 ns for 1-32 tiles), {_DAVIES} "
+        "[recalled, not in lava.md section 6: verify]"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class EnergyModel:
+    """Per-operation energies (pJ) and times (ns): the one table the model uses.
+
+    Defaults: the Loihi 1 reference (:data:`ENERGY_SOURCES`); Intel publishes no per-operation
+    figures for Loihi 2. A Loihi 2 estimate must say so in ``name`` and ``sources``.
+    """
+
+    name: str = "loihi1-reference (Davies et al. 2018); no per-op figures published for Loihi 2"
+    e_synop_pj: float = 23.6
+    e_neuron_update_pj: float = 52.0
+    e_spike_pj: float = 1.7
+    t_synop_ns: float = 3.5
+    t_neuron_update_ns: float = 5.3
+    t_spike_ns: float = 2.1
+    t_barrier_ns: float = 465.0
+    sources: dict[str, str] = field(default_factory=lambda: dict(ENERGY_SOURCES), hash=False)
+
+    @classmethod
+    def load(cls, path: str | Path, base: EnergyModel | None = None) -> EnergyModel:
+        """``base`` (default :data:`LOIHI1_ENERGY`) with the values of a JSON or TOML file.
+
+        The file holds field names (``e_synop_pj = 12.0``, ...), optionally ``name`` and a
+        ``sources`` table; a value without a source is labelled as coming from the file.
+        """
+        path = Path(path)
+        base = base or LOIHI1_ENERGY
+        try:
+            text = path.read_text()
+            data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        except (OSError, ValueError) as exc:
+            raise error("CF201", f"cannot read energy model {path}: {exc}", node=str(path)) from exc
+        numbers = {f.name for f in fields(cls)} - {"name", "sources"}
+        unknown = sorted(set(data) - numbers - {"name", "sources"})
+        if unknown:
+            raise error(
+                "CF201",
+                f"energy model {path} sets unknown field(s) {', '.join(unknown)}; known: "
+                f"{', '.join(sorted(numbers))}",
+                node=str(path),
+            )
+        sources = dict(base.sources)
+        for key in numbers & set(data):
+            sources[key] = f"{path.name} (user override)"
+        sources.update(data.get("sources", {}))
+        values = {k: float(v) for k, v in data.items() if k in numbers}
+        name = str(data.get("name", f"{base.name} + overrides from {path.name}"))
+        return dataclasses.replace(base, name=name, sources=sources, **values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+#: The Loihi 1 reference figures (the default).
+LOIHI1_ENERGY = EnergyModel()
+
+
+@dataclass(frozen=True)
+class PerfReport:
+    """Time and energy of one inference under an :class:`EnergyModel` (see module docstring).
+
+    Attributes:
+        model: the constants used (with their sources).
+        cores, chips: the placement's size.
+        latency_steps: steps of the run (``T + depth`` in pipelined mode).
+        step_us: ``τ(t)`` for every step, microseconds.
+        busiest_core: per step, the core that set ``τ(t)``.
+        counts: per inference: ``synaptic_events``, ``neuron_updates``, ``spikes``.
+        by_op: energy per inference in µJ per operation type.
+        by_population: per population: neurons, events into it, updates, spikes, µJ.
+        paper: the papers' 45 nm figure (``None`` without an EnergyReport) and its constants.
+        unplaced: projections with events but no placed target (energy counted, time not).
+    """
+
+    model: EnergyModel
+    cores: int
+    chips: int
+    latency_steps: int
+    step_us: tuple[float, ...]
+    busiest_core: tuple[int, ...]
+    counts: dict[str, float]
+    by_op: dict[str, float]
+    by_population: dict[str, dict[str, float]]
+    paper: dict[str, Any]
+    unplaced: tuple[str, ...] = ()
+
+    @property
+    def time_us_per_inference(self) -> float:
+        return float(sum(self.step_us))
+
+    @property
+    def time_us_per_step(self) -> float:
+        return self.time_us_per_inference / max(self.latency_steps, 1)
+
+    @property
+    def energy_uj_per_inference(self) -> float:
+        return float(sum(self.by_op.values()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "time_us_per_step": self.time_us_per_step,
+            "latency_steps": self.latency_steps,
+            "time_us_per_inference": self.time_us_per_inference,
+            "energy_uj_per_inference": self.energy_uj_per_inference,
+            "cores": self.cores,
+            "chips": self.chips,
+            "step_us": list(self.step_us),
+            "busiest_core": list(self.busiest_core),
+            "counts_per_inference": dict(self.counts),
+            "energy_uj_by_op": dict(self.by_op),
+            "by_population": {k: dict(v) for k, v in self.by_population.items()},
+            "constants": self.model.to_dict(),
+            "paper_convention": dict(self.paper),
+            "unplaced_projections": list(self.unplaced),
+            "notes": (
+                "dynamic energy only; events and spikes spread over a population's cores in "
+                "proportion to its neurons; NoC hops and host I/O not modelled"
+            ),
+        }
+
+
+def _paper(paper: EnergyReport | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"e_mac_pj": E_MAC_PJ, "e_ac_pj": E_AC_PJ}
+    if paper is None:
+        out["energy_uj_per_inference"] = None
+        out["note"] = "pass the EnergyReport of `snncompile check` for the paper figure"
+        return out
+    summary = paper.to_dict()
+    out.update(
+        convention=summary["convention"],
+        mac_ops=summary["mac_ops"],
+        ac_ops=summary["ac_ops"],
+        energy_uj_per_inference=summary["energy_mj"] * 1e3,
+        time_steps=summary["time_steps"],
+    )
+    return out
+
+
+def perf_report(
+    placement: Placement,
+    stats: SimStats,
+    model: EnergyModel = LOIHI1_ENERGY,
+    *,
+    paper: EnergyReport | None = None,
+) -> PerfReport:
+    """Time and energy per inference of the run ``stats`` on ``placement`` (module docstring).
+
+    ``stats.spikes``/``stats.neurons`` are keyed by population, ``stats.events`` by projection
+    (the names of the placed graph); populations missing from ``stats`` count as silent.
+    """
+    samples = max(stats.samples, 1)
+    steps = stats.steps
+    n_cores = len(placement.cores)
+    load = np.zeros((max(n_cores, 1), steps))
+    into: dict[str, np.ndarray] = {name: np.zeros(steps) for name in placement.populations}
+    unplaced = []
+    for proj, events in stats.events.items():
+        target = placement.targets.get(proj)
+        if target is None:
+            unplaced.append(proj)
+        else:
+            into[target] += np.asarray(events, np.float64) / samples
+    slices: dict[str, tuple[list[int], list[int]]] = {p: ([], []) for p in placement.populations}
+    for core in placement.cores:
+        for s in core.slices:
+            slices[s.population][0].append(core.index)
+            slices[s.population][1].append(s.neurons)
+    t = np.arange(steps)
+    by_population: dict[str, dict[str, float]] = {}
+    for pop, total in placement.populations.items():
+        spikes = np.asarray(stats.spikes.get(pop, np.zeros(steps)), np.float64) / samples
+        updating = pop in stats.neurons
+        active = (t >= stats.starts.get(pop, 0)).astype(np.float64) if updating else t * 0.0
+        idx, sizes = slices[pop]
+        n = np.asarray(sizes, np.float64)
+        spread = into[pop] * model.t_synop_ns + spikes * model.t_spike_ns
+        np.add.at(
+            load,
+            np.asarray(idx, np.int64),
+            np.outer(n / max(total, 1), spread) + np.outer(n, active * model.t_neuron_update_ns),
+        )
+        updates = stats.neuron_updates(pop) / samples if updating else 0.0
+        events_in, spike_total = float(into[pop].sum()), float(spikes.sum())
+        by_population[pop] = {
+            "neurons": float(total),
+            "synaptic_events_in": events_in,
+            "neuron_updates": updates,
+            "spikes": spike_total,
+            "energy_uj": 1e-6
+            * (
+                events_in * model.e_synop_pj
+                + updates * model.e_neuron_update_pj
+                + spike_total * model.e_spike_pj
+            ),
+        }
+    events_total = float(sum(np.sum(v) for v in stats.events.values())) / samples
+    updates_total = float(sum(stats.neuron_updates(p) for p in stats.neurons)) / samples
+    spikes_total = float(sum(np.sum(v) for v in stats.spikes.values())) / samples
+    step_ns = load.max(axis=0) + model.t_barrier_ns
+    return PerfReport(
+        model=model,
+        cores=n_cores,
+        chips=placement.chips,
+        latency_steps=steps,
+        step_us=tuple(float(x) * 1e-3 for x in step_ns),
+        busiest_core=tuple(int(i) for i in load.argmax(axis=0)),
+        counts={
+            "synaptic_events": events_total,
+            "neuron_updates": updates_total,
+            "spikes": spikes_total,
+        },
+        by_op={
+            "synaptic_events": events_total * model.e_synop_pj * 1e-6,
+            "neuron_updates": updates_total * model.e_neuron_update_pj * 1e-6,
+            "spikes": spikes_total * model.e_spike_pj * 1e-6,
+        },
+        by_population=by_population,
+        paper=_paper(paper),
+        unplaced=tuple(unplaced),
+    )
