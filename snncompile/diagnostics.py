@@ -314,6 +314,37 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "Lava is installed but does not import even with snncompile's compatibility shim; the "
         "message shows the import error.",
     ),
+    DiagnosticCode(
+        "LV503",
+        "damaged Loihi artifact",
+        "ConfigError",
+        "A file of the artifact directory is missing, truncated or changed since it was "
+        "written (its size or SHA-256 differs from manifest.json): rebuild it with "
+        "`snncompile MODEL --target loihi -o OUT` or restore the original files.",
+    ),
+    DiagnosticCode(
+        "LV504",
+        "malformed Loihi artifact manifest",
+        "ConfigError",
+        "manifest.json is not an snncompile Loihi artifact manifest of a version this "
+        "snncompile reads, or disagrees with the network it describes (docs/loihi.md); "
+        "rebuild the artifact with this version.",
+    ),
+    DiagnosticCode(
+        "LV505",
+        "network not expressible in netx",
+        "UnsupportedOpError",
+        "lava-dl netx HDF5 holds sequential chains of dense/conv layers with CUBA LIF neurons "
+        "(docs/loihi.md): export a sequential sub-network, or use the Loihi artifact "
+        "(`--target loihi`) for anything else.",
+    ),
+    DiagnosticCode(
+        "LV506",
+        "unsupported netx file",
+        "UnsupportedOpError",
+        "The netx import reads input, dense, conv and flatten layers with CUBA/LOIHI neurons "
+        "(docs/loihi.md); the message names the first layer it cannot read.",
+    ),
     # --- ONNX and NIR interchange (IX8xx) ---------------------------------------------------
     DiagnosticCode(
         "IX801",
@@ -370,7 +401,8 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "unsupported NIR graph",
         "UnsupportedOpError",
         "The NIR import reads feed-forward graphs of Input, Output, Conv2d, Affine, Linear, "
-        "Scale, Flatten, AvgPool2d, SumPool2d and LIF with uniform neuron parameters "
+        "Scale, Flatten, AvgPool2d, SumPool2d, LIF, IF, CubaLIF (with a current that decays "
+        "fully each step) and snncompile extension nodes, with uniform time constants "
         "(docs/nir.md).",
     ),
     DiagnosticCode(
@@ -378,7 +410,17 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "ambiguous NIR discretisation",
         "ConfigError",
         "NIR neurons are continuous-time: give the time step and reset mode the file was made "
-        "for (`import_nir(graph, dt=..., reset='value'|'subtract')`).",
+        "for: name the tool that wrote it (`--nir-convention snntorch|norse|sinabs|rockpool|"
+        "lava-dl`) or give `--nir-dt` and `--nir-reset value|subtract` (Python: "
+        "`import_nir(graph, convention=..., dt=..., reset=...)`).",
+    ),
+    DiagnosticCode(
+        "IX810",
+        "malformed NIR graph",
+        "SnnCompileError",
+        "Fix the file: every edge must name existing nodes, the graph needs one Input and one "
+        "Output, every node an input edge, and each node's parameters must fit the shape that "
+        "reaches it (the message names the node and both shapes).",
     ),
 )
 

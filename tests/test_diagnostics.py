@@ -208,6 +208,29 @@ def _quantize(build: str) -> None:
     test_quantize.quantize(getattr(test_quantize, build)())
 
 
+def _lower_half_gain() -> None:
+    """A chip current scaled by 1/2 between two neurons: not an integer synapse."""
+    from snncompile.ir.ops.fixed import LifFixedAttrs
+    from snncompile.passes.lower_to_network import LowerToNetwork
+
+    b = GraphBuilder("g")
+    x = b.input("x", TensorType((4,), "f64"))
+    lif = LifFixedAttrs(du=4095, dv=2048, vth=64)
+    s = b.add_node("lif_fixed", [x], lif, name="a")
+    half = b.add_node("scale", [s], ScaleAttrs(factor=0.5), name="half")
+    out = b.add_node("lif_fixed", [half], lif, name="b")
+    LowerToNetwork().run(b.finish([out]), PassContext(config=CompileConfig()))
+
+
+def _population_fed_by_input() -> None:
+    from snncompile.ir.ops.network import PopulationAttrs
+
+    b = GraphBuilder("g", stage="network")
+    x = b.input("x", TensorType((4,), "f64"))
+    pop = b.add_node("population", [x], PopulationAttrs(kind="lif", vth=1), name="pop")
+    verify(b.finish([pop]))
+
+
 # code -> (trigger taking (tmp_path, monkeypatch), text the message must name)
 TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IR101": (_parse("  %y = scale(%x) {factor=} : tensor<4xf32>\n"), "%y"),
@@ -221,13 +244,9 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     ),
     "IR107": (
         lambda: verify(
-            parse_graph(
-                HEADER + "  %y = dense(%x) {weight=@w, weight_exp=0, delay=0} : tensor<1xf32>\n"
-                "  output %y\n}\nresources {\n  @w = array<f32, [1, 4]> "
-                '"AAAAAAAAAAAAAAAAAAAAAA=="\n}\n'
-            )
+            parse_graph(HEADER + "  %y = current_sum(%x) : tensor<4xf32>\n  output %y\n}")
         ),
-        "%y (dense)",
+        "%y (current_sum)",
     ),
     "IR108": (
         _parse(
@@ -270,6 +289,10 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IN601": (lambda tmp_path: _compile(tmp_path / "absent.pt"), "absent.pt"),
     "LV501": (_missing_lava, "lava"),
     "LV502": (_broken_lava, "ByteEncoder"),
+    "LV503": (lambda tmp_path: _artifact(tmp_path, "tamper"), "network/weights.npz"),
+    "LV504": (lambda tmp_path: _artifact(tmp_path, "version"), "format_version"),
+    "LV505": (lambda: _netx_export(), "%c (population)"),
+    "LV506": (lambda tmp_path: _netx_import(tmp_path), "layer/0 (pool)"),
     "IX801": (lambda tmp_path: _onnx("corrupt", tmp_path), "bad.onnx"),
     "IX802": (lambda: _onnx("unknown"), "LpPool"),
     "IX803": (lambda: _onnx("missing"), "t0/pool"),
@@ -279,7 +302,55 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IX807": (lambda tmp_path: _nir_export(tmp_path), "(attention)"),
     "IX808": (lambda: _nir_import("unknown"), "Threshold"),
     "IX809": (lambda: _nir_import("ambiguous"), "lif"),
+    "IX810": (lambda: _nir_import("malformed"), "missing node ghost"),
+    "NW901": (_lower_half_gain, "%half (scale)"),
+    "NW902": (_population_fed_by_input, "%pop (population)"),
+    "RS951": (lambda: _place_dense_row(140_000), "(at tgt)"),
 }
+
+
+def _place_dense_row(n_in: int) -> None:
+    from snncompile.targets.sim.cores import place_cores
+    from tests.targets.sim.test_cores import _dense
+
+    place_cores(_dense(n_in, 2))
+
+
+def _artifact(tmp_path: Path, kind: str) -> None:
+    import json
+
+    from snncompile.targets.loihi import load
+    from snncompile.targets.loihi.artifact import write_artifact
+    from tests.targets.loihi.test_artifact import _program
+
+    program, config = _program()
+    write_artifact(program, config, tmp_path / "art")
+    if kind == "tamper":
+        weights = tmp_path / "art" / "network" / "weights.npz"
+        weights.write_bytes(weights.read_bytes()[:-8])
+    else:
+        manifest = tmp_path / "art" / "manifest.json"
+        manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "format_version": 0}))
+    load(tmp_path / "art")
+
+
+def _netx_export() -> None:
+    from snncompile.targets.loihi.netx import netx_layers
+    from tests.targets.loihi.test_netx import or_graph
+
+    netx_layers(or_graph())
+
+
+def _netx_import(tmp_path: Path) -> None:
+    import h5py
+
+    from snncompile.frontend.netx import read_netx
+
+    path = tmp_path / "pool.net"
+    with h5py.File(path, "w") as handle:
+        layer = handle.create_group("layer").create_group("0")
+        layer.create_dataset("type", data=np.array([b"pool"], dtype="S10"))
+    read_netx(path)
 
 
 def _nir_export(tmp_path: Path) -> None:
@@ -296,6 +367,10 @@ def _nir_import(kind: str) -> None:
 
     if kind == "ambiguous":
         import_nir(foreign_graph())
+    if kind == "malformed":
+        from tests.frontend.test_nir_import import _malformed
+
+        _malformed("missing")
     graph = foreign_graph({"snncompile.dt": 1e-4, "snncompile.reset": "value"})
     graph.nodes["fc"] = nir.Threshold(threshold=np.ones(5))
     import_nir(graph)

@@ -11,6 +11,8 @@ Accepted model sources:
 - a text IR file (``.snnir``, ``.ir``);
 - an ONNX file (``.onnx``) as the ``onnx`` target writes it (:mod:`snncompile.frontend.onnx`);
 - a NIR file (``.nir``) that records its discretisation (:mod:`snncompile.frontend.nir`);
+- a lava-dl netx HDF5 file (``.net``, ``.h5``, ``.hdf5``) as network IR
+  (:mod:`snncompile.frontend.netx`);
 - an ``nn.Module`` object (Python API), with ``input_shape`` and ``time_steps`` given.
 
 Every failure is an :class:`SnnCompileError` with a code (ML40x, IN601); nothing is dropped.
@@ -35,6 +37,7 @@ from snncompile.ir.parser import parse_graph
 __all__ = [
     "CHECKPOINT_SUFFIXES",
     "IR_SUFFIXES",
+    "NETX_SUFFIXES",
     "NIR_SUFFIXES",
     "ONNX_SUFFIXES",
     "LoadedModel",
@@ -46,6 +49,7 @@ __all__ = [
 IR_SUFFIXES = (".snnir", ".ir")
 ONNX_SUFFIXES = (".onnx",)
 NIR_SUFFIXES = (".nir",)
+NETX_SUFFIXES = (".net", ".h5", ".hdf5")
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".tar", ".ckpt", ".bin")
 DEFAULT_TIME_STEPS = 4
 
@@ -219,6 +223,12 @@ def load_model(
         from snncompile.frontend.nir import read_nir
 
         graph = read_nir(path, **(nir_options or {}))
+        steps = time_steps or DEFAULT_TIME_STEPS
+        return LoadedModel(graph.name, None, graph, arch, steps, graph.inputs[0].type.shape)
+    if path.suffix in NETX_SUFFIXES:  # lava-dl netx HDF5: already the network IR
+        from snncompile.frontend.netx import read_netx
+
+        graph = read_netx(path)
         steps = time_steps or DEFAULT_TIME_STEPS
         return LoadedModel(graph.name, None, graph, arch, steps, graph.inputs[0].type.shape)
     if path.suffix in CHECKPOINT_SUFFIXES:

@@ -1,0 +1,205 @@
+"""Read lava-dl netx HDF5 networks (``.net``/``.h5``) into snncompile's network IR.
+
+netx files are already fixed point, so the import is a translation, not a quantization. The
+result is a *layerwise* network graph (delays 0, starts 0); ``pipeline-delays`` makes it the
+pipelined network that netx runs in Lava. Layer by layer (netx's ``hdf5.Network`` semantics,
+docs/loihi.md):
+
+- ``input`` with a ``neuron``: the graph input is the current into the input neurons (netx
+  wires a source to ``in_layer.neuron.a_in``): an identity graded projection into a population.
+  Without a neuron it only gives the input shape, and the graph input is the spikes the first
+  synapse reads (netx's ``net.inp``).
+- ``dense`` (weight ``[out, in]``) and ``conv`` (weight ``[C_out, C_in/groups, kH, kW]``,
+  PyTorch orientation; stride/padding/dilation in ``(H, W)`` order; ``groups``): a projection
+  into a LIF population with ``du = iDecay - 1``, ``dv = vDecay``, ``vth = vThMant`` and the
+  layer bias as ``bias_mant`` with ``bias_exp = 6``. Mixed-sign dense weights are clipped to
+  ``[-256, 254]`` as netx's ``optimize_weight_bits`` does.
+- ``flatten``: the next dense reads its source through ``reshape(N)`` (CHW order, netx's
+  ``transpose([2,1,0]).flatten()``).
+
+Other layer types (``pool``, ``average``, ``concat``, ``dense_rec``, ...), SDNN/RF neurons,
+``iDecay = 0`` (netx's non-leaky default for a dense without a neuron, ``du = -1``),
+graded spikes and synaptic delays stop with LV506 naming the layer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from snncompile.diagnostics import error
+from snncompile.ir.graph import Graph, GraphBuilder, Value
+from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
+from snncompile.ir.types import TensorType
+
+__all__ = ["NETX_SUFFIXES", "read_netx"]
+
+NETX_SUFFIXES = (".net", ".h5", ".hdf5")
+_DTYPE = "f64"
+
+
+def _text(value: Any) -> str:
+    data = value[()]
+    if isinstance(data, np.ndarray):
+        data = data.reshape(-1)[0]
+    return data.decode("ascii") if isinstance(data, bytes) else str(data)
+
+
+def _int(value: Any) -> int:
+    return int(np.asarray(value[()]).reshape(-1)[0])
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    data = np.asarray(value[()]).reshape(-1)
+    if data.size == 1:
+        return int(data[0]), int(data[0])
+    return int(data[0]), int(data[1])
+
+
+def _neuron(
+    layer: Any, where: str, shape: tuple[int, ...], bias: np.ndarray | None
+) -> PopulationAttrs:
+    if "neuron" not in layer:
+        raise error(
+            "LV506",
+            f"{where} has no neuron group: netx makes it a non-leaky integrator (iDecay 0, "
+            "du = -1), which snncompile's LIF (du in 0..4095) cannot hold",
+            node=where,
+        )
+    neuron = layer["neuron"]
+    kind = _text(neuron["type"])
+    if kind not in ("CUBA", "LOIHI"):
+        raise error("LV506", f"{where} has a {kind} neuron; only CUBA/LOIHI are read", node=where)
+    if "gradedSpike" in neuron and bool(np.asarray(neuron["gradedSpike"][()]).reshape(-1)[0]):
+        raise error("LV506", f"{where} has graded spikes; only binary spikes are read", node=where)
+    if "messageBits" in neuron and _int(neuron["messageBits"]) != 0:
+        raise error("LV506", f"{where} sends graded messages (messageBits)", node=where)
+    i_decay, v_decay, vth = _int(neuron["iDecay"]), _int(neuron["vDecay"]), _int(neuron["vThMant"])
+    if not 1 <= i_decay <= 4096 or not 0 <= v_decay <= 4096:
+        raise error(
+            "LV506",
+            f"{where} has iDecay {i_decay}, vDecay {v_decay}: snncompile's LIF needs iDecay in "
+            "1..4096 (du = iDecay - 1) and vDecay in 0..4096",
+            node=where,
+        )
+    bias_mant = None
+    if bias is not None and np.any(bias != 0):
+        bias_mant = np.broadcast_to(bias, shape).astype(np.float64).copy()
+    return PopulationAttrs(
+        "lif", du=i_decay - 1, dv=v_decay, vth=vth, bias_mant=bias_mant, bias_exp=6
+    )
+
+
+def _bias(layer: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    if "bias" not in layer:
+        return None
+    bias = np.asarray(layer["bias"][()], dtype=np.float64).astype(np.int64).astype(np.float64)
+    if len(shape) == 3:  # per channel, broadcast over H, W
+        return bias.reshape(-1, 1, 1)
+    return bias.reshape(-1)
+
+
+def _dense_weight(layer: Any, where: str) -> np.ndarray:
+    weight = np.asarray(layer["weight"][()], dtype=np.float64).astype(np.int64)
+    if weight.ndim != 2:
+        raise error("LV506", f"{where} has a dense weight of shape {weight.shape}", node=where)
+    if weight.min() < 0 < weight.max():  # netx optimize_weight_bits clips mixed matrices
+        weight = np.clip(weight, -256, 254)
+    return weight.astype(np.float64)
+
+
+def read_netx(path: str | Path, *, name: str | None = None) -> Graph:
+    """The layerwise network graph of the netx HDF5 file ``path``.
+
+    Raises:
+        ConfigError IN601: the file does not read as HDF5.
+        UnsupportedOpError LV506: a layer, neuron or option the import does not read.
+    """
+    import h5py
+
+    path = Path(path)
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as exc:
+        raise error("IN601", f"cannot read {path} as HDF5: {exc}", node=str(path)) from exc
+    with handle:
+        if "layer" not in handle:
+            raise error("LV506", f"{path} has no /layer group: not a netx file", node=str(path))
+        layers = handle["layer"]
+        order = sorted(layers, key=int)
+        return _translate(path, name or path.stem, [layers[key] for key in order], order)
+
+
+def _translate(path: Path, name: str, layers: list[Any], keys: list[str]) -> Graph:
+    builder = GraphBuilder(name.replace("-", "_").replace(".", "_") or "netx", "network")
+    source: Value | None = None
+    pending_input: tuple[int, ...] | None = None  # shape of a neuron-less input layer
+    flatten = False
+    for index, (layer, key) in enumerate(zip(layers, keys, strict=True)):
+        kind = _text(layer["type"])
+        where = f"layer/{key} ({kind})"
+        if kind == "input":
+            if index != 0:
+                raise error("LV506", f"{where} is not the first layer", node=where)
+            shape = tuple(int(d) for d in np.asarray(layer["shape"][()]).reshape(-1))
+            if "neuron" not in layer:
+                pending_input = shape
+                continue
+            x = builder.input("x", TensorType(shape, _DTYPE))
+            current = builder.add_node(
+                "projection", [x], ProjectionAttrs("sum", graded=True), name="in.in0"
+            )
+            source = builder.add_node(
+                "population", [current], _neuron(layer, where, shape, None), name="in"
+            )
+            continue
+        if kind == "flatten":
+            flatten = True
+            continue
+        if kind == "dense":
+            weight = _dense_weight(layer, where)
+            if "delay" in layer and np.any(np.asarray(layer["delay"][()]) != 0):
+                raise error("LV506", f"{where} has synaptic delays", node=where)
+            pre = ""
+            if source is None:
+                in_shape = pending_input if pending_input is not None else (weight.shape[1],)
+                source = builder.input("x", TensorType(in_shape, _DTYPE))
+            if len(source.type.shape) != 1 or flatten:
+                pre = f"reshape({source.type.numel})"
+            flatten = False
+            out_shape: tuple[int, ...] = (weight.shape[0],)
+            attrs = ProjectionAttrs("dense", weight=weight, pre=pre)
+        elif kind == "conv":
+            weight = np.asarray(layer["weight"][()], dtype=np.float64)
+            weight = weight.reshape(weight.shape[:4]).astype(np.int64).astype(np.float64)
+            groups = _int(layer["groups"]) if "groups" in layer else 1
+            if source is None:
+                if pending_input is None:
+                    raise error(
+                        "LV506", f"{where} is first but no input layer gives its shape", node=where
+                    )
+                source = builder.input("x", TensorType(pending_input, _DTYPE))
+            attrs = ProjectionAttrs(
+                "conv",
+                weight=weight,
+                stride=_pair(layer["stride"]) if "stride" in layer else (1, 1),
+                padding=_pair(layer["padding"]) if "padding" in layer else (0, 0),
+                dilation=_pair(layer["dilation"]) if "dilation" in layer else (1, 1),
+                groups=groups,
+            )
+            out_shape = attrs.core_shape(source.type.shape)
+        else:
+            raise error(
+                "LV506",
+                f"{where}: netx layer type {kind!r} is not read (input, dense, conv and flatten "
+                "are)",
+                node=where,
+            )
+        current = builder.add_node("projection", [source], attrs, name=f"l{key}.in0")
+        population = _neuron(layer, where, out_shape, _bias(layer, out_shape))
+        source = builder.add_node("population", [current], population, name=f"l{key}")
+    if source is None or not any(n.op == "population" for n in builder.graph.nodes):
+        raise error("LV506", f"{path} has no dense or conv layer", node=str(path))
+    return builder.finish([source])

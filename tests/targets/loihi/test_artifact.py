@@ -1,0 +1,175 @@
+"""The Loihi artifact: write, load, round trip, tamper detection and the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from snncompile.cli import main
+from snncompile.config import CompileConfig
+from snncompile.diagnostics import SnnCompileError
+from snncompile.frontend.torch import trace
+from snncompile.ir.interpret import run_layerwise
+from snncompile.ir.printer import print_graph
+from snncompile.models.neuron import MultiStepLIFNode
+from snncompile.targets.loihi import load
+from snncompile.targets.loihi.artifact import MANIFEST, WEIGHTS, write_artifact
+from snncompile.targets.sim.program import NetworkProgram, build_program
+
+T = 4
+DIGITS = Path(__file__).resolve().parents[3] / "examples" / "digits" / "spikingformer.pt"
+
+
+class Chain(nn.Module):
+    """Linear -> LIF -> Linear -> LIF, mean over T."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.l1 = nn.Linear(8, 6)
+        self.n1 = MultiStepLIFNode(tau=2.0, detach_reset=True)
+        self.l2 = nn.Linear(6, 4)
+        self.n2 = MultiStepLIFNode(tau=2.0, detach_reset=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.unsqueeze(0).repeat(T, 1, 1)
+        return self.n2(self.l2(self.n1(self.l1(x)))).mean(0)
+
+
+def _program() -> tuple[NetworkProgram, CompileConfig]:
+    torch.manual_seed(0)
+    graph = trace(Chain().double().eval(), torch.zeros(2, 8, dtype=torch.float64), time_steps=T)
+    config = CompileConfig(target="loihi", allow_host_ops=True, time_steps=T)
+    return build_program(graph, config), config
+
+
+@pytest.fixture
+def artifact(tmp_path: Path) -> tuple[Path, NetworkProgram]:
+    program, config = _program()
+    out = tmp_path / "art"
+    write_artifact(program, config, out, source=None)
+    return out, program
+
+
+def test_write_load_round_trip(artifact: tuple[Path, NetworkProgram]) -> None:
+    out, program = artifact
+    loaded = load(out)
+    assert print_graph(loaded.pipelined) == print_graph(program.pipelined)
+    assert print_graph(loaded.layerwise) == print_graph(program.layerwise)
+    assert loaded.program.depth == program.depth
+    assert loaded.config.target == "loihi"
+    manifest = loaded.manifest
+    assert manifest["counts"]["populations"] == 2
+    assert manifest["pipeline_depth"] == program.depth
+    assert manifest["inputs"][0]["shape"] == [8]
+    assert set(manifest["versions"]) >= {"snncompile", "torch", "numpy", "lava-nc", "lava-dl"}
+    assert "# " not in (out / "network/pipelined.snnir").read_text()
+    assert "elided sha256:" in (out / "network/pipelined.snnir").read_text()
+    # the loaded program runs like the compiled one
+    x = np.random.default_rng(0).random((6, 2, 8)) * 2
+    (name,) = [v.name for v in program.pipelined.outputs]
+    want = run_layerwise(program.pipelined, [x])[name]
+    got = run_layerwise(loaded.pipelined, [x])[name]
+    np.testing.assert_array_equal(got, want)
+
+
+def _expect(out: Path, code: str, text: str) -> None:
+    with pytest.raises(SnnCompileError) as info:
+        load(out)
+    assert info.value.code == code, info.value.render()
+    assert text in info.value.render()
+
+
+def test_changed_byte_is_refused(artifact: tuple[Path, NetworkProgram]) -> None:
+    out, _ = artifact
+    path = out / "network/pipelined.snnir"
+    data = bytearray(path.read_bytes())
+    index = data.index(b"vth=") + 4
+    data[index] = ord("9") if data[index] != ord("9") else ord("8")
+    path.write_bytes(bytes(data))
+    _expect(out, "LV503", "network/pipelined.snnir changed")
+
+
+def test_missing_file_is_refused(artifact: tuple[Path, NetworkProgram]) -> None:
+    out, _ = artifact
+    (out / "reports/pipeline.json").unlink()
+    _expect(out, "LV503", "reports/pipeline.json is missing")
+
+
+def test_truncated_weights_are_refused(artifact: tuple[Path, NetworkProgram]) -> None:
+    out, _ = artifact
+    path = out / WEIGHTS
+    path.write_bytes(path.read_bytes()[:-20])
+    _expect(out, "LV503", "truncated")
+
+
+def test_truncated_weights_with_forged_hash_do_not_parse(
+    artifact: tuple[Path, NetworkProgram],
+) -> None:
+    out, _ = artifact
+    path = out / WEIGHTS
+    path.write_bytes(path.read_bytes()[:-200])
+    manifest = json.loads((out / MANIFEST).read_text())
+    import hashlib
+
+    manifest["files"][WEIGHTS] = {
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "bytes": path.stat().st_size,
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    _expect(out, "LV503", WEIGHTS)
+
+
+def test_bad_manifests_are_refused(artifact: tuple[Path, NetworkProgram], tmp_path: Path) -> None:
+    out, _ = artifact
+    manifest = json.loads((out / MANIFEST).read_text())
+    cases = {
+        "version": {**manifest, "format_version": 99},
+        "counts": {**manifest, "counts": {**manifest["counts"], "populations": 3}},
+        "format": {**manifest, "format": "other"},
+    }
+    for name, bad in cases.items():
+        copy = tmp_path / name
+        shutil.copytree(out, copy)
+        (copy / MANIFEST).write_text(json.dumps(bad))
+        _expect(copy, "LV504", "manifest" if name != "counts" else "counts")
+    (out / MANIFEST).unlink()
+    _expect(out, "LV503", "manifest.json is missing")
+
+
+def test_build_lava_imports_the_emitter_lazily(artifact: tuple[Path, NetworkProgram]) -> None:
+    out, _ = artifact
+    loaded = load(out)
+    assert callable(loaded.build_lava) and callable(loaded.run_lava)
+
+
+def test_cli_writes_a_loadable_artifact(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "digits"
+    code = main(
+        [str(DIGITS), "--target", "loihi", "--expand-sew", "--allow-host-ops", "-o", str(out)]
+    )
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    assert f"wrote {out / MANIFEST}" in err
+    loaded = load(out)
+    config = CompileConfig(expand_sew=True, allow_host_ops=True)
+    from snncompile.frontend.load import load_configured, to_graph
+
+    compiled = build_program(to_graph(load_configured(DIGITS, config)), config)
+    assert print_graph(loaded.pipelined) == print_graph(compiled.pipelined)
+    assert loaded.program.depth == compiled.depth
+    for name in ("quantization", "lowering", "pipeline", "compliance"):
+        assert (out / "reports" / f"{name}.json").is_file()
+    assert (out / "reports/compliance.html").read_text().lstrip().startswith("<")
+    assert loaded.manifest["config"]["lava_mode"] == "stock"
+
+
+def test_cli_needs_an_output_directory(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main([str(DIGITS), "--target", "loihi", "--expand-sew", "--allow-host-ops"])
+    _, err = capsys.readouterr()
+    assert code != 0 and "CF201" in err and "-o OUT" in err
