@@ -7,8 +7,9 @@ nothing registers itself by import side effect, and spikingjelly is never import
 classes are recognised by name, so the frontend works with or without it installed and does not
 pay its import time).
 
-Supported neurons and what they become (all with spikingjelly's semantics, SEMANTICS.md
-section 2; ``detach_reset`` and the surrogate only change gradients and are ignored):
+Supported neurons and what they become (spikingjelly's semantics, SEMANTICS.md section 2,
+except for snntorch's neuron; ``detach_reset`` and the surrogate only change gradients and are
+ignored):
 
 ======================================================  ========================================
 class                                                   IR ``lif`` attributes
@@ -21,6 +22,12 @@ LIFNode``
 / ``ParametricLIFNode``; spikingjelly ``clock_driven.    dtype of ``w``) and ``tau = 1/decay``
 neuron.MultiStepParametricLIFNode`` and
 ``activation_based.neuron.ParametricLIFNode``
+``snntorch.Leaky`` (every ``snntorch.SpikingNeuron``    ``dynamics='snntorch'``, ``decay =
+is a leaf; the other classes are refused, FE701)        beta``, ``reset_mechanism``,
+                                                        ``reset_delay``, ``v_threshold``; tensor
+                                                        ``beta``/``threshold`` as ``decay_map``/
+                                                        ``v_threshold_map`` (snntorch semantics,
+                                                        :mod:`snncompile.frontend.snntorch`)
 ======================================================  ========================================
 
 Exactness: for the fixed-tau LIF the ``lif`` kernel computes ``V + (X - (V - V_reset)) / tau``,
@@ -32,9 +39,10 @@ general. Known limit: with ``decay_input=False`` and ``V_reset = 0``, spikingjel
 neurons (and activation-based ones in training mode) evaluate ``V·(1 - 1/tau) + X`` while the
 kernel evaluates ``V - V/tau + X``: equal in exact arithmetic, possibly one ulp apart in floats.
 
-Only multi-step neurons are recognised (``step_mode='m'``, or the clock-driven ``MultiStep*``
-classes): a single-step neuron called once per time step in a Python loop has no place in a
-one-step graph and is reported as unsupported by the frontend.
+Only multi-step spikingjelly neurons are recognised (``step_mode='m'``, or the clock-driven
+``MultiStep*`` classes): a single-step neuron called once per time step in a Python loop has no
+place in a one-step graph and is reported as unsupported by the frontend. snntorch neurons are
+single-step by design; :mod:`snncompile.frontend.snntorch` traces their per-step models.
 """
 
 from __future__ import annotations
@@ -114,6 +122,14 @@ def _plif(module: nn.Module, *, step_default: str, kind: str) -> NeuronInfo:
     return NeuronInfo(attrs, _multi_step(module, step_default), kind)
 
 
+def _snntorch(module: nn.Module) -> NeuronInfo:
+    """``snntorch.Leaky`` -> ``lif`` with snntorch dynamics; other snntorch neurons are refused
+    (FE701) by :func:`snncompile.frontend.snntorch.leaky_attrs`."""
+    from snncompile.frontend.snntorch import leaky_attrs
+
+    return NeuronInfo(leaky_attrs(module), False, "snntorch Leaky")
+
+
 def _recognizer(fn: Callable[..., NeuronInfo], step_default: str, kind: str) -> Recognizer:
     """A recognizer calling ``fn`` with the class's default step mode and description."""
 
@@ -127,6 +143,7 @@ def _recognizer(fn: Callable[..., NeuronInfo], step_default: str, kind: str) -> 
 _ZOO = "snncompile.models.neuron"
 _SJ_CLOCK = "spikingjelly.clock_driven.neuron"
 _SJ_ACT = "spikingjelly.activation_based.neuron"
+_SNNTORCH_NEURONS = "snntorch._neurons.neurons"
 
 #: Neuron class ``(module, qualified name)`` -> recognizer. Subclasses are recognised through
 #: their first base class found here (method resolution order).
@@ -141,6 +158,8 @@ RECOGNIZERS: dict[tuple[str, str], Recognizer] = {
     ),
     (_SJ_ACT, "LIFNode"): _recognizer(_lif, "s", "spikingjelly activation_based LIF"),
     (_SJ_ACT, "ParametricLIFNode"): _recognizer(_plif, "s", "spikingjelly activation_based PLIF"),
+    # snntorch: every neuron is a leaf; Leaky is mapped, the others are refused (FE701)
+    (_SNNTORCH_NEURONS, "SpikingNeuron"): _snntorch,
 }
 
 

@@ -31,6 +31,11 @@ of two activations, ``sum``/``mean`` over per-sample axes, ``reshape``/``view``/
 slices, ``Dropout``/``Identity``/``contiguous``/``clone``/``detach``/``to`` (identities), and
 recognised neurons -> ``lif``.
 
+Models with snntorch neurons are written per time step and take another path
+(:func:`_trace_snntorch`, :mod:`snncompile.frontend.snntorch`): a step model (``init_hidden=True``)
+is traced on one step of the example, a loop model's unrolled trace is checked to repeat one step
+T times and that step is kept.
+
 The graph's output is the per-step output (logits): the mean over T that the model applies is
 applied by :func:`snncompile.simulate`. Ops after that mean must commute with it (linear,
 batch norm, scaling, sums, layout); a neuron, max pool or product after it is an error.
@@ -41,6 +46,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import operator
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -51,6 +57,7 @@ import torch.fx as fx
 from torch import nn
 
 from snncompile.diagnostics import SnnCompileError, error
+from snncompile.frontend import snntorch as snn
 from snncompile.frontend import torch_ops
 from snncompile.frontend.layout import Act, Layout
 from snncompile.frontend.neurons import is_neuron
@@ -256,11 +263,13 @@ def _record(module: fx.GraphModule, example: torch.Tensor) -> dict[fx.Node, Any]
 
 
 def _reset_state(model: nn.Module) -> None:
-    """Reset every stateful submodule (neuron potentials) like spikingjelly's ``reset_net``."""
+    """Reset every stateful submodule (neuron potentials) like spikingjelly's ``reset_net``
+    (and snntorch's ``reset_mem``)."""
     for module in model.modules():
         reset: Any = getattr(module, "reset", None)
         if callable(reset):
             reset()
+    snn.reset_neurons(model)
 
 
 def _input_layout(example: torch.Tensor, time_steps: int, layout: str | None) -> str:
@@ -344,6 +353,30 @@ def _concrete(model: nn.Module, probe: torch.Tensor) -> fx.GraphModule:
     return fx.GraphModule(tracer.root, graph)
 
 
+def _fx_trace(model: nn.Module, probe: torch.Tensor) -> tuple[fx.GraphModule, str, str | None]:
+    """Symbolic tracing, or concrete tracing on ``probe`` when symbolic tracing fails: the fx
+    module, the method used and the symbolic error."""
+    try:
+        return _symbolic(model), "symbolic", None
+    except SnnCompileError:
+        raise
+    except Exception as exc:  # fx raises TraceError, TypeError, ... on control flow
+        symbolic_error = f"{type(exc).__name__}: {exc}"
+        log.info("symbolic tracing failed (%s); tracing with concrete shapes", exc)
+    try:
+        gm = _concrete(model, probe)
+    except SnnCompileError:
+        raise
+    except Exception as concrete_exc:
+        raise error(
+            "FE701",
+            f"{type(model).__name__} cannot be traced: symbolic tracing failed with "
+            f"{symbolic_error}; concrete tracing failed with "
+            f"{type(concrete_exc).__name__}: {concrete_exc}",
+        ) from concrete_exc
+    return gm, "concrete", symbolic_error
+
+
 def trace_with_info(
     model: nn.Module,
     example_input: torch.Tensor,
@@ -359,40 +392,25 @@ def trace_with_info(
         example_input: an input the model accepts (its dtype sets the IR dtype).
         time_steps: T, the number of time steps the model runs.
         input_layout: ``static``, ``TB`` or ``BT``; by default ``TB``/``BT`` for a 5-D input
-            with T on axis 0/1, else ``static``.
+            with T on axis 0/1, else ``static`` (snntorch models: see
+            :mod:`snncompile.frontend.snntorch`).
         name: the graph name (default: the model's class name).
     """
     if time_steps < 1:
         raise error("CF201", f"time_steps must be >= 1, got {time_steps}")
     if example_input.dtype not in _DTYPES:
         raise error("CF201", f"example input dtype {example_input.dtype} is not f32 or f64")
+    if snn.snntorch_neurons(model):
+        return _trace_snntorch(
+            model, example_input, time_steps=time_steps, input_layout=input_layout, name=name
+        )
     layout_name = _input_layout(example_input, time_steps, input_layout)
     batch = 2 if time_steps != 2 else 3  # a probe batch size distinct from T (and > 1)
     probe, lead, sample = _probe_input(example_input, layout_name, batch)
     was_training = model.training
     model.eval()
     try:
-        symbolic_error: str | None = None
-        try:
-            gm = _symbolic(model)
-            method = "symbolic"
-        except SnnCompileError:
-            raise
-        except Exception as exc:  # fx raises TraceError, TypeError, ... on control flow
-            symbolic_error = f"{type(exc).__name__}: {exc}"
-            log.info("symbolic tracing failed (%s); tracing with concrete shapes", exc)
-            try:
-                gm = _concrete(model, probe)
-            except SnnCompileError:
-                raise
-            except Exception as concrete_exc:
-                raise error(
-                    "FE701",
-                    f"{type(model).__name__} cannot be traced: symbolic tracing failed with "
-                    f"{symbolic_error}; concrete tracing failed with "
-                    f"{type(concrete_exc).__name__}: {concrete_exc}",
-                ) from concrete_exc
-            method = "concrete"
+        gm, method, symbolic_error = _fx_trace(model, probe)
         log.info("traced %s with %s tracing", type(model).__name__, method)
         _reset_state(model)
         with torch.no_grad():
@@ -411,6 +429,78 @@ def trace_with_info(
     finally:
         model.train(was_training)
     return TraceInfo(graph, method, symbolic_error, layout_name, averaged, time_steps)
+
+
+def _trace_snntorch(
+    model: nn.Module,
+    example: torch.Tensor,
+    *,
+    time_steps: int,
+    input_layout: str | None,
+    name: str | None,
+) -> TraceInfo:
+    """Trace a model with snntorch neurons (:mod:`snncompile.frontend.snntorch`): a step model
+    (``init_hidden=True``) on one step of the example, a loop model by extracting one step of
+    its unrolled trace. The graph's output is the per-step output (``output_averaged`` False).
+    """
+    neurons = snn.snntorch_neurons(model)
+    hidden = {bool(getattr(m, "init_hidden", False)) for _, m in neurons}
+    if len(hidden) > 1:
+        mixed = ", ".join(f"{n}={bool(getattr(m, 'init_hidden', False))}" for n, m in neurons)
+        raise error(
+            "FE701",
+            f"{type(model).__name__} mixes snntorch neurons with and without init_hidden "
+            f"({mixed}); the frontend traces a model whose forward is one step (all "
+            f"init_hidden=True) or loops over the steps (none)",
+            node=type(model).__name__,
+        )
+    batch = 2 if time_steps != 2 else 3  # a probe batch size distinct from T (and > 1)
+    was_training = model.training
+    model.eval()
+    try:
+        if hidden == {True}:  # forward is one time step
+            layout_name = snn.step_layout(example, time_steps, input_layout)
+            step_example = example[0] if layout_name == "TB" else example
+            probe, lead, sample = _probe_input(step_example, "static", batch)
+            _reset_state(model)
+            gm, method, symbolic_error = _fx_trace(model, probe)
+            snn.check_called_once(gm)
+            snn.first_output(gm)
+        else:  # forward loops over the T steps: trace it unrolled, keep one step
+            _reset_state(model)
+            full, method, symbolic_error = _fx_trace(model, example)
+            _reset_state(model)
+            with torch.no_grad():
+                full_values = _record(full, example)
+            step = snn.extract_step(
+                full, full_values, time_steps=time_steps, input_layout=input_layout
+            )
+            gm, layout_name = step.module, step.layout
+            step_example = example[0] if layout_name == "TB" else example
+            probe, lead, sample = _probe_input(step_example, "static", batch)
+        log.info(
+            "traced %s (snntorch, %s input) with %s tracing",
+            type(model).__name__,
+            layout_name,
+            method,
+        )
+        _reset_state(model)
+        with torch.no_grad():
+            values = _record(gm, probe)
+        _reset_state(model)
+        graph, _ = _translate(
+            gm,
+            values,
+            time_steps=time_steps,
+            batch=batch,
+            lead=lead,
+            sample=sample,
+            dtype=_DTYPES[example.dtype],
+            name=name or _graph_name(model),
+        )
+    finally:
+        model.train(was_training)
+    return TraceInfo(graph, method, symbolic_error, layout_name, False, time_steps)
 
 
 def trace(
@@ -481,6 +571,13 @@ def _translate(
             break
         args = fx.node.map_arg(node.args, lambda n: env[n])
         kwargs = fx.node.map_arg(node.kwargs, lambda n: env[n])
+        if snn.has_membrane((args, kwargs)) and not (
+            node.target is operator.getitem and isinstance(args[0], tuple)
+        ):
+            raise ctx.unsupported(
+                "a computation with the membrane potential an snntorch neuron returns (the lif "
+                "op outputs spikes; the membrane may only carry the state to the next step)"
+            )
         if node.op == "get_attr" or not (_has_act(args) or _has_act(kwargs)):
             if node.op == "call_module" and is_neuron(modules[node.target]):
                 raise ctx.unsupported("a neuron on a constant input")
@@ -489,6 +586,14 @@ def _translate(
         env[node] = _dispatch(ctx, node, args, kwargs)
         _check_shape(ctx, env[node])
     results = [env[n] if isinstance(n, fx.Node) else n for n in outputs]
+    if len(results) == 1 and isinstance(results[0], tuple) and snn.has_membrane(results[0]):
+        results = [results[0][0]]  # an snntorch neuron's (spk, mem) returned: the spikes
+    if any(isinstance(r, snn.Membrane) for r in results):
+        raise error(
+            "FE701",
+            "the model returns the membrane potential of an snntorch neuron; the lif op "
+            "outputs spikes only (return the spikes, or the stack of per-step spikes first)",
+        )
     if len(results) != 1 or not isinstance(results[0], Act):
         raise error(
             "FE701",
@@ -523,6 +628,8 @@ def _handler(ctx: torch_ops.Context, node: fx.Node, args: Any) -> Any:
         module = ctx.modules[str(node.target)]
         if len(args) != 1 or not isinstance(args[0], Act):
             raise ctx.unsupported("a module call with other than one tensor argument")
+        if snn.is_snntorch_neuron(module):
+            return functools.partial(snn.neuron, ctx, module)
         if is_neuron(module):
             return functools.partial(torch_ops.neuron, ctx, module)
         found = torch_ops.MODULE_HANDLERS.get(type(module))

@@ -23,6 +23,7 @@ not parseable.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 from typing import Any
@@ -86,6 +87,23 @@ def _format_attr(kind: AttrKind, value: Any, hint: str, names: _ArrayNames) -> s
     return _format_scalar(kind.base, value)
 
 
+def _elided(attrs: Any) -> frozenset[str]:
+    """Attributes marked ``elide_default`` in their field metadata that hold their default
+    (none, or a scalar equal to it): left out of the text, the parser restores them."""
+    out = set()
+    for f in dataclasses.fields(attrs):
+        if not f.metadata.get("elide_default"):
+            continue
+        value = getattr(attrs, f.name)
+        if value is None or isinstance(value, np.ndarray):
+            default = value is None and f.default is None
+        else:
+            default = bool(value == f.default)
+        if default:
+            out.add(f.name)
+    return frozenset(out)
+
+
 def _format_node(node: Node, names: _ArrayNames) -> str:
     results = ", ".join(f"%{v.name}" for v in node.outputs)
     args = ", ".join(f"%{v.name}" for v in node.inputs)
@@ -93,6 +111,7 @@ def _format_node(node: Node, names: _ArrayNames) -> str:
     attrs = ", ".join(
         f"{key}={_format_attr(kind, getattr(node.attrs, key), f'{node.name}.{key}', names)}"
         for key, kind in kinds.items()
+        if key not in _elided(node.attrs)
     )
     types = ", ".join(str(v.type) for v in node.outputs)
     text = f"  {results} = {node.op}({args})"

@@ -156,6 +156,15 @@ class _Builder:
         return self.scale_of(value) / self.tau
 
     def run(self) -> Graph:
+        for node in self.source.nodes:
+            if node.op == "lif" and node.attrs.dynamics != "spikingjelly":
+                raise error(
+                    "QZ901",
+                    f"{node.describe()} has {node.attrs.dynamics} dynamics (reset_mechanism="
+                    f"{node.attrs.reset_mechanism}, spikes above the threshold, reset at the next "
+                    "step); the quantizer maps spikingjelly LIF neurons to Lava's LIF only",
+                    node=node.describe(),
+                )
         taus = {_tau(n) for n in self.source.nodes if n.op == "lif"}
         if len(taus) > 1:
             raise error(

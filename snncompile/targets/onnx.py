@@ -301,6 +301,13 @@ def _check_exportable(graph: Graph) -> None:
             node=graph.name,
         )
     for node in graph.nodes:
+        if node.op == "lif" and node.attrs.dynamics != "spikingjelly":
+            raise error(
+                "IX806",
+                f"{node.describe()} has {node.attrs.dynamics} dynamics; the ONNX neuron "
+                "functions are spikingjelly's LIF (docs/onnx.md)",
+                node=node.describe(),
+            )
         if node.op != "lif" and node.op not in EMITTERS:
             raise error(
                 "IX806",

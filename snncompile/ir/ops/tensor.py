@@ -5,6 +5,7 @@ Shapes below are per sample (no time or batch axis); kernels receive a leading b
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -152,15 +153,33 @@ def _batchnorm(
 # --- lif ------------------------------------------------------------------------------------
 
 
+#: ``LifAttrs.dynamics`` values: the neuron equations a ``lif`` node follows.
+LIF_DYNAMICS = ("spikingjelly", "snntorch")
+#: ``LifAttrs.reset_mechanism`` values (``dynamics='snntorch'`` only).
+SNNTORCH_RESETS = ("subtract", "zero", "none")
+
+#: Field metadata: the printer leaves the attribute out while it has its default value (new
+#: attributes keep the text of existing graphs unchanged; the parser fills the default back in).
+_ELIDED = {"elide_default": True}
+
+
 @dataclass(frozen=True, eq=False)
 class LifAttrs(OpAttrs):
-    """Leaky integrate-and-fire neuron (spikingjelly semantics). ``v_reset`` none = soft reset.
+    """Leaky integrate-and-fire neuron; ``dynamics`` picks the equations (see the kernel).
 
+    ``dynamics='spikingjelly'`` (default): spikingjelly's LIF. ``v_reset`` none = soft reset.
     ``decay`` none: the charge divides by ``tau`` (spikingjelly's LIF). ``decay`` set: the charge
     multiplies by ``decay`` instead (spikingjelly's ParametricLIF, ``decay = sigmoid(w)``, exact);
     ``tau`` is then ``1 / decay``, for information. ``v_threshold_map`` (broadcast over the
     neurons) replaces ``v_threshold`` per neuron: ``fold-scales`` puts per-neuron input gains
     there (``lif(c ⊙ X)`` spikes like ``lif(X)`` with thresholds ``v_threshold / c``).
+
+    ``dynamics='snntorch'``: ``snntorch.Leaky``. ``decay`` is its ``beta`` (in [0, 1], required;
+    ``decay_map``, broadcast over the neurons, replaces it per neuron), ``reset_mechanism`` its
+    ``subtract`` / ``zero`` / ``none`` and ``reset_delay`` its flag of that name; ``v_reset``
+    must be 0 and ``decay_input`` false (the input is not decayed), and ``tau`` (``1 / (1 -
+    beta)``) is for information only. ``reset_mechanism``, ``reset_delay`` and ``decay_map``
+    must stay none with spikingjelly dynamics.
     """
 
     tau: float = 2.0
@@ -169,6 +188,10 @@ class LifAttrs(OpAttrs):
     decay_input: bool = True
     decay: float | None = None
     v_threshold_map: Array | None = None
+    dynamics: str = dataclasses.field(default="spikingjelly", metadata=_ELIDED)
+    reset_mechanism: str | None = dataclasses.field(default=None, metadata=_ELIDED)
+    reset_delay: bool | None = dataclasses.field(default=None, metadata=_ELIDED)
+    decay_map: Array | None = dataclasses.field(default=None, metadata=_ELIDED)
 
     def thresholds(self, dtype: np.dtype) -> np.ndarray | np.floating:
         """The threshold of every neuron (a scalar when there is no map)."""
@@ -176,22 +199,68 @@ class LifAttrs(OpAttrs):
             return dtype.type(self.v_threshold)
         return self.v_threshold_map.astype(dtype)
 
+    def decays(self, dtype: np.dtype) -> np.ndarray | np.floating:
+        """The decay of every neuron (``decay_map``, else ``decay``; snntorch dynamics)."""
+        if self.decay_map is not None:
+            return self.decay_map.astype(dtype)
+        assert self.decay is not None
+        return dtype.type(self.decay)
+
+
+def _check_map(name: str, array: Array | None, shape: tuple[int, ...]) -> None:
+    """A per-neuron map must broadcast to the neuron shape without growing it."""
+    if array is None:
+        return
+    try:
+        grown = np.broadcast_shapes(shape, array.shape) != shape
+    except ValueError:
+        grown = True
+    if grown:
+        raise ShapeError(f"lif {name} {array.shape} does not broadcast to {shape}")
+
+
+def _check_snntorch(a: LifAttrs) -> None:
+    """The attribute combinations ``dynamics='snntorch'`` allows."""
+    if a.reset_mechanism not in SNNTORCH_RESETS:
+        raise ShapeError(
+            f"lif with snntorch dynamics needs reset_mechanism in {', '.join(SNNTORCH_RESETS)}, "
+            f"got {a.reset_mechanism!r}"
+        )
+    if a.reset_delay is None:
+        raise ShapeError("lif with snntorch dynamics needs reset_delay (true or false)")
+    if a.decay is None or not 0.0 <= a.decay <= 1.0:
+        raise ShapeError(f"lif with snntorch dynamics needs decay (beta) in [0, 1], got {a.decay}")
+    if a.decay_map is not None and not (np.all(a.decay_map >= 0.0) and np.all(a.decay_map <= 1.0)):
+        raise ShapeError("lif decay_map (beta) values must be in [0, 1]")
+    if a.v_reset != 0.0 or a.decay_input:
+        raise ShapeError(
+            f"lif with snntorch dynamics needs v_reset=0.0 and decay_input=false, got "
+            f"v_reset={a.v_reset}, decay_input={a.decay_input}"
+        )
+
 
 def _infer_lif(types: Sequence[TensorType], a: LifAttrs) -> tuple[TensorType, ...]:
     (x,) = types
     if a.tau < 1.0:
         raise ShapeError(f"lif tau must be >= 1, got {a.tau}")
-    if a.decay is not None and not 0.0 < a.decay <= 1.0:
-        raise ShapeError(f"lif decay must be in (0, 1], got {a.decay}")
-    if a.v_threshold_map is not None:
-        try:
-            grown = np.broadcast_shapes(x.shape, a.v_threshold_map.shape) != x.shape
-        except ValueError:
-            grown = True
-        if grown:
-            raise ShapeError(
-                f"lif v_threshold_map {a.v_threshold_map.shape} does not broadcast to {x.shape}"
-            )
+    if a.dynamics == "snntorch":
+        _check_snntorch(a)
+    elif a.dynamics != "spikingjelly":
+        raise ShapeError(
+            f"lif dynamics must be one of {', '.join(LIF_DYNAMICS)}, got {a.dynamics!r}"
+        )
+    else:
+        if a.decay is not None and not 0.0 < a.decay <= 1.0:
+            raise ShapeError(f"lif decay must be in (0, 1], got {a.decay}")
+        extra = [
+            name
+            for name in ("reset_mechanism", "reset_delay", "decay_map")
+            if getattr(a, name) is not None
+        ]
+        if extra:
+            raise ShapeError(f"lif {', '.join(extra)} need dynamics='snntorch'")
+    _check_map("v_threshold_map", a.v_threshold_map, x.shape)
+    _check_map("decay_map", a.decay_map, x.shape)
     return (_same(x),)
 
 
@@ -201,7 +270,7 @@ def _lif_state(a: LifAttrs, types: Sequence[TensorType], batch: int) -> State:
 
 
 def _lif(a: LifAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np.ndarray]:
-    """One step of spikingjelly's LIF (SEMANTICS.md section 2)::
+    """One step of spikingjelly's LIF (SEMANTICS.md section 2), ``dynamics='spikingjelly'``::
 
         charge  H = V + (X - (V - v_reset)) / tau        (decay_input)
                 H = V - (V - v_reset) / tau + X          (not decay_input)
@@ -211,10 +280,25 @@ def _lif(a: LifAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np
                 V = H - S · v_threshold                  (soft, v_reset none)
 
     with v_reset taken as 0 in the charge equation for a soft reset.
+
+    ``dynamics='snntorch'``: one step of ``snntorch.Leaky`` (state ``V`` starts at 0 and holds
+    the potential *before* its reset, which snntorch applies at the next step), with
+    ``β = decay`` (``decay_map`` per neuron) and ``θ = v_threshold`` (``v_threshold_map``)::
+
+        R = 1 if V - θ > 0 else 0                        (the previous step's spike)
+        H = β · V + X - R · θ                            (reset_mechanism subtract)
+        H = β · ((1 - R) · V) + X                        (zero)
+        H = β · V + X                                    (none)
+        S = 1 if H - θ > 0 else 0                        (strict: no spike at H = θ)
+        V = H                                            (reset_delay true)
+        V = H - (S - R) · θ   or   H - (S - R) · H       (reset_delay false; subtract / zero)
     """
     assert state is not None
     x = xs[0]
     v = state["v"].astype(x.dtype, copy=False)
+    if a.dynamics == "snntorch":
+        state["v"], spike = _leaky(a, x, v)
+        return (spike,)
     reset = 0.0 if a.v_reset is None else a.v_reset
     if a.decay is None:
         h = v + (x - (v - reset)) / a.tau if a.decay_input else v - (v - reset) / a.tau + x
@@ -228,6 +312,27 @@ def _lif(a: LifAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[np
     else:
         state["v"] = h * (1.0 - spike) + a.v_reset * spike
     return (spike,)
+
+
+def _leaky(a: LifAttrs, x: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """snntorch ``Leaky.forward`` on numpy, in its order of operations: (new state, spikes)."""
+    one = x.dtype.type(1.0)
+    beta = a.decays(x.dtype)
+    threshold = a.thresholds(x.dtype)
+    r = (v - threshold > 0).astype(x.dtype)
+    if a.reset_mechanism == "subtract":
+        h = beta * v + x - r * threshold
+    elif a.reset_mechanism == "zero":
+        h = beta * ((one - r) * v) + x
+    else:
+        h = beta * v + x
+    spike = (h - threshold > 0).astype(x.dtype)
+    if not a.reset_delay:
+        if a.reset_mechanism == "subtract":
+            h = h - (spike - r) * threshold
+        elif a.reset_mechanism == "zero":
+            h = h - (spike - r) * h
+    return h, spike
 
 
 # --- elementwise ----------------------------------------------------------------------------
@@ -527,7 +632,9 @@ OPS: list[OpDef] = [
 ]
 
 __all__ = [
+    "LIF_DYNAMICS",
     "OPS",
+    "SNNTORCH_RESETS",
     "AdaptivePool2dAttrs",
     "BatchNormAttrs",
     "ConstAttrs",
