@@ -75,6 +75,22 @@ class Compiled:
     target: str = "sim"
     _program: NetworkProgram | None = field(default=None, repr=False)
     _simulators: dict[str, Simulator] = field(default_factory=dict, repr=False)
+    source: str | None = None  # the model file of an artifact, for the float backend
+
+    def float_graph(self) -> Graph:
+        """The traced tensor IR in float (an artifact recompiles it from its source)."""
+        if self.graph.stage == "tensor":
+            return self.graph
+        if self.source is None or not Path(self.source).is_file():
+            raise error(
+                "CF201",
+                f"the float backend needs the source model of this artifact ({self.source}); "
+                "run the source model file instead",
+                node="backend",
+            )
+        loaded = load_configured(self.source, self.config)
+        self.graph = to_graph(loaded, torch.float64)
+        return self.graph
 
     @property
     def program(self) -> NetworkProgram:
@@ -126,8 +142,9 @@ class Compiled:
         inputs = self.inputs(x)
         steps = self.time_steps
         if backend == "float":
+            graph = self.float_graph()
             start = time.perf_counter()
-            out = run_layerwise(self.graph, [inputs])[self.graph.outputs[0].name]
+            out = run_layerwise(graph, [inputs])[graph.outputs[0].name]
             seconds = time.perf_counter() - start
             return RunOutput(out.mean(axis=0), out, latency_steps=steps, seconds=seconds)
         depth = self.depth if mode == "pipelined" else 0
@@ -199,6 +216,30 @@ def compile(
     return compiled
 
 
+def _from_artifact(path: Path) -> Compiled:
+    from snncompile.frontend.load import _card
+    from snncompile.targets.loihi import load
+
+    artifact = load(path)
+    manifest, program = artifact.manifest, artifact.program
+    source = (manifest.get("source") or {}).get("path")
+    card = _card(Path(source)) if source and Path(source).is_file() else None
+    graph = program.layerwise
+    loaded = LoadedModel(
+        name=str(manifest.get("model", path.name)),
+        module=None,
+        graph=None,
+        arch=artifact.config.arch,
+        time_steps=int(manifest["time_steps"]),
+        input_shape=graph.inputs[0].type.shape,
+        dataset=(card or {}).get("dataset") or ("digits" if card and "split" in card else None),
+        card=card,
+    )
+    compiled = Compiled(loaded, graph, artifact.config, "loihi", _program=program)
+    compiled.source = source
+    return compiled
+
+
 def compile_config(
     model: str | Path | nn.Module,
     config: CompileConfig,
@@ -206,7 +247,12 @@ def compile_config(
     example_input: Any = None,
     input_shape: tuple[int, ...] | None = None,
 ) -> Compiled:
-    """:func:`compile` with a ready :class:`~snncompile.config.CompileConfig`."""
+    """:func:`compile` with a ready :class:`~snncompile.config.CompileConfig`.
+
+    ``model`` may also be an artifact directory written by ``--target loihi``: its verified
+    network is used as it is (the float backend then needs the source model it records)."""
+    if isinstance(model, str | Path) and (Path(model) / "manifest.json").is_file():
+        return _from_artifact(Path(model))
     loaded = load_configured(model, config)
     if input_shape is None and example_input is not None:
         example = example_input.detach() if hasattr(example_input, "detach") else example_input

@@ -55,8 +55,11 @@ def compile_graph(
     *,
     output: Path | None = None,
     dump: Callable[[str, str], None] | None = None,
+    source: str | Path | None = None,
 ) -> CompileResult:
-    """Run the target's pipeline on ``graph`` and emit the target's output (to ``output``)."""
+    """Run the target's pipeline on ``graph`` and emit the target's output (to ``output``).
+
+    ``source`` (the model file, if any) is recorded for targets that hash it (``loihi``)."""
     target = TARGETS.get(config.target)
     if target is None:
         raise error(
@@ -72,6 +75,8 @@ def compile_graph(
         dump=dump,
     )
     ctx = PassContext(config=config)
+    if source is not None:
+        ctx.reports["source"] = str(source)
     result = manager.run(graph, ctx)
     return CompileResult(result, target.emit(result.graph, config, ctx, output))
 
@@ -85,4 +90,4 @@ def compile_file(
 ) -> CompileResult:
     """Read ``source`` and compile it with ``config``."""
     graph, config = read_model(source, config)
-    return compile_graph(graph, config, output=output, dump=dump)
+    return compile_graph(graph, config, output=output, dump=dump, source=source)

@@ -295,9 +295,7 @@ def _current_sum(
     return (np.sum(xs, axis=0) if len(xs) > 1 else xs[0],)
 
 
-def _infer_current_sum(
-    types: Sequence[TensorType], a: CurrentSumAttrs
-) -> tuple[TensorType, ...]:
+def _infer_current_sum(types: Sequence[TensorType], a: CurrentSumAttrs) -> tuple[TensorType, ...]:
     shape = types[0].shape
     if any(t.shape != shape for t in types):
         raise ShapeError(f"current_sum inputs differ in shape: {[t.shape for t in types]}")
