@@ -28,12 +28,22 @@ CASES: dict[str, str] = {
     "float IR sim vs PyTorch (spikingformer.pt, 64 digits)": (
         "simulate:examples/digits/spikingformer.pt"
     ),
+    "compile network spikingformer.pt": "network:examples/digits/spikingformer.pt",
+    "bit-accurate sim vs PyTorch (spikingformer.pt, 64 digits)": (
+        "sim:examples/digits/spikingformer.pt"
+    ),
+    "bit-accurate sim vs PyTorch (spikformer_4_384, CIFAR 32x32, 16 samples)": (
+        "sim:zoo:spikformer_4_384"
+    ),
+    "Lava vs sim (spikingformer.pt, 1 sample)": "lava:examples/digits/spikingformer.pt",
 }
 FULL_CASES: dict[str, str] = {
     "trace spikformer_8_768 (224x224, T=4)": "trace:zoo:spikformer_8_768",
     "trace spikingresformer_l (224x224, T=4)": "trace:zoo:spikingresformer_l",
     "compile --target fixed spikformer_8_768": "compile:zoo:spikformer_8_768",
     "compile --target fixed spikingresformer_l": "compile:zoo:spikingresformer_l",
+    "compile network IR spikformer_8_768 (all passes)": "network:zoo:spikformer_8_768",
+    "compile network IR spikingresformer_l (all passes)": "network:zoo:spikingresformer_l",
 }
 
 
@@ -117,7 +127,87 @@ def _simulate(source: str) -> dict[str, Any]:
     }
 
 
+def _network(source: str) -> dict[str, Any]:
+    """Trace and compile to the pipelined network IR (every pass up to pipeline-delays)."""
+    from snncompile.api import compile_config
+    from snncompile.config import CompileConfig
+
+    start = time.perf_counter()
+    compiled = compile_config(source, CompileConfig(expand_sew=True, allow_host_ops=True))
+    traced = time.perf_counter() - start
+    program = compiled.program
+    totals = program.reports["lower-to-network"]["totals"]
+    return {
+        "seconds": time.perf_counter() - start,
+        "trace_seconds": traced,
+        "populations": totals["populations"],
+        "neurons": totals["neurons"],
+        "projections": totals["projections"],
+        "depth": program.depth,
+    }
+
+
+def _sim(source: str) -> dict[str, Any]:
+    """The bit-accurate simulator (layerwise and pipelined) against PyTorch's eager forward
+    on the same batch in the same process; the ratios are what issue 7's target is about."""
+    import numpy as np
+    import torch
+
+    from snncompile.api import compile_config
+    from snncompile.config import CompileConfig
+    from snncompile.data.samples import sample_inputs
+    from snncompile.models import reset_net
+
+    compiled = compile_config(source, CompileConfig(expand_sew=True, allow_host_ops=True))
+    samples = 64 if "digits" in source or source.endswith(".pt") else 16
+    shape = compiled.graph.inputs[0].type.shape
+    dataset = "digits" if shape == (1, 16, 16) else None
+    x = sample_inputs(shape, samples=samples, dataset=dataset)
+    module = compiled.loaded.module
+    assert module is not None
+    module = module.float()
+    with torch.no_grad():
+        reset_net(module)
+        module(torch.from_numpy(x[:2]).float())  # warm-up
+        start = time.perf_counter()
+        reset_net(module)
+        module(torch.from_numpy(x).float())
+        torch_seconds = time.perf_counter() - start
+    compiled.run(x[:2], mode="layerwise")  # builds the simulators
+    compiled.run(x[:2], mode="pipelined")
+    start = time.perf_counter()
+    layerwise = compiled.run(x, mode="layerwise", stats=False)
+    layerwise_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    pipelined = compiled.run(x, mode="pipelined", stats=False)
+    pipelined_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    compiled.run(x, mode="pipelined", stats=True)
+    stats_seconds = time.perf_counter() - start
+    assert np.array_equal(layerwise.logits, pipelined.logits)
+    return {
+        "seconds": layerwise_seconds,
+        "samples": samples,
+        "torch_seconds": torch_seconds,
+        "ratio_layerwise": layerwise_seconds / torch_seconds,
+        "pipelined_seconds": pipelined_seconds,
+        "ratio_pipelined": pipelined_seconds / torch_seconds,
+        "ratio_pipelined_with_stats": stats_seconds / torch_seconds,
+        "depth": compiled.depth,
+    }
+
+
+def _lava(source: str) -> dict[str, Any]:
+    """Lava's CPU simulation vs the reference simulator on one digits sample."""
+    from benchmarks.lava_vs_sim import compare
+
+    return compare(source)
+
+
 KINDS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "network": _network,
+    "sim": _sim,
+    "lava": _lava,
     "trace": _trace,
     "compile": _compile,
     "check": _check,

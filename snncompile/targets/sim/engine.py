@@ -409,6 +409,7 @@ class Simulator:
             executors[node.name] = ex
             self.plan.append((node, ex))
         self.first_step = _first_steps(graph)
+        self._zeros: dict[str, np.ndarray] = {}
 
     def run(
         self,
@@ -450,15 +451,19 @@ class Simulator:
         self, node: Node, ex: _Projection | _Population, env: dict[Value, np.ndarray], batch: int
     ) -> None:
         """A step outside ``node``'s window: zeros out, delay lines and step counters move."""
+        zeros = self._zeros.get(node.name)
+        if zeros is None or zeros.shape[0] != batch:  # read-only: no executor writes its input
+            shape = ex.out_shape if isinstance(ex, _Projection) else ex.shape
+            dtype = ex.buffer_dtype if isinstance(ex, _Projection) else np.float64
+            zeros = self._zeros[node.name] = np.zeros((batch, *shape), dtype)
         if isinstance(ex, _Projection):
-            env[node.output] = ex.delayed(np.zeros((batch, *ex.out_shape), ex.buffer_dtype))
-            source = node.inputs[0].producer
-            if node.name in self.products and source is not None:
+            env[node.output] = ex.delayed(zeros)
+            if node.name in self.products:
                 self.products[node.name].pop.step += 1
             return
         if node.name not in self.fused:
             ex.step += 1
-            env[node.output] = np.zeros((batch, *node.output.type.shape))
+            env[node.output] = zeros
 
     def _run(
         self,
