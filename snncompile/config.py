@@ -77,6 +77,14 @@ class CompileConfig:
             "(k times the synapse memory) instead of stopping with SD201."
         ),
     )
+    ms_relay: bool = field(
+        default=False,
+        metadata=_opt(
+            "Lower a membrane-shortcut residual stream read by several populations to graded "
+            "relay populations (one hop each) instead of fan-in projections from every "
+            "contributor (the default; the lowering report gives the synapse memory of both)."
+        ),
+    )
     accept_saturation: bool = field(
         default=False,
         metadata=_opt("Accept fixed-point saturation the quantizer cannot rule out."),
@@ -116,6 +124,19 @@ class CompileConfig:
             "(overrides the file's or the convention's).",
             choices=("value", "subtract"),
         ),
+    )
+
+    sim_backend: str = field(
+        default="numpy",
+        metadata=_opt(
+            "Engine of the reference simulator: numpy, or torch (on --device; bit-identical "
+            "to numpy, docs/scale_out.md).",
+            choices=("numpy", "torch"),
+        ),
+    )
+    device: str = field(
+        default="cpu",
+        metadata=_opt("Device of the torch simulator engine.", choices=("cpu", "cuda")),
     )
 
     def __post_init__(self) -> None:

@@ -91,7 +91,7 @@ def _neuron(node: Node, flows: Sequence[Flow]) -> Flow:
 
 
 def _population(node: Node, flows: Sequence[Flow]) -> Flow:
-    if node.attrs.kind == "gated":  # graded payloads: value · gate
+    if node.attrs.kind in ("gated", "relay"):  # graded payloads
         return Flow(INT)
     return _neuron(node, flows)
 

@@ -13,9 +13,11 @@ The linear ops between neurons (adds, layout, sums, conv, linear, integer scales
 distributed into *terms*, one per source: ``I = Σ_k P_k(x_k) + c``. Each term becomes a
 ``projection`` (pre view, one core, gain, exponent, post view); adds become fan-in (an MS residual
 stream feeds every population that reads it with one projection per contributor: the default
-"fan-in" form of ``lower-residuals``). The constant ``c`` (conv and linear biases, in current
-units) moves into the population's bias: with ``du = 4095`` Lava's ``u`` is exactly ``a << 6``,
-so ``v`` gains ``64·c`` per step either way (exact unless the 24-bit ``u`` would wrap, which the
+"fan-in" form of ``lower-residuals``; ``--ms-relay`` instead gives a stream read more than
+once a graded ``relay`` population, one hop, and one identity projection per reader; the
+report's ``ms_streams`` gives the synapses of both forms). The constant ``c`` (conv and linear
+biases, in current units) moves into the population's bias: with ``du = 4095`` Lava's ``u`` is
+exactly ``a << 6``, so ``v`` gains ``64·c`` per step either way (exact unless the 24-bit ``u`` would wrap, which the
 quantizer's overflow check rules out). Under a negative exponent the bias is a multiple of
 ``2^-e`` (the quantizer makes it one), so ``floor((t + c)/2^-e) = floor(t/2^-e) + c/2^-e``.
 
@@ -108,9 +110,11 @@ def _integer(factor: float, where: str) -> int:
 
 
 class _Lowering:
-    def __init__(self, graph: Graph, allow_host_ops: bool) -> None:
+    def __init__(self, graph: Graph, allow_host_ops: bool, ms_relay: bool = False) -> None:
         self.source = graph
         self.allow_host_ops = allow_host_ops
+        self.ms_relay = ms_relay
+        self.users = graph.users()
         self.chip = set(partition(graph).chip)
         flows = analyze(graph)
         self.binary = {n for n, f in flows.items() if f.domain.kind is DomainKind.BINARY}
@@ -119,7 +123,12 @@ class _Lowering:
         self.graded: set[Value] = set()  # new values sent as graded payloads
         self.currents: dict[Value, _Current] = {}
         self.probes: dict[Value, Value] = {}
-        self.report: dict[str, Any] = {"populations": {}, "projections": {}, "host_ops": []}
+        self.report: dict[str, Any] = {
+            "populations": {},
+            "projections": {},
+            "host_ops": [],
+            "ms_streams": [],
+        }
 
     # --- classification -------------------------------------------------------------------
     def neuron_kind(self, node: Node) -> str | None:
@@ -165,8 +174,44 @@ class _Lowering:
             result = _Current([Term(new, new in self.graded, shape)], None)
         else:
             result = self.through(node, shape)
+            if node.op == "add" and len(self.users.get(value, [])) > 1 and len(result.terms) > 1:
+                result = self.stream(value, result)
         self.currents[value] = result
         return result
+
+    def stream(self, value: Value, current: _Current) -> _Current:
+        """A residual stream read more than once: fan-in projections from every contributor
+        into every reader (default), or, with ``ms_relay``, one graded relay population."""
+        readers = len(self.users[value])
+        synapses = sum(t.attrs().synapses(t.source.type.shape) for t in current.terms)
+        numel = value.type.numel
+        self.report["ms_streams"].append(
+            {
+                "value": value.name,
+                "contributors": len(current.terms),
+                "readers": readers,
+                "fan_in_synapses": readers * synapses,
+                "relay_synapses": synapses + readers * numel,
+                "lowered_as": "relay" if self.ms_relay else "fan-in",
+            }
+        )
+        if not self.ms_relay:
+            return current
+        node = value.producer
+        assert node is not None
+        name = f"{value.name}.relay"
+        inputs = self.projections(_Current(current.terms, None), name, node)
+        bias = None if current.const is None else np.broadcast_to(current.const, value.type.shape)
+        attrs = PopulationAttrs(kind="relay", bias_mant=bias)
+        out = self.builder.add_node("population", inputs, attrs, name=name, loc=node.loc)
+        self.graded.add(out)
+        self.report["populations"][out.name] = {
+            "kind": "relay",
+            "shape": list(out.type.shape),
+            "neurons": out.type.numel,
+            "fan_in": len(inputs),
+        }
+        return _Current([Term(out, True, value.type.shape)], None)
 
     def through(self, node: Node, shape: tuple[int, ...]) -> _Current:
         where = node.describe()
@@ -277,8 +322,12 @@ class _Lowering:
                 operands.reverse()  # value first, gate last
             currents = [self.current(v) for v in operands]
             gate = currents[-1]
-            if len(gate.terms) != 1 or gate.const is not None or (
-                kind == "and" and (len(currents[0].terms) != 1 or currents[0].const is not None)
+            if (
+                len(gate.terms) != 1
+                or gate.const is not None
+                or (
+                    kind == "and" and (len(currents[0].terms) != 1 or currents[0].const is not None)
+                )
             ):
                 raise error(
                     "NW901",
@@ -286,9 +335,7 @@ class _Lowering:
                     "neuron takes one spike source per operand",
                     node=where,
                 )
-            currents = [
-                _Current([_expand(t, shape) for t in c.terms], c.const) for c in currents
-            ]
+            currents = [_Current([_expand(t, shape) for t in c.terms], c.const) for c in currents]
             bias = currents[0].const
             attrs = PopulationAttrs(
                 kind=kind,
@@ -420,7 +467,7 @@ class LowerToNetwork:
                 "lower-to-network takes the layerwise quantized graph; run pipeline-delays after "
                 "it instead of balance-delays before it",
             )
-        lowering = _Lowering(graph, ctx.config.allow_host_ops)
+        lowering = _Lowering(graph, ctx.config.allow_host_ops, ctx.config.ms_relay)
         result = lowering.run()
         report = lowering.report
         pops = report["populations"].values()

@@ -158,3 +158,22 @@ def test_a_host_op_in_the_chip_needs_allow_host_ops() -> None:
     np.testing.assert_array_equal(
         run_layerwise(net, [x_in])["out"], run_layerwise(graph, [x_in])["out"]
     )
+
+
+def test_ms_relay_computes_the_same_with_fewer_synapses() -> None:
+    import snncompile
+    from snncompile.data.digits import load_digits_split
+
+    model = Path(__file__).resolve().parents[2] / "examples" / "digits" / "spikingformer.pt"
+    fan_in = snncompile.compile(model)
+    relay = snncompile.compile(model, ms_relay=True)
+    x = load_digits_split(image_size=16).x_test[:8]
+    np.testing.assert_array_equal(fan_in.run(x).logits, relay.run(x).logits)
+    streams = fan_in.reports["lower-to-network"]["ms_streams"]
+    assert streams and all(s["lowered_as"] == "fan-in" for s in streams)
+    kinds = [p["kind"] for p in relay.reports["lower-to-network"]["populations"].values()]
+    assert kinds.count("relay") == len(streams)
+    assert relay.depth > fan_in.depth  # a relay is one more hop
+    fan_in_projections = fan_in.reports["lower-to-network"]["totals"]["projections"]
+    assert relay.reports["lower-to-network"]["totals"]["projections"] < fan_in_projections
+    assert sum(s["relay_synapses"] for s in streams) < sum(s["fan_in_synapses"] for s in streams)

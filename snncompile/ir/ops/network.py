@@ -50,8 +50,9 @@ NETWORK = frozenset({"network"})
 
 #: ``lif``: Lava's LIF; ``and``: coincidence (spikes iff both of two unit inputs spike);
 #: ``or``: spikes iff any input spikes (a max-pool of spikes); ``gated``: a product neuron,
-#: ``value · gate`` sent as a graded payload (count × spike in attention).
-NEURON_KINDS = ("lif", "and", "or", "gated")
+#: ``value · gate`` sent as a graded payload (count × spike in attention); ``relay``: sends its
+#: summed input current as a graded payload (a membrane-shortcut stream passed on once).
+NEURON_KINDS = ("lif", "and", "or", "gated", "relay")
 PROJECTION_KINDS = ("conv", "dense", "sum")
 
 
@@ -116,6 +117,7 @@ def _population(
                    (and: du=4095, dv=4096, vth=1: s = [a >= 2]; or: vth=0: s = [a >= 1])
     gated:         y = (Σ_value I_p + bias_mant) · I_gate    (the gate is the last input; a
                    graded payload, zero when the gate is silent)
+    relay:         y = Σ_p I_p + bias_mant                   (a graded payload)
 
     Before step ``start`` the output is 0 and the state stays 0.
     """
@@ -125,11 +127,12 @@ def _population(
     x = xs[0]
     if step < a.start:
         return (np.zeros_like(x),)
-    if a.kind == "gated":
-        value = np.sum(xs[:-1], axis=0) if len(xs) > 2 else xs[0]
+    if a.kind in ("gated", "relay"):
+        summed = xs if a.kind == "relay" else xs[:-1]
+        value = np.sum(summed, axis=0) if len(summed) > 1 else summed[0]
         if a.bias_mant is not None:
             value = value + a.bias_mant.astype(value.dtype)
-        return (value * xs[-1],)
+        return (value if a.kind == "relay" else value * xs[-1],)
     current = np.sum(xs, axis=0) if len(xs) > 1 else x
     spikes = a.neuron().step(state["u"], state["v"], np.rint(current).astype(np.int64))
     return (spikes.astype(x.dtype),)

@@ -231,12 +231,13 @@ class _Population:
         step, self.step = self.step, self.step + 1
         if step < self.a.start:
             return np.zeros((inputs[0].shape[0], *self.shape))
-        if self.a.kind == "gated":
+        if self.a.kind in ("gated", "relay"):
             inputs = [np.asarray(x, dtype=np.float64) for x in inputs]
-            value = np.sum(inputs[:-1], axis=0) if len(inputs) > 2 else inputs[0]
+            summed = inputs if self.a.kind == "relay" else inputs[:-1]
+            value = np.sum(summed, axis=0) if len(summed) > 1 else summed[0]
             if self.a.bias_mant is not None:
                 value = value + np.asarray(self.a.bias_mant, dtype=np.float64)
-            return value * inputs[-1]
+            return value if self.a.kind == "relay" else value * inputs[-1]
         a_in = np.rint(inputs[0]).astype(np.int64)
         for current in inputs[1:]:
             a_in += np.rint(current).astype(np.int64)
