@@ -10,7 +10,8 @@ Example::
     result.stats       # SimStats: spikes, synaptic events, neuron updates
 
 Backends: ``sim`` (the reference simulator on the network IR; ``mode`` pipelined, as the chip
-runs, or layerwise, as PyTorch computes), ``float`` (the traced model in float64) and ``lava``
+runs, or layerwise, as PyTorch computes; engine numpy, or torch on CPU/CUDA with
+``sim_backend="torch", device=...``), ``float`` (the traced model in float64) and ``lava``
 (Lava's CPU simulation of the emitted processes, ``form`` stock or fused).
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -34,6 +35,9 @@ from snncompile.ir.interpret import run_layerwise
 from snncompile.targets.sim.engine import Simulator
 from snncompile.targets.sim.program import NetworkProgram, build_program
 from snncompile.targets.sim.stats import SimStats
+
+if TYPE_CHECKING:
+    from snncompile.targets.sim.torch_engine import TorchSimulator
 
 __all__ = ["Compiled", "RunOutput", "compile", "compile_config"]
 
@@ -74,7 +78,7 @@ class Compiled:
     config: CompileConfig
     target: str = "sim"
     _program: NetworkProgram | None = field(default=None, repr=False)
-    _simulators: dict[str, Simulator] = field(default_factory=dict, repr=False)
+    _simulators: dict[str, Simulator | TorchSimulator] = field(default_factory=dict, repr=False)
     source: str | None = None  # the model file of an artifact, for the float backend
 
     def float_graph(self) -> Graph:
@@ -119,9 +123,17 @@ class Compiled:
             np.float64
         )
 
-    def simulator(self, mode: str) -> Simulator:
+    def simulator(self, mode: str) -> Simulator | TorchSimulator:
+        """The reference simulator of ``mode``'s graph, on the engine the config picks
+        (``sim_backend`` numpy, or torch on ``device``; the two are bit-identical)."""
         if mode not in self._simulators:
-            self._simulators[mode] = Simulator(self.program.graph(mode))
+            graph = self.program.graph(mode)
+            if self.config.sim_backend == "torch":
+                from snncompile.targets.sim.torch_engine import TorchSimulator
+
+                self._simulators[mode] = TorchSimulator(graph, device=self.config.device)
+            else:
+                self._simulators[mode] = Simulator(graph)
         return self._simulators[mode]
 
     def run(

@@ -227,10 +227,58 @@ def _numpy_dtype(graph: Any) -> str:
     help="Lava processes: stock library processes or one fused process.",
 )
 @click.option("--dataset", type=click.Choice(["digits"]), help="The embedded digits test split.")
-@click.option("--input", "input_path", type=click.Path(path_type=Path), help="Inputs (.npy).")
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(path_type=Path),
+    help="Inputs: X.npy (labels from X_labels.npy beside it), X.npz (keys x, y or labels), or "
+    "a folder of images with one sub-folder per class. Read batch by batch.",
+)
+@click.option(
+    "--resize",
+    nargs=2,
+    type=int,
+    metavar="H W",
+    help="Resize --input images to H x W (default: the model card's, else the model's size).",
+)
+@click.option(
+    "--normalize",
+    nargs=2,
+    metavar="MEAN STD",
+    help="Normalize --input per channel: comma-separated means and stds, e.g. "
+    "0.49,0.48,0.45 0.25,0.24,0.26 (default: the model card's preprocessing).",
+)
 @click.option("--limit", type=int, help="Use at most this many samples.")
 @click.option("--batch-size", default=64, show_default=True, help="Samples per simulated batch.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the results.")
+@click.option(
+    "--sim-backend",
+    type=click.Choice(["numpy", "torch"]),
+    default="numpy",
+    show_default=True,
+    help="Engine of the sim backend (bit-identical): numpy, or torch on --device.",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["cpu", "cuda"]),
+    default="cpu",
+    show_default=True,
+    help="Device of the torch engine.",
+)
+@click.option(
+    "--ray",
+    "ray_address",
+    metavar="auto|ADDRESS|local",
+    help="Evaluate shards on a Ray cluster (auto: the running one; local: start one here).",
+)
+@click.option("--workers", default=1, show_default=True, help="Ray workers (one actor each).")
+@click.option("--shard-size", type=int, help="Samples per shard (default: ~4 shards per worker).")
+@click.option(
+    "--resume-dir",
+    type=click.Path(path_type=Path),
+    help="Keep finished shards in DIR/shards.jsonl and resume from it "
+    "(default with --json OUT and shards: OUT.shards.jsonl).",
+)
 @click.option("--accept-saturation", is_flag=True, help="Run even if 24-bit overflow is possible.")
 @click.option(
     "--expand-sew", is_flag=True, help="Distribute count-driven synapses over their sources."
@@ -246,17 +294,30 @@ def run_command(
     lava_mode: str,
     dataset: str | None,
     input_path: Path | None,
+    resize: tuple[int, int] | None,
+    normalize: tuple[str, str] | None,
     limit: int | None,
     batch_size: int,
     json_path: Path | None,
+    sim_backend: str,
+    device: str,
+    ray_address: str | None,
+    workers: int,
+    shard_size: int | None,
+    resume_dir: Path | None,
     accept_saturation: bool,
     expand_sew: bool,
     allow_host_ops: bool,
     weight_bits: int,
 ) -> None:
-    """Run MODEL on a data set: predictions, accuracy, latency, time and energy per inference."""
+    """Run MODEL on a data set: predictions, accuracy, latency, time and energy per inference.
+
+    With --shard-size or --ray the data set is evaluated in shards (on Ray workers), each
+    written to OUT.shards.jsonl (or --resume-dir) as it finishes; re-running resumes.
+    """
     import numpy as np
 
+    from snncompile.distributed import shards_path_for
     from snncompile.runner import run_model
 
     config = CompileConfig(
@@ -266,7 +327,10 @@ def run_command(
         allow_host_ops=allow_host_ops,
         lava_mode=lava_mode,
         weight_bits=weight_bits,
+        sim_backend=sim_backend,
+        device=device,
     )
+    sharded = shard_size is not None or ray_address is not None or resume_dir is not None
     result = run_model(
         model,
         backend=backend,
@@ -278,6 +342,12 @@ def run_command(
         config=config,
         compare=compare,
         progress=sys.stderr.isatty(),
+        resize=resize,
+        normalize=None if normalize is None else _normalize_option(normalize),
+        shard_size=shard_size,
+        shards_path=shards_path_for(json_path, resume_dir) if sharded else None,
+        ray=ray_address,
+        workers=workers,
     )
     data = result.to_dict()
     accuracy = "n/a (no labels)" if result.accuracy is None else f"{result.accuracy:.2%}"
@@ -297,11 +367,26 @@ def run_command(
         total = len(result.comparison["populations"])
         verdict = "bit-exact" if result.comparison["bit_exact"] else "DIFFERENT"
         click.echo(f"  lava vs sim: {verdict} ({identical}/{total} populations identical)")
+    if result.sharding is not None:
+        info = result.sharding
+        click.echo(
+            f"  shards: {info['shards']} ({info['shards_resumed']} resumed), "
+            f"{info['samples_evaluated']} samples evaluated, {info['duplicates']} duplicates"
+        )
     counts = np.bincount(result.predictions, minlength=1)
     click.echo(f"  predictions per class: {counts.tolist()}")
     if json_path is not None:
         json_path.write_text(json.dumps(data, indent=2))
         click.echo(f"wrote {json_path}", err=True)
+
+
+def _normalize_option(values: tuple[str, str]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """``--normalize MEAN STD``: two comma-separated lists of floats."""
+    try:
+        mean, std = (tuple(float(v) for v in text.split(",") if v.strip()) for text in values)
+    except ValueError as exc:
+        raise click.BadParameter(f"{values}: expected e.g. 0.5,0.5,0.5 0.25,0.25,0.25") from exc
+    return mean, std
 
 
 @cli.command("demo")

@@ -299,6 +299,14 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "ConfigError",
         "Pass an existing model file in a supported format (`snncompile --help`).",
     ),
+    DiagnosticCode(
+        "IN602",
+        "shards file of a different run",
+        "ConfigError",
+        "The shards file (OUT.shards.jsonl or --resume-dir) was written by a run with another "
+        "model, config, data set or shard layout: re-run with the same options, or delete it or "
+        "pick another --json/--resume-dir to start afresh.",
+    ),
     # --- targets (LV5xx) --------------------------------------------------------------------
     DiagnosticCode(
         "LV501",

@@ -18,6 +18,7 @@ chip's cores, time per step and energy per inference (``snncompile.targets.sim.p
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from snncompile.config import CompileConfig
+from snncompile.data.sources import DataSource
 from snncompile.diagnostics import error
 from snncompile.frontend.load import LoadedModel
 from snncompile.ir.graph import Graph
@@ -50,6 +52,7 @@ class RunResult:
     mode: str = "pipelined"
     perf: dict[str, Any] | None = None
     comparison: dict[str, Any] | None = None
+    sharding: dict[str, Any] | None = None  # sharded runs: samples_evaluated, duplicates, ...
 
     @property
     def accuracy(self) -> float | None:
@@ -80,6 +83,8 @@ class RunResult:
             data["performance"] = self.perf
         if self.comparison is not None:
             data.update(self.comparison)
+        if self.sharding is not None:
+            data.update(self.sharding)
         return data
 
 
@@ -97,27 +102,34 @@ def quantized_graph(
 
 
 def _labelled_inputs(
-    loaded: LoadedModel, dataset: str | None, input_path: Path | None, limit: int | None
-) -> tuple[np.ndarray, np.ndarray | None]:
-    if input_path is not None:
-        from snncompile.data.samples import sample_inputs
+    loaded: LoadedModel,
+    dataset: str | None,
+    input_path: Path | None,
+    limit: int | None,
+    *,
+    resize: tuple[int, int] | None = None,
+    normalize: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+) -> tuple[DataSource, np.ndarray | None]:
+    """The run's samples as a lazily read source (``source[a:b]`` loads one batch) and their
+    labels: ``input_path`` (``.npy``/``.npz``, or a folder of class sub-folders of images,
+    preprocessed by :mod:`snncompile.data.sources`), else the embedded digits test split."""
+    from snncompile.data.sources import DigitsSource, open_source
 
+    if input_path is not None:
         shape = loaded.input_shape
         if shape is None:
             raise error("IN601", f"the input shape of {loaded.name} is unknown", node=loaded.name)
-        x = sample_inputs(shape, samples=limit or 10**9, input_path=input_path)
-        labels_path = input_path.with_name(input_path.stem + "_labels.npy")
-        labels = np.load(labels_path) if labels_path.exists() else None
-        return x, None if labels is None else labels[: len(x)]
+        source = open_source(
+            input_path, shape, resize=resize, normalize=normalize, card=loaded.card
+        ).limited(limit)
+        return source, source.labels
     if (dataset or loaded.dataset) == "digits":
-        from snncompile.data.digits import load_digits_split
-
         assert loaded.input_shape is not None
-        split = load_digits_split(image_size=loaded.input_shape[1])
-        return split.x_test[:limit], split.y_test[:limit]
+        source = DigitsSource(loaded.input_shape[1]).limited(limit)
+        return source, source.labels
     raise error(
         "CF201",
-        f"no data for {loaded.name}: pass --dataset digits or --input X.npy "
+        f"no data for {loaded.name}: pass --dataset digits or --input X.npy|X.npz|FOLDER "
         "(labels from X_labels.npy beside it)",
         node="dataset",
     )
@@ -135,8 +147,21 @@ def run_model(
     config: CompileConfig | None = None,
     compare: str | None = None,
     progress: bool = False,
+    resize: tuple[int, int] | None = None,
+    normalize: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+    shard_size: int | None = None,
+    shards_path: Path | None = None,
+    ray: str | None = None,
+    workers: int = 1,
+    on_shard: Callable[[Any], None] | None = None,
 ) -> RunResult:
-    """Run ``source`` on a data set with ``backend`` (see the module docstring)."""
+    """Run ``source`` on a data set with ``backend`` (see the module docstring).
+
+    ``resize``/``normalize`` preprocess ``input_path`` data (:mod:`snncompile.data.sources`).
+    With ``shard_size``, ``shards_path`` or ``ray`` the data set is evaluated in shards
+    (:mod:`snncompile.distributed`): on Ray workers at address ``ray`` (``auto``, an address,
+    or ``local``), resumable from ``shards_path``; the result is the same.
+    """
     from snncompile.api import compile_config
 
     if backend not in BACKENDS:
@@ -146,9 +171,27 @@ def run_model(
     config = config or CompileConfig()
     compiled = compile_config(source, config)
     loaded = compiled.loaded
-    x, labels = _labelled_inputs(loaded, dataset, input_path, limit)
+    x, labels = _labelled_inputs(
+        loaded, dataset, input_path, limit, resize=resize, normalize=normalize
+    )
     if backend == "lava":
         batch_size = 1  # Lava has no batch axis
+    if shard_size is not None or shards_path is not None or ray is not None:
+        if compare:
+            raise error("CF201", "--compare runs in one process (no shards)", node="compare")
+        return _run_sharded(
+            compiled,
+            str(source),
+            x,
+            backend=backend,
+            mode=mode,
+            batch_size=batch_size,
+            shard_size=shard_size or max(batch_size, -(-len(x) // (4 * max(workers, 1)))),
+            shards_path=shards_path,
+            ray=ray,
+            workers=workers,
+            on_shard=on_shard,
+        )
     logits: list[np.ndarray] = []
     stats = None
     mismatched: dict[str, int] = {}
@@ -193,6 +236,54 @@ def run_model(
         mode=mode,
         perf=perf,
         comparison=comparison,
+    )
+
+
+def _run_sharded(
+    compiled: Any,
+    source: str,
+    data: DataSource,
+    *,
+    backend: str,
+    mode: str,
+    batch_size: int,
+    shard_size: int,
+    shards_path: Path | None,
+    ray: str | None,
+    workers: int,
+    on_shard: Callable[[Any], None] | None,
+) -> RunResult:
+    """:func:`run_model` over shards (:mod:`snncompile.distributed`), merged."""
+    from snncompile.distributed import ShardJob, run_shards
+
+    if Path(source).is_file():
+        source = str(Path(source).resolve())  # workers may run elsewhere
+    loaded = compiled.loaded
+    job = ShardJob(source, compiled.config, data, backend, mode, batch_size)
+    start = time.perf_counter()
+    predictions, labels, stats, report = run_shards(
+        compiled,
+        job,
+        shard_size=shard_size,
+        shards_path=shards_path,
+        ray_address=ray,
+        workers=workers,
+        on_shard=on_shard,
+    )
+    seconds = time.perf_counter() - start
+    depth = compiled.depth if backend != "float" and mode == "pipelined" else 0
+    return RunResult(
+        loaded.name,
+        backend,
+        loaded.time_steps,
+        predictions,
+        labels,
+        seconds,
+        compiled.reports if backend != "float" else {},
+        latency=loaded.time_steps + depth,
+        mode=mode,
+        perf=None if stats is None else _performance(compiled, stats),
+        sharding=report,
     )
 
 

@@ -287,6 +287,7 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "QZ902": (lambda: _quantize("unfolded_batchnorm_graph"), "%norm"),
     "QZ903": (lambda: _quantize("overflowing_graph"), "%hot"),
     "IN601": (lambda tmp_path: _compile(tmp_path / "absent.pt"), "absent.pt"),
+    "IN602": (lambda tmp_path: _foreign_shards(tmp_path), "run.json.shards.jsonl"),
     "LV501": (_missing_lava, "lava"),
     "LV502": (_broken_lava, "ByteEncoder"),
     "LV503": (lambda tmp_path: _artifact(tmp_path, "tamper"), "network/weights.npz"),
@@ -380,6 +381,15 @@ def _onnx(kind: str, tmp_path: Path | None = None) -> None:
     from tests.frontend.test_onnx_import import trigger
 
     trigger(kind, tmp_path)
+
+
+def _foreign_shards(tmp_path: Path) -> None:
+    """Resume from the shards file of another model's run."""
+    from snncompile.distributed import ShardLog
+
+    path = tmp_path / "run.json.shards.jsonl"
+    path.write_text('{"kind": "header", "model": "other.pt"}\n')
+    ShardLog(path, {"kind": "header", "model": "sdt.pt"})
 
 
 def _compile(path: Path) -> None:

@@ -11,15 +11,16 @@ Structural: no arithmetic changes. Every chip neuron becomes a ``population``:
 
 The linear ops between neurons (adds, layout, sums, conv, linear, integer scales, shifts) are
 distributed into *terms*, one per source: ``I = Σ_k P_k(x_k) + c``. Each term becomes a
-``projection`` (pre view, one core, gain, exponent, post view); adds become fan-in (an MS residual
-stream feeds every population that reads it with one projection per contributor: the default
-"fan-in" form of ``lower-residuals``; ``--ms-relay`` instead gives a stream read more than
-once a graded ``relay`` population, one hop, and one identity projection per reader; the
+``projection`` (pre view, one core, gain, exponent, post view); adds become fan-in (an MS
+residual stream feeds every population that reads it with one projection per contributor: the
+default "fan-in" form of ``lower-residuals``; ``--ms-relay`` instead gives a stream read more
+than once a graded ``relay`` population, one hop, and one identity projection per reader; the
 report's ``ms_streams`` gives the synapses of both forms). The constant ``c`` (conv and linear
 biases, in current units) moves into the population's bias: with ``du = 4095`` Lava's ``u`` is
-exactly ``a << 6``, so ``v`` gains ``64·c`` per step either way (exact unless the 24-bit ``u`` would wrap, which the
-quantizer's overflow check rules out). Under a negative exponent the bias is a multiple of
-``2^-e`` (the quantizer makes it one), so ``floor((t + c)/2^-e) = floor(t/2^-e) + c/2^-e``.
+exactly ``a << 6``, so ``v`` gains ``64·c`` per step either way (exact unless the 24-bit ``u``
+would wrap, which the quantizer's overflow check rules out). Under a negative exponent the bias
+is a multiple of ``2^-e`` (the quantizer makes it one), so ``floor((t + c)/2^-e) = floor(t/2^-e)
++ c/2^-e``.
 
 Host ops (the encoder, the readout, and what ``--allow-host-ops`` left on the host) stay tensor
 ops; a host op that reads a chip current reads a ``current_sum`` of its projections. The result
