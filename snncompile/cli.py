@@ -393,12 +393,16 @@ def _normalize_option(values: tuple[str, str]) -> tuple[tuple[float, ...], tuple
 @click.option(
     "--out", "out_dir", default="out/demo", show_default=True, type=click.Path(path_type=Path)
 )
-@click.option("--samples", default=32, show_default=True, help="Digits test images to measure.")
-def demo_command(out_dir: Path, samples: int) -> None:
-    """Check the shipped trained digits models and print their verdicts."""
+@click.option("--samples", default=32, show_default=True, help="Images for the spike check.")
+@click.option("--limit", type=int, help="Test images for accuracy (default: all 450).")
+@click.option(
+    "--lava-samples", default=2, show_default=True, help="Images run in Lava vs the simulator."
+)
+def demo_command(out_dir: Path, samples: int, limit: int | None, lava_samples: int) -> None:
+    """The whole story on the shipped digits models: check, compile for Loihi, run, compare."""
     from snncompile.demo import run_demo
 
-    run_demo(out_dir, samples=samples)
+    run_demo(out_dir, samples=samples, limit=limit, lava_samples=lava_samples)
 
 
 @cli.command("info")

@@ -1,19 +1,23 @@
-"""The demo checks every shipped digits model and writes an HTML report for each."""
+"""The demo: verdicts, chip accuracy, the Loihi artifact, Lava vs simulator, and a summary
+whose numbers are the ones printed."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-import pytest
 from rich.console import Console
 
 from snncompile.demo import FAMILIES, run_demo
 
 
-@pytest.mark.slow
-def test_demo_verdicts(tmp_path: Path) -> None:
-    with open(tmp_path / "log", "w") as log:
-        rows = run_demo(tmp_path, samples=4, console=Console(file=log))
+def test_demo_prints_what_it_writes(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    with open(log, "w") as handle:
+        rows = run_demo(
+            tmp_path, samples=4, limit=16, lava_samples=1, console=Console(file=handle, width=200)
+        )
+    printed = log.read_text()
     verdicts = {row.family: row.report.spike_driven for row in rows}
     assert verdicts == {
         "spikformer": False,
@@ -24,3 +28,15 @@ def test_demo_verdicts(tmp_path: Path) -> None:
     assert [row.family for row in rows] == list(FAMILIES)
     for row in rows:
         assert row.html.read_text().startswith("<!DOCTYPE html>")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    for model in summary["models"]:
+        assert f"{model['chip_accuracy']:.1%}" in printed
+        assert f"{model['latency_steps']} steps" in printed
+    loihi = summary["loihi"]
+    assert Path(loihi["artifact"], "manifest.json").is_file()
+    assert f"{loihi['energy_uj_per_inference']:.2f} µJ per inference" in printed
+    assert f"{loihi['time_us_per_step']:.2f} µs per step" in printed
+    assert f"{loihi['cores']} cores" in printed
+    assert loihi["latency_steps"] == 4 + 20
+    assert loihi["lava"]["bit_exact"] is True and "bit-exact" in printed
+    assert loihi["lava"]["predictions_equal_sim"] is True
