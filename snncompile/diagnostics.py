@@ -353,6 +353,21 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "The netx import reads input, dense, conv and flatten layers with CUBA/LOIHI neurons "
         "(docs/loihi.md); the message names the first layer it cannot read.",
     ),
+    DiagnosticCode(
+        "LV507",
+        "no exact Lava form",
+        "UnsupportedOpError",
+        "The network uses something the requested Lava form cannot express exactly with "
+        "library processes (the message names it): use --lava-mode fused, which runs the same "
+        "integer arithmetic in one custom process.",
+    ),
+    DiagnosticCode(
+        "LV508",
+        "the Lava run failed",
+        "InternalError",
+        "A Lava process raised (the message carries its traceback); every process was stopped. "
+        "If the traceback is in snncompile's generated models, report it with the model.",
+    ),
     # --- ONNX and NIR interchange (IX8xx) ---------------------------------------------------
     DiagnosticCode(
         "IX801",

@@ -231,6 +231,20 @@ def _population_fed_by_input() -> None:
     verify(b.finish([pop]))
 
 
+def _lava_run(kind: str) -> None:
+    """A projection bias in the stock form (LV507), or a model failing inside Lava (LV508)."""
+    from snncompile.targets.loihi.run import run_lava
+    from tests.targets.loihi.test_lava_equivalence import Net, _dense_net, _inputs, _lif
+
+    if kind == "stock":
+        n = Net((3,))
+        p = n.proj(n.x, kind="sum", graded=True, delay=1, bias=np.array([1.0, 2.0, 3.0]))
+        run_lava(n.graph(n.pop([p], "a", **_lif(start=1))), [_inputs((3,))], form="stock")
+    else:
+        graph = _dense_net(np.ones((4, 6)), 0)
+        run_lava(graph, [_inputs((6,))], form="fused", _fail_at_step=2)
+
+
 # code -> (trigger taking (tmp_path, monkeypatch), text the message must name)
 TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IR101": (_parse("  %y = scale(%x) {factor=} : tensor<4xf32>\n"), "%y"),
@@ -294,6 +308,8 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "LV504": (lambda tmp_path: _artifact(tmp_path, "version"), "format_version"),
     "LV505": (lambda: _netx_export(), "%c (population)"),
     "LV506": (lambda tmp_path: _netx_import(tmp_path), "layer/0 (pool)"),
+    "LV507": (lambda: _lava_run("stock"), "bias"),
+    "LV508": (lambda: _lava_run("fail"), "deliberate failure at step 2"),
     "IX801": (lambda tmp_path: _onnx("corrupt", tmp_path), "bad.onnx"),
     "IX802": (lambda: _onnx("unknown"), "LpPool"),
     "IX803": (lambda: _onnx("missing"), "t0/pool"),
