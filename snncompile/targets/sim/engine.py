@@ -370,6 +370,20 @@ def _fusable(node: Node, users: dict[Value, list[Node]]) -> Node | None:
     return reader
 
 
+def fused_products(graph: Graph) -> tuple[dict[str, Node], set[str]]:
+    """The product populations evaluated as einsums (name -> their summing reader) and the
+    projections feeding them, which compute their operands without the final broadcast."""
+    users = graph.users()
+    fused: dict[str, Node] = {}
+    for node in graph.nodes:
+        if node.op == "population":
+            reader = _fusable(node, users)
+            if reader is not None:
+                fused[node.name] = reader
+    compact = {v.producer.name for k in fused for v in graph.node(k).inputs if v.producer}
+    return fused, compact
+
+
 class Simulator:
     """Compiled executors for one network graph (see the module docstring).
 
@@ -383,15 +397,8 @@ class Simulator:
         if graph.stage != "network":
             raise error("CF203", f"the simulator runs network graphs, got stage {graph.stage!r}")
         self.graph = graph
-        users = graph.users()
-        self.fused: dict[str, Node] = {}  # product population name -> reader node
-        if fuse_products:
-            for node in graph.nodes:
-                if node.op == "population":
-                    reader = _fusable(node, users)
-                    if reader is not None:
-                        self.fused[node.name] = reader
-        compact = {v.producer.name for k in self.fused for v in graph.node(k).inputs if v.producer}
+        # product population name -> reader node; operand projections left un-broadcast
+        self.fused, compact = fused_products(graph) if fuse_products else ({}, set())
         executors: dict[str, Any] = {}
         self.plan: list[tuple[Node, Any]] = []
         self.products: dict[str, _Product] = {}

@@ -41,10 +41,10 @@ from snncompile.ir.views import View
 from snncompile.targets.sim.engine import (
     SimResult,
     _first_steps,
-    _fusable,
     _Population,
     _Product,
     _Projection,
+    fused_products,
 )
 from snncompile.targets.sim.stats import SimStats
 
@@ -333,15 +333,7 @@ class TorchSimulator:
         self.graph = graph
         self.device = resolve_device(device)
         self.fuse_products = fuse_products
-        users = graph.users()
-        self.fused: dict[str, Node] = {}
-        if fuse_products:
-            for node in graph.nodes:
-                if node.op == "population":
-                    reader = _fusable(node, users)
-                    if reader is not None:
-                        self.fused[node.name] = reader
-        compact = {v.producer.name for k in self.fused for v in graph.node(k).inputs if v.producer}
+        self.fused, compact = fused_products(graph) if fuse_products else ({}, set())
         executors: dict[str, Any] = {}
         bases: dict[str, Any] = {}
         self.plan: list[tuple[Node, Any]] = []
