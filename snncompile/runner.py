@@ -211,7 +211,6 @@ def run_model(
             advance(len(chunk))
     seconds = time.perf_counter() - start
     predictions = np.concatenate(logits).argmax(axis=1)
-    depth = compiled.depth if backend != "float" and mode == "pipelined" else 0
     perf = None
     if stats is not None:
         perf = _performance(compiled, stats)
@@ -224,18 +223,8 @@ def run_model(
                 for name, count in sorted(mismatched.items())
             ],
         }
-    return RunResult(
-        loaded.name,
-        backend,
-        loaded.time_steps,
-        predictions,
-        labels,
-        seconds,
-        compiled.reports if backend != "float" else {},
-        latency=loaded.time_steps + depth,
-        mode=mode,
-        perf=perf,
-        comparison=comparison,
+    return _result(
+        compiled, backend, mode, predictions, labels, seconds, perf, comparison=comparison
     )
 
 
@@ -258,7 +247,6 @@ def _run_sharded(
 
     if Path(source).is_file():
         source = str(Path(source).resolve())  # workers may run elsewhere
-    loaded = compiled.loaded
     job = ShardJob(source, compiled.config, data, backend, mode, batch_size)
     start = time.perf_counter()
     predictions, labels, stats, report = run_shards(
@@ -271,6 +259,22 @@ def _run_sharded(
         on_shard=on_shard,
     )
     seconds = time.perf_counter() - start
+    perf = None if stats is None else _performance(compiled, stats)
+    return _result(compiled, backend, mode, predictions, labels, seconds, perf, sharding=report)
+
+
+def _result(
+    compiled: Any,
+    backend: str,
+    mode: str,
+    predictions: np.ndarray,
+    labels: np.ndarray | None,
+    seconds: float,
+    perf: dict[str, Any] | None,
+    **extra: Any,
+) -> RunResult:
+    """The :class:`RunResult` of a run of ``compiled`` (latency T, plus depth if pipelined)."""
+    loaded = compiled.loaded
     depth = compiled.depth if backend != "float" and mode == "pipelined" else 0
     return RunResult(
         loaded.name,
@@ -282,8 +286,8 @@ def _run_sharded(
         compiled.reports if backend != "float" else {},
         latency=loaded.time_steps + depth,
         mode=mode,
-        perf=None if stats is None else _performance(compiled, stats),
-        sharding=report,
+        perf=perf,
+        **extra,
     )
 
 
