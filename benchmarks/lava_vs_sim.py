@@ -3,7 +3,8 @@
 ``lava_vs_sim(family)`` compiles ``examples/digits/<family>.pt``, runs one sample for
 T + depth steps with :func:`snncompile.ir.interpret.run_layerwise` and with
 :func:`snncompile.targets.loihi.run.run_lava` in each form, checks that the spikes agree, and
-returns steps per second (Lava: time inside ``run`` calls; ``wall_s`` adds building,
+returns steps per second of the reference kernels, the simulator and Lava (Lava: time inside
+``run`` calls; ``wall_s`` adds building,
 compiling and stopping the processes).
 """
 
@@ -21,33 +22,33 @@ def lava_vs_sim(
     family: str = "spikingformer", *, forms: tuple[str, ...] = ("fused", "stock"), samples: int = 1
 ) -> dict[str, Any]:
     """Steps per second of Lava (each form) and of ``run_layerwise`` on the same program."""
-    import torch
-
+    from snncompile.api import compile_config
     from snncompile.config import CompileConfig
     from snncompile.data.digits import load_digits_split
-    from snncompile.frontend.load import load_configured, to_graph
-    from snncompile.frontend.simulate import time_major_inputs
     from snncompile.ir.interpret import run_layerwise
     from snncompile.targets.loihi.run import run_lava
-    from snncompile.targets.sim.program import build_program
 
-    cfg = CompileConfig(expand_sew=True, allow_host_ops=True)
-    loaded = load_configured(f"examples/digits/{family}.pt", cfg)
-    program = build_program(to_graph(loaded, torch.float64), cfg)
-    split = load_digits_split(image_size=loaded.input_shape[1])
-    x = time_major_inputs(
-        program.pipelined, split.x_test[:samples].astype(np.float64), loaded.time_steps
+    compiled = compile_config(
+        f"examples/digits/{family}.pt", CompileConfig(expand_sew=True, allow_host_ops=True)
     )
+    program = compiled.program
+    split = load_digits_split(image_size=compiled.graph.inputs[0].type.shape[1])
+    x = compiled.inputs(split.x_test[:samples])
     x = np.concatenate([x, np.zeros((program.depth, *x.shape[1:]))])
     steps = x.shape[0] * samples
     start = time.perf_counter()
     ref = run_layerwise(program.pipelined, [x], record=True)
     sim_s = time.perf_counter() - start
+    simulator = compiled.simulator("pipelined")
+    start = time.perf_counter()
+    simulator.run([x], stats=False)
+    engine_s = time.perf_counter() - start
     result: dict[str, Any] = {
         "family": family,
         "steps": int(x.shape[0]),
         "samples": samples,
         "run_layerwise_steps_per_s": steps / sim_s,
+        "simulator_steps_per_s": steps / engine_s,
     }
     for form in forms:
         run = run_lava(program, [x], form=form)
