@@ -132,6 +132,7 @@ def _stats_to_json(stats: SimStats) -> dict[str, Any]:
         "events": {k: v.tolist() for k, v in stats.events.items()},
         "neurons": stats.neurons,
         "starts": stats.starts,
+        "window": stats.window,
     }
 
 
@@ -143,6 +144,7 @@ def _stats_from_json(data: dict[str, Any]) -> SimStats:
         {k: np.asarray(v, np.float64) for k, v in data["events"].items()},
         {k: int(v) for k, v in data["neurons"].items()},
         {k: int(v) for k, v in data["starts"].items()},
+        data.get("window"),
     )
 
 

@@ -491,7 +491,7 @@ class Simulator:
             for node, op in self.plan
             if not isinstance(op, _Projection | _Population) and op.init_state is not None
         }
-        counts = SimStats(batch, steps)
+        counts = SimStats(batch, steps, window=window)
         for node, ex in self.plan:
             if isinstance(ex, _Population):
                 counts.spikes[node.name] = np.zeros(steps)

@@ -242,7 +242,7 @@ def perf_report(
     for pop, total in placement.populations.items():
         spikes = np.asarray(stats.spikes.get(pop, np.zeros(steps)), np.float64) / samples
         updating = pop in stats.neurons
-        active = (t >= stats.starts.get(pop, 0)).astype(np.float64) if updating else t * 0.0
+        active = stats.active(pop) if updating else t * 0.0
         idx, sizes = slices[pop]
         n = np.asarray(sizes, np.float64)
         spread = into[pop] * model.t_synop_ns + spikes * model.t_spike_ns

@@ -28,6 +28,8 @@ class SimStats:
         events: projection name -> ``[steps]`` synaptic events summed over samples.
         neurons: population name -> number of neurons.
         starts: population name -> first step it updates in.
+        window: in a windowed run (``Simulator.run(window=T)``) every population updates only
+            the ``window`` steps from its start; None: from its start to the end.
     """
 
     samples: int
@@ -36,10 +38,18 @@ class SimStats:
     events: dict[str, np.ndarray] = field(default_factory=dict)
     neurons: dict[str, int] = field(default_factory=dict)
     starts: dict[str, int] = field(default_factory=dict)
+    window: int | None = None
+
+    def active(self, population: str) -> np.ndarray:
+        """``[steps]`` 1.0 where ``population`` updates (from its start, within the window)."""
+        t = np.arange(self.steps)
+        first = self.starts.get(population, 0)
+        last = self.steps if self.window is None else first + self.window
+        return ((t >= first) & (t < last)).astype(np.float64)
 
     def neuron_updates(self, population: str) -> int:
         """Updates of ``population`` over the run, summed over samples."""
-        active = max(self.steps - self.starts.get(population, 0), 0)
+        active = int(self.active(population).sum())
         return self.neurons[population] * active * self.samples
 
     def per_sample(self) -> dict[str, Any]:
@@ -56,7 +66,7 @@ class SimStats:
 
     def merge(self, other: SimStats) -> SimStats:
         """The counts of two runs of the same program (e.g. two batches), added."""
-        if other.steps != self.steps:
+        if other.steps != self.steps or other.window != self.window:
             raise ValueError(f"cannot merge runs of {self.steps} and {other.steps} steps")
         return SimStats(
             self.samples + other.samples,
@@ -65,4 +75,5 @@ class SimStats:
             {k: v + other.events[k] for k, v in self.events.items()},
             dict(self.neurons),
             dict(self.starts),
+            self.window,
         )

@@ -431,7 +431,7 @@ class TorchSimulator:
         dev = self.device
         spike_counts: dict[str, torch.Tensor] = {}
         event_counts: dict[str, torch.Tensor] = {}
-        counts = SimStats(batch, steps)
+        counts = SimStats(batch, steps, window=window)
         for node, ex in self.plan:
             if isinstance(ex, _TorchPopulation):
                 spike_counts[node.name] = torch.zeros(steps, dtype=torch.float64, device=dev)

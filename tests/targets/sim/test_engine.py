@@ -164,6 +164,10 @@ def test_windowed_pipelined_run_keeps_the_counted_outputs(family: str) -> None:
     counted = slice(program.depth, program.depth + loaded.time_steps)
     np.testing.assert_array_equal(windowed.outputs[name][counted], full.outputs[name][counted])
     assert windowed.stats is not None and full.stats is not None
+    for pop, first in windowed.stats.starts.items():  # T updates per sample, from the start
+        neurons = windowed.stats.neurons[pop]
+        assert windowed.stats.neuron_updates(pop) == neurons * loaded.time_steps * 3
+        assert full.stats.neuron_updates(pop) == neurons * (xp.shape[0] - first) * 3
     for pop, first in windowed.stats.starts.items():  # the window counts the T steps of data
         np.testing.assert_array_equal(
             windowed.stats.spikes[pop][first : first + loaded.time_steps],
@@ -180,10 +184,10 @@ def test_simulator_equals_reference_kernels_on_every_population(family: str) -> 
     assert sim.fused  # attention is fused, so the counts below check the einsums
     result = sim.run([xp], record=True)
     assert result.stats is not None
+    counted = sim.run([xp]).stats  # fused: counts from the einsums
+    assert counted is not None
     for node in program.populations():
         np.testing.assert_array_equal(result.spikes[node.name], ref[node.name], err_msg=node.name)
-        counted = sim.run([xp]).stats
-        assert counted is not None
         assert counted.spikes[node.name].sum() == np.count_nonzero(ref[node.name]), node.name
 
 
