@@ -2,9 +2,12 @@
 
 Usage::
 
-    snncompile MODEL [--target ir|sim|loihi|nir|onnx] [-o OUT] [options]   # compile
-    snncompile info [--json]                                               # environment
-    snncompile zoo [--json]                                                # model zoo
+    snncompile MODEL [--target fixed|ir|loihi|netx|nir|onnx] [-o OUT] [options]  # compile
+    snncompile check MODEL [--json FILE] [--html FILE]               # spike-driven? exit 0/2
+    snncompile run MODEL [--backend sim|float|lava] [--json FILE]    # accuracy, latency, energy
+    snncompile demo                                                  # the shipped digits story
+    snncompile info [--json]                                         # environment
+    snncompile zoo [--json]                                          # model zoo
 
 Errors print one paragraph with their diagnostic code and exit 1; internal errors exit 3;
 ``check`` exits 2 when the model is not spike-driven.

@@ -18,7 +18,7 @@ from snncompile.diagnostics import error
 __all__ = ["TARGETS", "CompileConfig"]
 
 #: Compilation targets the CLI accepts.
-TARGETS = ("fixed", "ir", "sim", "loihi", "nir", "onnx")
+TARGETS = ("fixed", "ir", "sim", "loihi", "netx", "nir", "onnx")
 #: Discretisation conventions of NIR files the import knows (snncompile.frontend.nir_conventions).
 NIR_CONVENTIONS = ("snncompile", "snntorch", "norse", "sinabs", "rockpool", "lava-dl")
 
@@ -35,7 +35,8 @@ class CompileConfig:
         default="fixed",
         metadata=_opt(
             "What to produce: the quantized integer IR (fixed), the traced IR, the simulator, "
-            "Lava, NIR or ONNX.",
+            "a Loihi artifact (loihi), a lava-dl netx HDF5 file (netx, sequential networks "
+            "only), NIR or ONNX.",
             choices=TARGETS,
         ),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from snncompile.targets.base import Emitted, Target
 from snncompile.targets.fixed import FixedTarget
 from snncompile.targets.ir import IrTarget
+from snncompile.targets.loihi.netx import NetxTarget
 from snncompile.targets.loihi.target import LoihiTarget
 from snncompile.targets.nir import NirTarget
 from snncompile.targets.onnx import OnnxTarget
@@ -21,4 +22,5 @@ TARGETS: dict[str, Target] = {
     "nir": NirTarget(),
     "onnx": OnnxTarget(),
     "loihi": LoihiTarget(),
+    "netx": NetxTarget(),
 }

@@ -30,23 +30,33 @@ pipelined graph's input-projection output (or its input spikes), netx layer ``k`
 network gates population ``k`` until its ``start`` (``k + 1``); netx emulates this with
 ``Network(reset_interval=R, reset_offset=1)``, which zeroes layer ``k`` at Lava step ``k + 2``
 (needed only when a population has a bias: it would integrate before its data arrives).
+
+:class:`NetxTarget` is ``snncompile MODEL --target netx -o FILE.net``: the ``loihi`` pipeline
+(quantize, ``lower-to-network``, ``pipeline-delays``), then :func:`export_netx` of the pipelined
+network, or LV505 for a model netx cannot express (attention, residuals, branches).
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
+from snncompile.config import CompileConfig
 from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph, Node, Value
 from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.views import parse_view
+from snncompile.passes.manager import Pass, PassContext
+from snncompile.targets.base import Emitted
+from snncompile.targets.sim.program import network_passes
 
-__all__ = ["NetxLayer", "export_netx", "netx_layers", "run_netx"]
+__all__ = ["NetxLayer", "NetxTarget", "export_netx", "netx_layers", "run_netx"]
 
 #: Root attributes :func:`export_netx` writes (netx ignores them).
 ATTR_INPUT = "snncompile.input"  # "current" or "spikes"
@@ -323,6 +333,40 @@ def export_netx(graph: Graph, path: str | Path) -> Path:
             if layer.source:
                 entry.attrs["snncompile.population"] = layer.source
     return path
+
+
+@dataclass(frozen=True)
+class NetxTarget:
+    """Compile to the pipelined network IR and write it as a lava-dl netx HDF5 file (``-o``)."""
+
+    name: str = "netx"
+    limits: Mapping[str, int] = field(
+        default_factory=lambda: MappingProxyType({"weight_bits": 8, "max_synaptic_delay": 1})
+    )
+
+    def pipeline(self, config: CompileConfig) -> list[Pass]:
+        return network_passes(pipelined=True)
+
+    def emit(
+        self, graph: Graph, config: CompileConfig, ctx: PassContext, output: Path | None
+    ) -> Emitted:
+        if output is None:
+            raise error(
+                "CF201", "--target netx writes an HDF5 file: give -o FILE.net", node="output"
+            )
+        layers, mode, gated = netx_layers(graph)  # LV505 before anything is written
+        export_netx(graph, output)
+        kinds = ", ".join(layer.type for layer in layers)
+        host = sum(node.op not in ("population", "projection") for node in graph.nodes)
+        feed = (
+            f"currents into the input neurons, computed by {host} host op(s) not in the file"
+            if mode == "current"
+            else "spikes into the first synapse"
+        )
+        summary = f"netx {len(layers)} layers ({kinds}); input: {feed}" + (
+            "; gated (run with reset_offset=1)" if gated else ""
+        )
+        return Emitted(summary, files=(output,))
 
 
 def _whc(array: np.ndarray) -> np.ndarray:
