@@ -1,31 +1,70 @@
-"""Self-contained HTML reports (plots embedded as base64 PNG; no external files or scripts)."""
+"""Self-contained HTML reports: one valid HTML5 file (doctype, ``lang``, charset, title), plots
+embedded as base64 PNG, no scripts, no external files, fonts or links.
+
+The page (``snncompile check --html``, the demo's ``out/demo/<model>.html`` and an artifact's
+``reports/compliance.html``) reads top to bottom: the verdict, the numbers that matter, the
+findings grouped by code with the fix once per code, three plots (firing rate per neuron layer,
+MACs and ACs per synaptic op, energy per partition), the per-op table and the partitions.
+``tests/report/test_html_browser.py`` loads it in headless Chromium.
+"""
 
 from __future__ import annotations
 
 import base64
 import html
 import io
-from typing import TYPE_CHECKING, Any
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from snncompile.passes.compliance import Finding
     from snncompile.report.compliance import ComplianceReport
 
-__all__ = ["compliance_html"]
+__all__ = ["PLOTS", "compliance_html"]
+
+#: How many plots the compliance page embeds (one ``<img>`` each).
+PLOTS = 3
+
+_MAC, _AC, _RATE, _ENERGY = "#c0392b", "#2f6db5", "#2e9e6b", "#5b6fa8"
+_WHERE = {"host_encoder": "host in", "chip": "chip", "host_readout": "host out"}
+_esc = html.escape
 
 
-def _png(figure: Figure) -> str:
+def _png(figure: Figure, alt: str) -> str:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="plot" src="data:image/png;base64,{data}">'
+    return f'<img alt="{_esc(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _ticks(ax: Any, labels: list[str]) -> None:
-    """Tick labels rotated about their right end, so that each sits under its own bar."""
-    ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(labels, rotation=60, fontsize=7, ha="right", rotation_mode="anchor")
+def _ops(value: float) -> str:
+    """An operation count for people: ``955.6 k``, ``1.23 M``, ``-`` for none."""
+    if value == 0:
+        return "-"
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= scale:
+            return (
+                f"{value / scale:.1f} {unit}"
+                if value < 100 * scale
+                else f"{value / scale:.0f} {unit}"
+            )
+    return f"{value:.0f}"
+
+
+def _energy(picojoules: float) -> str:
+    """An energy in the unit that keeps it readable (pJ, nJ, µJ, mJ)."""
+    for unit, scale in (("mJ", 1e9), ("µJ", 1e6), ("nJ", 1e3)):
+        if picojoules >= scale:
+            return f"{picojoules / scale:.2f} {unit}"
+    return f"{picojoules:.1f} pJ"
+
+
+def _code(text: str) -> str:
+    """``text`` escaped, with its `backquoted` spans (as the diagnostics write them) as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", _esc(text))
 
 
 def _label(name: str, op: str) -> str:
@@ -33,94 +72,307 @@ def _label(name: str, op: str) -> str:
     return f"{name} ({op})" if op in ("matmul", "mul") else name
 
 
-def _plots(report: ComplianceReport) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
+def _rows_figure(rows: int, width: float = 6.4) -> Figure:
+    """A figure for a horizontal bar chart of ``rows`` bars, high enough for every label."""
     from matplotlib.figure import Figure
 
-    plots = []
+    return Figure(figsize=(width, 0.9 + 0.24 * max(rows, 2)), layout="constrained")
+
+
+def _plots(report: ComplianceReport) -> list[tuple[str, str]]:
+    """``(img tag, caption)`` of each plot, in page order."""
+    from snncompile.report.energy import E_AC_PJ, E_MAC_PJ
+
+    plots: list[tuple[str, str]] = []
+    flagged = {f.node for f in report.violations}
+
     neurons = report.neurons
-    fig = Figure(figsize=(8, 3))
+    fig = _rows_figure(len(neurons))
     ax = fig.add_subplot()
-    ax.bar(range(len(neurons)), [n.firing_rate for n in neurons], color="#3a7")
-    _ticks(ax, [n.module or n.node for n in neurons])
-    ax.set_ylabel("firing rate")
-    ax.set_title("firing rate per neuron layer")
-    plots.append(_png(fig))
+    ys = range(len(neurons))
+    bars = ax.barh(ys, [n.firing_rate for n in neurons], color=_RATE)
+    ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=2)
+    ax.set_yticks(ys, [n.module or n.node for n in neurons], fontsize=8)
+    ax.invert_yaxis()
+    ax.margins(y=0.01)
+    ax.set_xlabel("firing rate (spikes per neuron and step)")
+    ax.set_xlim(0, max([n.firing_rate for n in neurons], default=0.0) * 1.18 or 1.0)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title("Firing rate per neuron layer", fontsize=10)
+    plots.append(
+        (
+            _png(fig, f"Bar chart: firing rate of each of the {len(neurons)} neuron layers"),
+            "Mean spikes per neuron and time step, measured on the sample inputs, in graph "
+            "order. The AC count of a synaptic op is its input's rate × T × FLOPs.",
+        )
+    )
 
     layers = report.energy.layers
-    fig = Figure(figsize=(8, 3))
+    fig = _rows_figure(len(layers))
     ax = fig.add_subplot()
-    xs = range(len(layers))
-    ax.bar(xs, [layer.macs for layer in layers], label="MAC", color="#c44")
-    ax.bar(xs, [layer.acs for layer in layers], bottom=[layer.macs for layer in layers], label="AC")
-    _ticks(ax, [_label(layer.module or layer.node, layer.op) for layer in layers])
-    ax.set_yscale("symlog")
-    ax.set_ylabel("operations per inference")
-    ax.set_title("AC vs MAC per synaptic op")
-    ax.legend()
-    plots.append(_png(fig))
+    ys = range(len(layers))
+    macs = [layer.macs for layer in layers]
+    ax.barh(ys, macs, label="MAC (multiply-accumulate)", color=_MAC)
+    ax.barh(ys, [layer.acs for layer in layers], left=macs, label="AC (accumulate)", color=_AC)
+    ax.set_yticks(ys, [_label(layer.module or layer.node, layer.op) for layer in layers])
+    for tick, layer in zip(ax.get_yticklabels(), layers, strict=True):
+        tick.set_fontsize(8)
+        if layer.node in flagged:
+            tick.set_color(_MAC)
+            tick.set_fontweight("bold")
+        elif layer.partition != "chip":
+            tick.set_color("#777777")
+            tick.set_fontstyle("italic")
+    ax.invert_yaxis()
+    ax.margins(y=0.01)
+    ax.set_xscale("symlog", linthresh=10)
+    ax.set_xlim(0, max([layer.macs + layer.acs for layer in layers], default=10.0) * 4)
+    ax.set_xlabel("operations per inference (log scale)")
+    ax.grid(axis="x", alpha=0.3)
+    fig.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
+    ax.set_title("MACs and ACs per synaptic op", fontsize=10)
+    plots.append(
+        (
+            _png(fig, f"Bar chart: MACs and ACs of each of the {len(layers)} synaptic ops"),
+            "Operations per inference. Red labels: ops with a violation; grey italic labels: "
+            "ops on the host (the encoder before the first neuron, the readout after the last).",
+        )
+    )
 
-    fig = Figure(figsize=(5, 3))
-    ax = fig.add_subplot()
     parts: dict[str, float] = {}
     for layer in layers:
-        key = f"{layer.partition.replace('_', ' ')} {'MAC' if layer.macs else 'AC'}"
-        parts[key] = parts.get(key, 0.0) + layer.energy_pj * 1e-6
-    ax.barh(list(parts), list(parts.values()), color="#47a")
-    ax.set_xlabel("energy per inference (µJ)")
-    ax.set_title("energy breakdown")
-    plots.append(_png(fig))
+        for kind, count, cost in (("MAC", layer.macs, E_MAC_PJ), ("AC", layer.acs, E_AC_PJ)):
+            if count:
+                key = f"{_WHERE[layer.partition]}, {kind}"
+                parts[key] = parts.get(key, 0.0) + count * cost * 1e-6
+    fig = _rows_figure(len(parts), width=6.4)
+    ax = fig.add_subplot()
+    ys = range(len(parts))
+    bars = ax.barh(
+        ys, list(parts.values()), color=[_MAC if k.endswith("MAC") else _AC for k in parts]
+    )
+    ax.bar_label(bars, fmt="%.3f µJ", fontsize=8, padding=2)
+    ax.set_yticks(ys, list(parts), fontsize=8)
+    ax.invert_yaxis()
+    ax.margins(y=0.01)
+    ax.set_xlim(0, max(parts.values(), default=0.0) * 1.3 or 1.0)
+    ax.set_xlabel("energy per inference (µJ, 45 nm)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title("Energy per partition", fontsize=10)
+    plots.append(
+        (
+            _png(fig, "Bar chart: energy per inference of each partition, MACs and ACs apart"),
+            "4.6 pJ per MAC and 0.9 pJ per AC (45 nm, Horowitz 2014), per inference.",
+        )
+    )
     return plots
 
 
-def compliance_html(report: ComplianceReport) -> str:
-    """The compliance report as one self-contained HTML page."""
-    esc = html.escape
-    verdict = (
-        '<p class="ok">The chip partition is spike-driven.</p>'
-        if report.spike_driven
-        else f'<p class="bad">Not spike-driven: {len(report.violations)} violation(s).</p>'
-    )
-    rows = "".join(
-        f"<tr><td>{esc(f.severity)}</td><td>{esc(f.code)}</td><td>%{esc(f.node)}</td>"
-        f"<td>{esc(f.module or '')}</td><td>{esc(f.domain)}</td><td>{esc(f.message)}</td>"
-        f"<td>{esc(f.fix)}</td></tr>"
-        for f in report.findings
-    )
-    layers = "".join(
-        f"<tr><td>%{esc(c.node)}</td><td>{esc(c.module or '')}</td><td>{esc(c.op)}</td>"
-        f"<td>{esc(c.partition)}</td><td>{esc(c.input_domain)}</td>"
-        f"<td>{'' if c.firing_rate is None else f'{c.firing_rate:.3f}'}</td>"
-        f"<td>{c.macs:.4g}</td><td>{c.acs:.4g}</td><td>{c.energy_pj * 1e-9:.4g}</td></tr>"
-        for c in report.energy.layers
-    )
+def _findings(findings: Sequence[Finding]) -> str:
+    """The findings grouped by code: title, count and fix once, then one row per node."""
+    from snncompile.diagnostics import CODES
+
+    if not findings:
+        return '<p id="no-findings">No findings: every synaptic op on the chip is spike-driven.</p>'
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault(finding.code, []).append(finding)
+    parts = []
+    for code, group in groups.items():
+        severity = group[0].severity
+        kind = "violation" if severity == "violation" else "note"
+        title = CODES[code].title if code in CODES else code
+        rows = "".join(
+            f"<tr><td><code>%{_esc(f.node)}</code></td><td>{_esc(f.module or '')}</td>"
+            f"<td>{_esc(f.op)}</td><td>{_esc(f.domain)}</td><td>{_esc(f.message)}</td></tr>"
+            for f in group
+        )
+        parts.append(
+            f'<section class="finding {kind}"><h3><span class="code">{_esc(code)}</span> '
+            f"{_esc(title)} <small>({len(group)} {kind}{'s' if len(group) > 1 else ''})</small>"
+            f'</h3><p class="fix"><strong>Fix:</strong> {_code(group[0].fix)}</p>'
+            '<table class="findings-table"><thead><tr><th>node</th><th>module</th><th>op</th>'
+            f"<th>input domain</th><th>message</th></tr></thead><tbody>{rows}</tbody></table>"
+            "</section>"
+        )
+    return "".join(parts)
+
+
+def _summary(report: ComplianceReport) -> str:
     energy = report.energy
+    rates = [n.firing_rate for n in report.neurons]
+    mean_rate = sum(rates) / len(rates) if rates else 0.0
+    part = report.partition
+    cards = (
+        ("time steps T", f"{energy.time_steps}"),
+        ("samples measured", f"{energy.samples}"),
+        ("energy per inference", _energy(energy.energy_mj * 1e9)),
+        ("MACs per inference", _ops(energy.mac_ops)),
+        ("ACs per inference", _ops(energy.ac_ops)),
+        ("neuron layers (rate)", f"{len(rates)} ({mean_rate:.3f})"),
+        (
+            "nodes in / chip / out",
+            f"{len(part.host_encoder)} / {len(part.chip)} / {len(part.host_readout)}",
+        ),
+    )
+    return "".join(
+        f'<div class="card"><div class="label">{_esc(k)}</div><div class="value">{_esc(v)}'
+        "</div></div>"
+        for k, v in cards
+    )
+
+
+def _ops_table(report: ComplianceReport) -> str:
+    codes: dict[str, list[str]] = {}
+    for finding in report.findings:
+        codes.setdefault(finding.node, []).append(finding.code)
+    rows = []
+    for c in report.energy.layers:
+        classes = [c.partition.replace("_", "-")]
+        if c.macs and c.partition == "chip":
+            classes.append("mac")
+        rows.append(
+            f'<tr class="{" ".join(classes)}"><td><code>%{_esc(c.node)}</code></td>'
+            f"<td>{_esc(c.module or '')}</td><td>{_esc(c.op)}</td>"
+            f"<td>{_WHERE[c.partition]}</td><td>{_esc(c.input_domain)}</td>"
+            f'<td class="num">{"" if c.firing_rate is None else f"{c.firing_rate:.3f}"}</td>'
+            f'<td class="num">{_ops(c.macs)}</td><td class="num">{_ops(c.acs)}</td>'
+            f'<td class="num">{_energy(c.energy_pj)}</td>'
+            f"<td>{_esc(' '.join(codes.get(c.node, [])))}</td></tr>"
+        )
+    return (
+        '<table id="ops-table"><thead><tr><th>node</th><th>module</th><th>op</th><th>where</th>'
+        '<th>input</th><th class="num">rate</th><th class="num">MACs</th><th class="num">ACs'
+        '</th><th class="num">energy</th><th>finding</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+_STYLE = """
+:root { --ok: #1e7b34; --bad: #b3261e; --ink: #1d2330; --muted: #5f6673; --line: #d9dde4; }
+* { box-sizing: border-box; }
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
+  color: var(--ink); margin: 0 auto; padding: 1.5em 2em 3em; max-width: 1280px; }
+h1 { font-size: 1.7em; margin: 0 0 0.4em; }
+h2 { font-size: 1.25em; margin: 1.8em 0 0.6em; border-bottom: 1px solid var(--line);
+  padding-bottom: 0.2em; }
+h3 { font-size: 1.02em; margin: 0 0 0.3em; }
+code { font: 0.92em ui-monospace, "DejaVu Sans Mono", monospace; }
+.verdict { padding: 0.8em 1.1em; border-radius: 6px; font-size: 1.15em; margin: 0.6em 0; }
+.verdict.ok { background: #e6f4ea; border-left: 6px solid var(--ok); }
+.verdict.bad { background: #fce8e6; border-left: 6px solid var(--bad); }
+.verdict strong { display: block; font-size: 1.1em; margin-bottom: 0.2em; }
+.verdict.ok strong { color: var(--ok); } .verdict.bad strong { color: var(--bad); }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr));
+  gap: 0.6em; margin: 1em 0; }
+.card { border: 1px solid var(--line); border-radius: 6px; padding: 0.5em 0.8em; }
+.card .label { color: var(--muted); font-size: 0.8em; }
+.card .value { font-size: 1.15em; font-weight: 600; font-variant-numeric: tabular-nums; }
+.finding { border: 1px solid var(--line); border-radius: 6px; padding: 0.8em 1em;
+  margin: 0 0 1em; }
+.finding.violation { border-left: 6px solid var(--bad); }
+.finding.note { border-left: 6px solid var(--muted); }
+.finding .code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
+.finding.violation .code { color: var(--bad); }
+.finding small { color: var(--muted); font-weight: normal; }
+.fix { margin: 0.2em 0 0.7em; }
+table { border-collapse: collapse; width: 100%; font-size: 0.86em; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left;
+  vertical-align: top; }
+th { background: #f3f5f8; position: sticky; top: 0; }
+tbody tr:nth-child(even) { background: #fafbfc; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr.host-encoder, tr.host-readout { color: var(--muted); }
+tr.mac td:nth-child(7) { color: var(--bad); font-weight: 600; }
+.plots { display: flex; flex-wrap: wrap; gap: 1.2em; align-items: flex-start; }
+.plots > div { flex: 1 1 420px; display: flex; flex-direction: column; gap: 1.2em; }
+figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 0.6em; }
+figure img { display: block; width: 100%; height: auto; }
+figcaption { color: var(--muted); font-size: 0.85em; margin-top: 0.4em; }
+.muted, footer { color: var(--muted); }
+footer { margin-top: 2.5em; font-size: 0.85em; border-top: 1px solid var(--line);
+  padding-top: 0.6em; }
+details { margin: 0.3em 0; } summary { cursor: pointer; }
+@media print { figure, .finding { break-inside: avoid; } th { position: static; } }
+"""
+
+
+def compliance_html(report: ComplianceReport) -> str:
+    """The compliance report as one self-contained HTML page (see the module docstring)."""
+    from snncompile import __version__
+
+    energy = report.energy
+    violations = report.violations
+    notes = len(report.findings) - len(violations)
+    if report.spike_driven:
+        verdict = (
+            '<div id="verdict" class="verdict ok"><strong>Spike-driven.</strong> Every synaptic '
+            "op on the chip is driven by binary spikes: accumulates (ACs) only"
+            + (f", with {notes} note(s) below." if notes else ".")
+            + "</div>"
+        )
+    else:
+        codes = ", ".join(sorted({f.code for f in violations}))
+        verdict = (
+            f'<div id="verdict" class="verdict bad"><strong>Not spike-driven: '
+            f"{len(violations)} violation{'s' if len(violations) > 1 else ''} ({codes}).</strong>"
+            "Some synaptic ops on the chip are driven by values that are not binary spikes, so "
+            "they multiply (MACs). Each finding below names the op and the fix.</div>"
+        )
+    rates, ops, parts = (
+        f"<figure>{img}<figcaption>{_esc(caption)}</figcaption></figure>"
+        for img, caption in _plots(report)
+    )
+    figures = f"<div>{rates}{parts}</div><div>{ops}</div>"  # two columns on a wide screen
+    part = report.partition
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>snncompile check: {esc(report.model)}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; max-width: 1100px; }}
-table {{ border-collapse: collapse; font-size: 0.85em; }}
-td, th {{ border: 1px solid #ccc; padding: 3px 6px; text-align: left; }}
-.ok {{ color: #161; font-weight: bold; }} .bad {{ color: #a11; font-weight: bold; }}
-</style></head><body>
-<h1>Spike-driven check: {esc(report.model)}</h1>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="snncompile {_esc(__version__)}">
+<title>snncompile check: {_esc(report.model)} ({
+        "spike-driven" if report.spike_driven else "not spike-driven"
+    })</title>
+<style>{_STYLE}</style>
+</head>
+<body>
+<header>
+<h1>Spike-driven check: {_esc(report.model)}</h1>
 {verdict}
-<p>T = {energy.time_steps}, measured on {energy.samples} samples. Per inference:
-{energy.mac_ops:.4g} MACs, {energy.ac_ops:.4g} ACs, {energy.energy_mj:.4g} mJ
-(4.6 pJ per MAC, 0.9 pJ per AC, 45 nm, Horowitz 2014).</p>
+<div id="summary" class="cards">{_summary(report)}</div>
+<p class="muted">Measured on {energy.samples} sample input{
+        "s" if energy.samples != 1 else ""
+    } over T = {energy.time_steps} time
+steps. A synaptic op whose input is binary spikes costs accumulates (ACs, 0.9 pJ); any other
+input costs multiply-accumulates (MACs, 4.6 pJ), the papers' 45 nm convention.</p>
+</header>
+<main>
+<section id="findings">
 <h2>Findings</h2>
-<table><tr><th>severity</th><th>code</th><th>node</th><th>module</th><th>domain</th>
-<th>message</th><th>fix</th></tr>{rows}</table>
+{_findings(report.findings)}
+</section>
+<section id="plots">
 <h2>Plots</h2>
-{"".join(_plots(report))}
+<div class="plots">{figures}</div>
+</section>
+<section id="ops">
 <h2>Synaptic operations</h2>
-<table><tr><th>node</th><th>module</th><th>op</th><th>partition</th><th>input</th>
-<th>rate</th><th>MACs</th><th>ACs</th><th>mJ</th></tr>{layers}</table>
+<p class="muted">Per inference, in graph order. Red MAC counts: multiplies on the chip.</p>
+{_ops_table(report)}
+</section>
+<section id="partitions">
 <h2>Partitions</h2>
-<p>host encoder: {esc(", ".join(report.partition.host_encoder))}</p>
-<p>host readout: {esc(", ".join(report.partition.host_readout))}</p>
-</body></html>
+<p><strong>Host encoder</strong> (before the first neuron):
+{_esc(", ".join(part.host_encoder)) or "none"}</p>
+<p><strong>Host readout</strong> (after the last neuron):
+{_esc(", ".join(part.host_readout)) or "none"}</p>
+<details><summary><strong>Chip</strong>: {len(part.chip)} nodes</summary>
+<p><code>{_esc(", ".join(part.chip))}</code></p></details>
+</section>
+</main>
+<footer>Written by snncompile {_esc(__version__)} (<code>snncompile check</code>). One
+self-contained file: no scripts, no external resources.</footer>
+</body>
+</html>
 """
