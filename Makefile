@@ -9,7 +9,7 @@ ARCH   := $(shell uname -m)
 STAMP  := $(VENV)/.snncompile-installed
 DEPS   := pyproject.toml requirements/loihi.txt requirements/torch-$(ARCH).txt
 
-.PHONY: setup demo test test-fast lint typecheck bench clean
+.PHONY: setup browser demo test test-fast lint typecheck bench clean
 
 setup: $(STAMP)
 
@@ -33,7 +33,25 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-test: lint typecheck
+# Headless Chromium and its WebDriver from Debian's packages, for the HTML report's browser tests
+# (tests/report/test_html_browser.py). Installed only when missing; a no-op with a message where
+# it cannot install (not root, or no apt-get): those tests then skip, or fail when CI=true.
+BROWSER_PACKAGES := chromium chromium-driver
+
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+	  echo "browser: $$(chromium --version 2>/dev/null | head -n1), chromedriver present"; \
+	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "browser: Chromium is missing and cannot be installed here (needs root and apt-get;" \
+	       "run: apt-get install $(BROWSER_PACKAGES)); the browser tests will skip (fail if CI=true)"; \
+	else \
+	  echo "browser: installing $(BROWSER_PACKAGES) from Debian's packages"; \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    $(BROWSER_PACKAGES); } >/dev/null || echo "browser: apt-get could not install" \
+	    "$(BROWSER_PACKAGES); the browser tests will skip (fail if CI=true)"; \
+	fi
+
+test: lint typecheck browser
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
