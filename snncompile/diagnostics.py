@@ -261,8 +261,8 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "does not fit the chip",
         "ResourceLimitError",
         "A population or its synapses exceed a core's or the system's limits (the message gives "
-        "the numbers): use fewer time-multiplexed copies, a smaller model, or a target with "
-        "more chips (`--chips`).",
+        "the numbers): use fewer time-multiplexed copies, a smaller model, or allow more "
+        "chips (`CoreLimits(max_chips=...)` of `place_cores`; unbounded by default).",
     ),
     # --- models and checkpoints (ML4xx) -----------------------------------------------------
     DiagnosticCode(
