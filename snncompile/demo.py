@@ -14,9 +14,10 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.console import Console
@@ -29,7 +30,10 @@ from snncompile.frontend.simulate import time_major_inputs
 from snncompile.report.compliance import ComplianceReport, check_graph
 from snncompile.report.html import compliance_html
 from snncompile.report.terminal import _wide_console
-from snncompile.runner import run_model
+from snncompile.runner import progress_display, run_model
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 __all__ = ["FAMILIES", "DemoRow", "run_demo"]
 
@@ -55,29 +59,53 @@ def _examples_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "examples" / "digits"
 
 
-def _check(family: str, out_dir: Path, samples: int, limit: int | None) -> DemoRow:
+class _step:
+    """A step without a count (a spinner line) in the demo's progress display, if any."""
+
+    def __init__(self, display: Progress | None, label: str) -> None:
+        self.display, self.label = display, label
+        self.task: Any = None
+
+    def __enter__(self) -> None:
+        if self.display is not None:
+            self.task = self.display.add_task(self.label, total=None)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.display is not None:
+            self.display.remove_task(self.task)
+
+
+def _check(
+    family: str, out_dir: Path, samples: int, limit: int | None, display: Progress | None
+) -> DemoRow:
     checkpoint = _examples_dir() / f"{family}.pt"
-    loaded = load_model(checkpoint)
-    graph = to_graph(loaded)
-    x = sample_inputs(graph.inputs[0].type.shape, samples=samples, dataset="digits")
-    report = check_graph(graph, time_major_inputs(graph, x, loaded.time_steps), model=family)
+    progress: bool | Progress = display if display is not None else False
+    with _step(display, f"{family}: spike-driven check on {samples} images"):
+        loaded = load_model(checkpoint)
+        graph = to_graph(loaded)
+        x = sample_inputs(graph.inputs[0].type.shape, samples=samples, dataset="digits")
+        report = check_graph(graph, time_major_inputs(graph, x, loaded.time_steps), model=family)
     html = out_dir / f"{family}.html"
-    html.write_text(compliance_html(report))
-    floats = run_model(checkpoint, backend="float", limit=limit)
-    chip = run_model(checkpoint, backend="sim", config=CHIP_CONFIG, limit=limit)
+    html.write_text(compliance_html(report), encoding="utf-8")
+    floats = run_model(checkpoint, backend="float", limit=limit, progress=progress)
+    chip = run_model(checkpoint, backend="sim", config=CHIP_CONFIG, limit=limit, progress=progress)
     agreement = float(np.mean(floats.predictions == chip.predictions))
     return DemoRow(family, report, floats.accuracy, chip.accuracy, agreement, chip.latency, html)
 
 
-def _loihi(out_dir: Path, limit: int | None, lava_samples: int) -> dict[str, Any]:
+def _loihi(
+    out_dir: Path, limit: int | None, lava_samples: int, display: Progress | None
+) -> dict[str, Any]:
     """Compile the Loihi artifact, run it in the simulator and (a few samples) in Lava."""
     from snncompile.driver import compile_file
     from snncompile.targets.loihi._lava import lava_status
 
     checkpoint = _examples_dir() / f"{LOIHI_MODEL}.pt"
     artifact = out_dir / f"{LOIHI_MODEL}.loihi"
-    compile_file(checkpoint, CHIP_CONFIG.replace(target="loihi"), output=artifact)
-    sim = run_model(artifact, backend="sim", limit=limit)
+    progress: bool | Progress = display if display is not None else False
+    with _step(display, f"{LOIHI_MODEL}: compiling for Loihi"):
+        compile_file(checkpoint, CHIP_CONFIG.replace(target="loihi"), output=artifact)
+    sim = run_model(artifact, backend="sim", limit=limit, progress=progress)
     data = sim.to_dict()
     result: dict[str, Any] = {
         "model": LOIHI_MODEL,
@@ -101,6 +129,7 @@ def _loihi(out_dir: Path, limit: int | None, lava_samples: int) -> dict[str, Any
         limit=lava_samples,
         compare="sim",
         config=CompileConfig(lava_mode="fused"),
+        progress=progress,
     )
     result["lava"] = {
         "form": "fused",
@@ -133,12 +162,17 @@ def run_demo(
     console = console or _wide_console()
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
-    for family in FAMILIES:
-        if not (_examples_dir() / f"{family}.pt").exists():
-            console.print(f"[yellow]{family}.pt is not shipped; skipped[/yellow]")
-            continue
-        with console.status(f"checking and running {family} ..."):
-            rows.append(_check(family, out_dir, samples, limit))
+    shipped = [f for f in FAMILIES if (_examples_dir() / f"{f}.pt").exists()]
+    for family in sorted(set(FAMILIES) - set(shipped), key=FAMILIES.index):
+        console.print(f"[yellow]{family}.pt is not shipped; skipped[/yellow]")
+    # Progress on stderr, only on a terminal; nothing is printed to `console` while it runs.
+    display = progress_display()
+    with display or nullcontext():
+        models = display.add_task("models", total=len(shipped)) if display else None
+        for family in shipped:
+            rows.append(_check(family, out_dir, samples, limit, display))
+            if display is not None and models is not None:
+                display.advance(models)
     table = Table(title="Trained digits spiking transformers: spike-driven? and on the chip")
     columns = (
         "model", "float acc.", "chip acc.", "agree", "latency", "verdict", "violations",
@@ -168,8 +202,9 @@ def run_demo(
         "synapses are distributed over their sources (--expand-sew), SDT's max-pool over "
         "currents runs on the host (--allow-host-ops)."
     )
-    with console.status(f"compiling {LOIHI_MODEL} for Loihi and running it ..."):
-        loihi = _loihi(out_dir, limit, lava_samples)
+    display = progress_display()
+    with display or nullcontext():
+        loihi = _loihi(out_dir, limit, lava_samples, display)
     _print_loihi(console, loihi)
     summary = {
         "models": [

@@ -17,11 +17,12 @@ chip's cores, time per step and energy per inference (``snncompile.targets.sim.p
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,7 +33,10 @@ from snncompile.frontend.load import LoadedModel
 from snncompile.ir.graph import Graph
 from snncompile.passes.manager import Pass, PassContext, PassManager
 
-__all__ = ["BACKENDS", "RunResult", "quantized_graph", "run_model"]
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+__all__ = ["BACKENDS", "RunResult", "progress_display", "quantized_graph", "run_model"]
 
 BACKENDS = ("sim", "float", "lava")
 
@@ -146,7 +150,7 @@ def run_model(
     batch_size: int = 64,
     config: CompileConfig | None = None,
     compare: str | None = None,
-    progress: bool = False,
+    progress: bool | Progress = False,
     resize: tuple[int, int] | None = None,
     normalize: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
     shard_size: int | None = None,
@@ -161,6 +165,9 @@ def run_model(
     With ``shard_size``, ``shards_path`` or ``ray`` the data set is evaluated in shards
     (:mod:`snncompile.distributed`): on Ray workers at address ``ray`` (``auto``, an address,
     or ``local``), resumable from ``shards_path``; the result is the same.
+
+    ``progress``: a progress bar over samples on stderr when stderr is a terminal (nothing
+    otherwise), or a running :func:`progress_display` to add the bar to (the demo's).
     """
     from snncompile.api import compile_config
 
@@ -179,19 +186,26 @@ def run_model(
     if shard_size is not None or shards_path is not None or ray is not None:
         if compare:
             raise error("CF201", "--compare runs in one process (no shards)", node="compare")
-        return _run_sharded(
-            compiled,
-            str(source),
-            x,
-            backend=backend,
-            mode=mode,
-            batch_size=batch_size,
-            shard_size=shard_size or max(batch_size, -(-len(x) // (4 * max(workers, 1)))),
-            shards_path=shards_path,
-            ray=ray,
-            workers=workers,
-            on_shard=on_shard,
-        )
+        with _progress(progress, len(x), f"{loaded.name} [{backend}, shards]") as advance:
+
+            def shard_done(shard: Any) -> None:
+                advance(shard.stop - shard.start)  # resumed shards are not counted again
+                if on_shard is not None:
+                    on_shard(shard)
+
+            return _run_sharded(
+                compiled,
+                str(source),
+                x,
+                backend=backend,
+                mode=mode,
+                batch_size=batch_size,
+                shard_size=shard_size or max(batch_size, -(-len(x) // (4 * max(workers, 1)))),
+                shards_path=shards_path,
+                ray=ray,
+                workers=workers,
+                on_shard=shard_done,
+            )
     logits: list[np.ndarray] = []
     stats = None
     mismatched: dict[str, int] = {}
@@ -306,23 +320,69 @@ def _performance(compiled: Any, stats: Any) -> dict[str, Any]:
     return data
 
 
+def progress_display() -> Progress | None:
+    """A transient rich progress display on stderr, or None when stderr is not a terminal
+    (pipes, files, CI logs and tests stay clean; ``FORCE_COLOR`` does not make one)."""
+    isatty = getattr(sys.stderr, "isatty", None)
+    try:
+        if isatty is None or not isatty():
+            return None
+    except ValueError:  # a closed stream
+        return None
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True)
+    if console.is_dumb_terminal:
+        return None
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}", markup=False),  # "[float]" is not a style
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        redirect_stdout=False,  # stdout may be a file: results must not reach the terminal
+    )
+
+
 class _progress:
-    """A rich progress bar over samples (only when asked and on a terminal)."""
+    """A progress bar over ``total`` samples: its own display (``enabled`` true and stderr a
+    terminal), a task in a running display (``enabled`` a rich ``Progress``), or nothing.
+    Entering gives ``advance(n)``."""
 
-    def __init__(self, enabled: bool, total: int, label: str) -> None:
+    def __init__(self, enabled: bool | Progress, total: int, label: str) -> None:
         self.enabled, self.total, self.label = enabled, total, label
-        self.bar: Any = None
+        self.display: Progress | None = None
+        self.owned = isinstance(enabled, bool)
+        self.task: Any = None
 
-    def __enter__(self) -> Any:
-        if not self.enabled:
+    def __enter__(self) -> Callable[[int], None]:
+        if isinstance(self.enabled, bool):
+            self.display = progress_display() if self.enabled else None
+        else:
+            self.display = self.enabled
+        display = self.display
+        if display is None:
             return lambda n: None
-        from rich.progress import Progress
-
-        self.bar = Progress(transient=True)
-        self.bar.start()
-        task = self.bar.add_task(self.label, total=self.total)
-        return lambda n: self.bar.advance(task, n)
+        task = self.task = display.add_task(self.label, total=self.total)
+        if self.owned:
+            display.start()
+        return lambda n: display.advance(task, n)
 
     def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
+        if self.display is None:
+            return
+        self.display.remove_task(self.task)
+        if self.owned:
+            self.display.stop()
