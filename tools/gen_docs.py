@@ -4,14 +4,18 @@
 
 writes ``docs/diagnostics.md`` (every code, with a real example produced by triggering it
 through the public API, as the test suite does) and ``docs/ir.md`` (every op with its
-attributes, stages and equations). ``tests/test_docs.py`` fails when they are stale.
+attributes, stages and equations), and fills the key tables of ``docs/schemas.md`` (between
+``<!-- schema:NAME -->`` and ``<!-- /schema:NAME -->``) from ``snncompile/report/schemas``.
+``tests/test_docs.py`` and ``tests/report/test_schemas.py`` fail when they are stale.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,10 +96,87 @@ def ir_markdown() -> str:
     return "\n".join(lines)
 
 
+def _schema_type(node: dict[str, Any], defs: dict[str, Any]) -> str:
+    """A short type of a schema node: ``string``, ``integer | null``, ``"a" | "b"``, ..."""
+    if "$ref" in node:
+        return _schema_type(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+    if "const" in node:
+        return f"`{node['const']!r}`".replace("'", '"').replace("None", "null")
+    if "enum" in node:
+        return " \\| ".join("null" if v is None else f"`{v}`" for v in node["enum"])
+    if "oneOf" in node:
+        return " or ".join(_schema_type(alt, defs) for alt in node["oneOf"])
+    kinds = node.get("type", "any")
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    out = []
+    for kind in kinds:
+        if kind == "array":
+            out.append(f"array of {_schema_type(node.get('items', {}), defs)}")
+        elif kind == "object" and "properties" not in node and "additionalProperties" in node:
+            values = node["additionalProperties"]
+            out.append(f"object of {_schema_type(values, defs)}" if values else "object")
+        else:
+            out.append(kind)
+    return " \\| ".join(out)
+
+
+def _schema_rows(
+    node: dict[str, Any], defs: dict[str, Any], prefix: str, required: bool
+) -> list[str]:
+    """Table rows of the keys under ``node`` (objects, array items, maps), depth first."""
+    if "$ref" in node:
+        node = {
+            **defs[node["$ref"].rsplit("/", 1)[-1]],
+            **{k: v for k, v in node.items() if k != "$ref"},
+        }
+    rows: list[str] = []
+    if node.get("type") == "array" or node.get("type") == ["array"]:
+        return _schema_rows(node.get("items", {}), defs, f"{prefix}[]", required)
+    for alt in node.get("oneOf", []):
+        rows += _schema_rows(alt, defs, prefix, required)
+    values = node.get("additionalProperties")
+    if isinstance(values, dict) and values:
+        rows += _schema_rows(values, defs, f"{prefix}.<key>" if prefix else "<key>", required)
+    needed = set(node.get("required", []))
+    for key, child in node.get("properties", {}).items():
+        path = f"{prefix}.{key}" if prefix else key
+        if "$ref" in child:
+            child = {**defs[child["$ref"].rsplit("/", 1)[-1]], **child}
+        meaning = " ".join(child.get("description", "").split()).replace("|", "\\|")
+        rows.append(
+            f"| `{path}` | {_schema_type(child, defs)} | {'yes' if key in needed else 'no'} | "
+            f"{meaning} |"
+        )
+        rows += _schema_rows(child, defs, path, key in needed)
+    return rows
+
+
+def schema_table(name: str) -> str:
+    """The key table of the schema ``name`` (every key path, type, required, meaning)."""
+    from snncompile.report.schemas import load_schema
+
+    schema = load_schema(name)
+    lines = ["| key | type | required | meaning |", "|---|---|---|---|"]
+    lines += _schema_rows(schema, schema.get("$defs", {}), "", True)
+    return "\n".join(lines)
+
+
+def schemas_markdown(text: str) -> str:
+    """``text`` (docs/schemas.md) with every ``<!-- schema:NAME -->`` table regenerated."""
+
+    def table(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return f"<!-- schema:{name} -->\n{schema_table(name)}\n<!-- /schema:{name} -->"
+
+    return re.sub(r"<!-- schema:([\w-]+) -->.*?<!-- /schema:\1 -->", table, text, flags=re.DOTALL)
+
+
 def main() -> None:
     (ROOT / "docs").mkdir(exist_ok=True)
     (ROOT / "docs" / "diagnostics.md").write_text(diagnostics_markdown())
     (ROOT / "docs" / "ir.md").write_text(ir_markdown())
+    schemas = ROOT / "docs" / "schemas.md"
+    schemas.write_text(schemas_markdown(schemas.read_text()))
 
 
 if __name__ == "__main__":

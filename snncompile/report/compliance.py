@@ -5,7 +5,8 @@
 (:mod:`snncompile.passes.compliance`), runs the folded graph on sample inputs to measure firing
 rates, and counts operations and energy (:mod:`snncompile.report.energy`).
 
-JSON schema (``ComplianceReport.to_dict``, documented in ``docs/reports.md``)::
+JSON schema (``ComplianceReport.to_dict``; ``snncompile/report/schemas/check.schema.json``,
+documented in ``docs/schemas.md``)::
 
     {"model": str, "time_steps": int, "samples": int,
      "spike_driven": bool,
