@@ -239,14 +239,31 @@ class _ConcreteTracer(_LeafTracer):
 def _record(module: fx.GraphModule, example: torch.Tensor) -> dict[fx.Node, Any]:
     """Run a traced module on ``example``; return every node's result.
 
+    Results that carry the input's data (tensors computed from the example) are replaced by
+    shape-only ``meta`` tensors as soon as their last reader has run: the translation needs
+    their shapes, not their values, and keeping every activation of an ImageNet-size probe
+    forward costs gigabytes. Results that do not depend on the input (parameters, buffers,
+    constants computed from them, shapes) keep their values.
+
     (A plain loop rather than ``fx.Interpreter``, whose progress bar creates a multiprocessing
     lock and so fixes the process's start method, which Lava later needs to set.)
     """
     values: dict[fx.Node, Any] = {}
-    for node in module.graph.nodes:
+    nodes = list(module.graph.nodes)
+    last_reader: dict[fx.Node, fx.Node] = {}
+    for node in nodes:
+        for arg in node.all_input_nodes:
+            last_reader[arg] = node
+    released: dict[fx.Node, list[fx.Node]] = {}
+    for arg, reader in last_reader.items():
+        released.setdefault(reader, []).append(arg)
+    carries_input: set[fx.Node] = set()
+    for node in nodes:
         args = fx.node.map_arg(node.args, values.__getitem__)
         kwargs = fx.node.map_arg(node.kwargs, values.__getitem__)
         if node.op == "placeholder":  # the input, then options fixed to their defaults
+            if not values:
+                carries_input.add(node)
             values[node] = example if not values else (node.args[0] if node.args else None)
         elif node.op == "get_attr":
             obj: Any = module
@@ -259,7 +276,29 @@ def _record(module: fx.GraphModule, example: torch.Tensor) -> dict[fx.Node, Any]
             values[node] = getattr(args[0], str(node.target))(*args[1:], **kwargs)
         elif node.op == "call_module":
             values[node] = module.get_submodule(str(node.target))(*args, **kwargs)
+        if any(a in carries_input and _holds_tensor(values[a]) for a in node.all_input_nodes):
+            carries_input.add(node)  # data flows from the input (not shapes: ``x.shape``)
+        for arg in released.get(node, ()):
+            if arg in carries_input:
+                values[arg] = _shape_only(values[arg])
     return values
+
+
+def _holds_tensor(value: Any) -> bool:
+    """Whether ``value`` is a tensor or a tuple/list of them (``split``'s result)."""
+    if isinstance(value, torch.Tensor):
+        return True
+    return isinstance(value, (tuple, list)) and any(_holds_tensor(v) for v in value)
+
+
+def _shape_only(value: Any) -> Any:
+    """``value`` with every tensor replaced by an empty ``meta`` tensor of its shape and dtype."""
+    if isinstance(value, torch.Tensor):
+        return torch.empty(value.shape, dtype=value.dtype, device="meta")
+    if isinstance(value, (tuple, list)) and not isinstance(value, torch.Size):
+        items = [_shape_only(v) for v in value]
+        return type(value)(items) if type(value) in (tuple, list) else value
+    return value
 
 
 def _reset_state(model: nn.Module) -> None:

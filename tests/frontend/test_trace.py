@@ -359,3 +359,32 @@ def test_forward_options_with_defaults_are_traced_with_their_defaults() -> None:
     info = trace_with_info(model, x, time_steps=T)
     assert info.method == "symbolic" and info.graph.op_counts() == {"lif": 1, "linear": 1}
     assert_equivalent(compare(model, x, T))
+
+
+def test_recording_keeps_shapes_of_activations_and_values_of_constants() -> None:
+    """The probe run keeps only shapes of what the input's data flows through (an
+    ImageNet-size probe would otherwise hold every activation), and real values of the
+    constants the translation reads (parameters, sub-expressions of them, shapes)."""
+    import torch.fx as fx
+
+    from snncompile.frontend.torch import _record
+
+    class Model(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            scale = self.fc.weight.abs().max()  # a constant computed from a parameter
+            y = self.fc(x) * scale
+            zeros = torch.zeros(y.shape)  # built from a shape: a constant too
+            return y + zeros
+
+    gm = fx.symbolic_trace(Model())
+    values = _record(gm, torch.ones(2, 4))
+    by_name = {n.name: v for n, v in values.items()}
+    assert by_name["fc"].is_meta and by_name["fc"].shape == (2, 3)
+    assert by_name["x"].is_meta and by_name["add"].is_meta
+    assert not by_name["max_1"].is_meta and float(by_name["max_1"]) > 0
+    assert not by_name["zeros"].is_meta
+    assert tuple(by_name["getattr_1"]) == (2, 3)  # y.shape, a real torch.Size
