@@ -30,6 +30,7 @@ is the *layerwise* network (all delays 0); ``pipeline-delays`` makes it the pipe
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -53,6 +54,7 @@ LINEAR_OPS = frozenset(
     {"add", "reshape", "permute", "slice", "conv2d", "linear", "sum", "scale", "shift"}
 )
 _VIEW_OPS = {"reshape": "reshape", "permute": "permute", "slice": "slice"}
+_ELEMENTWISE_OPS = frozenset({"scale", "shift"})
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ class Term:
         if kind == "sum":
             kw.setdefault("gain", self.gain)
         elif self.gain != 1:
-            kw["weight"] = kw["weight"] * self.gain
+            kw["weight"] = _times(kw["weight"], self.gain)
         return ProjectionAttrs(
             kind=kind,
             weight_exp=self.exp,
@@ -202,8 +204,7 @@ class _Lowering:
         assert node is not None
         name = f"{value.name}.relay"
         inputs = self.projections(_Current(current.terms, None), name, node)
-        bias = None if current.const is None else np.broadcast_to(current.const, value.type.shape)
-        attrs = PopulationAttrs(kind="relay", bias_mant=bias)
+        attrs = PopulationAttrs(kind="relay", bias_mant=current.const)
         out = self.builder.add_node("population", inputs, attrs, name=name, loc=node.loc)
         self.graded.add(out)
         self.report["populations"][out.name] = {
@@ -219,10 +220,10 @@ class _Lowering:
         if node.op == "add":
             parts = [self.current(v) for v in node.inputs]
             terms = [_expand(t, shape) for p in parts for t in p.terms]
-            consts = [np.broadcast_to(p.const, shape) for p in parts if p.const is not None]
-            return _Current(terms, np.sum(consts, axis=0) if consts else None)
+            consts = [_compact(p.const, shape) for p in parts if p.const is not None]
+            return _Current(terms, functools.reduce(np.add, consts) if consts else None)
         inner = self.current(node.inputs[0])
-        const = None if inner.const is None else _apply(node, inner.const)
+        const = None if inner.const is None else _apply(node, inner.const, shape)
         if node.op in _VIEW_OPS:
             args = _view_args(node)
             return _Current([t.view(node.op, args, shape) for t in inner.terms], const)
@@ -247,8 +248,8 @@ class _Lowering:
             raise error("NW901", f"{where} applies synapses to a constant current", node=where)
         if node.op in ("conv2d", "linear") and node.attrs.bias is not None:
             bias = node.attrs.bias
-            const = np.broadcast_to(bias.reshape(-1, 1, 1) if node.op == "conv2d" else bias, shape)
-        return _Current(terms, None if const is None else np.asarray(const, dtype=np.float64))
+            const = _compact(bias.reshape(-1, 1, 1) if node.op == "conv2d" else bias, shape)
+        return _Current(terms, const)
 
     def scaled(self, term: Term, gain: int, where: str) -> Term:
         if term.exp < 0:
@@ -269,7 +270,7 @@ class _Lowering:
             if a.keepdim:
                 term = dataclasses.replace(term, post=term.post.then("reshape", shape))
             return term
-        weight = np.asarray(a.weight, dtype=np.float64)
+        weight = a.weight  # the quantizer's frozen mantissas, shared by every term that reads them
         if node.op == "linear":
             return dataclasses.replace(
                 term, core="dense", core_attrs={"weight": weight}, shape=shape
@@ -343,7 +344,7 @@ class _Lowering:
                 du=4095,
                 dv=4096,
                 vth=1,
-                bias_mant=None if bias is None else np.broadcast_to(bias, shape),
+                bias_mant=None if bias is None else _compact(bias, shape),
             )
         else:
             currents = [self.current(node.inputs[0])]
@@ -418,12 +419,25 @@ class _Lowering:
                 probe = self.builder.add_node(
                     "add_const",
                     [probe],
-                    ConstAttrs(value=current.const),
+                    ConstAttrs(value=current.const),  # broadcast like the current
                     name=f"{value.name}_bias",
                     loc=node.loc,
                 )
             self.probes[value] = probe
         return self.probes[value]
+
+
+def _times(weight: np.ndarray, gain: int) -> np.ndarray:
+    """``weight · gain`` exactly, in the narrowest of int16/int32/int64 that holds it (weights
+    stay integer mantissas: an ImageNet model's projections share gigabytes of them)."""
+    if not np.issubdtype(weight.dtype, np.integer):
+        return weight * gain
+    product = weight.astype(np.int64) * gain
+    for dtype in (np.int16, np.int32):
+        info = np.iinfo(dtype)
+        if product.size == 0 or (product.min() >= info.min and product.max() <= info.max):
+            return product.astype(dtype)
+    return product
 
 
 def _expand(term: Term, shape: tuple[int, ...]) -> Term:
@@ -443,10 +457,24 @@ def _view_args(node: Node) -> tuple[int, ...]:
     return (a.axis, a.start, a.stop, a.step)
 
 
-def _apply(node: Node, const: np.ndarray) -> np.ndarray:
-    """``node``'s kernel on a constant current (one sample)."""
+def _compact(const: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``const`` broadcast to ``shape``, stored compactly: same rank as ``shape``, size 1 on
+    every axis it does not vary along (a conv bias stays ``[C, 1, 1]``, a per-feature bias
+    broadcast over attention's ``N x N`` pairs stays one row). Population biases and constant
+    currents keep this form (numpy broadcasting) instead of one value per neuron, which at
+    ImageNet size is gigabytes (SpikingResformer-L's gated populations have 734 M neurons)."""
+    full = np.broadcast_to(np.asarray(const, dtype=np.float64), shape)
+    index = tuple(slice(0, 1) if stride == 0 else slice(None) for stride in full.strides)
+    return np.ascontiguousarray(full[index])
+
+
+def _apply(node: Node, const: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``node``'s kernel on a constant current (one sample), compacted to ``shape``.
+    Elementwise ops (``scale``, ``shift``) run on the compact form itself."""
+    if node.op not in _ELEMENTWISE_OPS:
+        const = np.broadcast_to(const, node.inputs[0].type.shape)
     (out,) = get_op(node.op).kernel(node.attrs, [const[None]], None)
-    return np.asarray(out[0], dtype=np.float64)
+    return _compact(out[0], shape)
 
 
 def _divisible(const: np.ndarray | None, bits: int) -> bool:

@@ -13,6 +13,8 @@ from snncompile.ir.attrs import NoAttrs
 from snncompile.ir.graph import Graph, GraphBuilder
 from snncompile.ir.interpret import run_layerwise
 from snncompile.ir.ops.fixed import LifFixedAttrs, ShiftAttrs
+from snncompile.ir.ops.base import ShapeError
+from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.ops.tensor import (
     Conv2dAttrs,
     LinearAttrs,
@@ -84,6 +86,9 @@ def test_golden_network_ir() -> None:
     # biases: conv bias (3, -5) per channel -> 64·bias; linear bias 8, -16 under >> 3 -> 1, -2
     np.testing.assert_array_equal(net.node("b").attrs.bias_mant[:, 0, 0], [192.0, -320.0])
     np.testing.assert_array_equal(net.node("c").attrs.bias_mant[0], [64.0, -128.0, 0.0])
+    # kept compact: one value per channel / feature, broadcast over the neurons
+    assert net.node("b").attrs.bias_mant.shape == (2, 1, 1)
+    assert net.node("c").attrs.bias_mant.shape == (1, 3)
     report = ctx.reports["lower-to-network"]
     assert report["totals"]["populations"] == 4
     assert report["populations"]["b"]["fan_in"] == 2
@@ -177,3 +182,12 @@ def test_ms_relay_computes_the_same_with_fewer_synapses() -> None:
     fan_in_projections = fan_in.reports["lower-to-network"]["totals"]["projections"]
     assert relay.reports["lower-to-network"]["totals"]["projections"] < fan_in_projections
     assert sum(s["relay_synapses"] for s in streams) < sum(s["fan_in_synapses"] for s in streams)
+
+
+def test_population_bias_must_broadcast_to_the_neurons() -> None:
+    b = GraphBuilder("pop", "network")
+    x = b.input("x", TensorType((2, 3), "f64"))
+    proj = b.add_node("projection", [x], ProjectionAttrs(kind="sum"), name="p")
+    b.add_node("population", [proj], PopulationAttrs(kind="lif", bias_mant=np.ones((1, 3))))
+    with pytest.raises(ShapeError, match="does not broadcast"):
+        b.add_node("population", [proj], PopulationAttrs(kind="lif", bias_mant=np.ones((3, 1))))

@@ -61,11 +61,12 @@ class PopulationAttrs(OpAttrs):
     """A population: ``kind`` (:data:`NEURON_KINDS`) and Lava LIF parameters in Lava's units.
 
     ``du`` (0..4095), ``dv`` (0..4096), threshold mantissa ``vth`` (spike iff ``v > vth << 6``;
-    ``vth_map`` per neuron), bias ``bias_mant << bias_exp`` (scalar or per neuron), and
-    ``start``: the step the population's data first arrives in a pipeline (before it the
-    population holds ``u = v = 0`` and does not spike). ``gated`` populations take the value
-    projections first and the gate projection last; their ``bias_mant`` is added to the value
-    and the LIF parameters are ignored.
+    ``vth_map`` per neuron), bias ``bias_mant << bias_exp`` (scalar, per neuron, or any shape
+    that broadcasts to the neurons' shape, e.g. ``[C, 1, 1]`` per channel), and ``start``:
+    the step the population's data first arrives in a pipeline (before it the population holds
+    ``u = v = 0`` and does not spike). ``gated`` populations take the value projections first
+    and the gate projection last; their ``bias_mant`` is added to the value and the LIF
+    parameters are ignored.
     """
 
     kind: str
@@ -95,9 +96,20 @@ def _infer_population(types: Sequence[TensorType], a: PopulationAttrs) -> tuple[
     if not 0 <= a.du <= 4095 or not 0 <= a.dv <= 4096:
         raise ShapeError(f"population decays must be du in 0..4095, dv in 0..4096: {a.du}, {a.dv}")
     for name, array in (("bias_mant", a.bias_mant), ("vth_map", a.vth_map)):
-        if array is not None and array.shape not in ((), shape):
-            raise ShapeError(f"population {name} shape {array.shape} != neuron shape {shape}")
+        if array is not None and not _broadcasts_to(array.shape, shape):
+            raise ShapeError(
+                f"population {name} shape {array.shape} does not broadcast to the neuron shape "
+                f"{shape}"
+            )
     return (TensorType(shape, types[0].dtype),)
+
+
+def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    """Whether an array of ``shape`` broadcasts to ``target`` (numpy rules) without growing it."""
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
 
 
 def _population_state(a: PopulationAttrs, types: Sequence[TensorType], batch: int) -> State:
