@@ -12,8 +12,8 @@ from snncompile.diagnostics import SnnCompileError
 from snncompile.ir.attrs import NoAttrs
 from snncompile.ir.graph import Graph, GraphBuilder
 from snncompile.ir.interpret import run_layerwise
-from snncompile.ir.ops.fixed import LifFixedAttrs, ShiftAttrs
 from snncompile.ir.ops.base import ShapeError
+from snncompile.ir.ops.fixed import LifFixedAttrs, ShiftAttrs
 from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.ops.tensor import (
     Conv2dAttrs,
