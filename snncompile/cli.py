@@ -115,8 +115,14 @@ def compile_command(model: str, output: Path | None, **options: Any) -> None:
     result = compile_file(model, config, output=output, dump=_dump_to_stderr)
     if result.text is not None:
         click.echo(result.text, nl=False)
-    for path in result.emitted.files:
-        click.echo(f"wrote {path} ({result.summary})", err=True)
+    files = result.emitted.files
+    if len(files) > 1 and output is not None and all(output in Path(f).parents for f in files):
+        click.echo(f"wrote {output}/ ({len(files)} files; {result.summary})", err=True)
+        if config.target == "loihi":
+            click.echo(f"  per-population report: snncompile report {output}", err=True)
+    else:
+        for path in files:
+            click.echo(f"wrote {path} ({result.summary})", err=True)
 
 
 def _dump_to_stderr(pass_name: str, text: str) -> None:
@@ -390,6 +396,35 @@ def _normalize_option(values: tuple[str, str]) -> tuple[tuple[float, ...], tuple
     except ValueError as exc:
         raise click.BadParameter(f"{values}: expected e.g. 0.5,0.5,0.5 0.25,0.25,0.25") from exc
     return mean, std
+
+
+@cli.command("report")
+@click.argument("model")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the JSON.")
+@click.option("--cores/--no-cores", default=True, show_default=True, help="Place onto cores.")
+@config_options
+def report_command(model: str, json_path: Path | None, cores: bool, **options: Any) -> None:
+    """The compiled network per population: kind, neurons, fan-in, synapses, scale, threshold,
+    worst-case voltage and overflow margin, pipeline start, cores; and the totals.
+
+    MODEL is a Loihi artifact directory (`--target loihi -o DIR`) or anything `snncompile
+    MODEL` compiles (then compiled here with the given options).
+    """
+    from snncompile.api import compile_config
+    from snncompile.report.network import network_report, render_network
+
+    compiled = compile_config(model, CompileConfig.from_dict(options))
+    placement = None
+    if cores:
+        from snncompile.targets.sim.cores import place_cores
+
+        placement = place_cores(compiled.program).cores_of()
+    report = network_report(compiled.reports, placement)
+    title = f"network of {compiled.loaded.name} (T={compiled.time_steps})"
+    render_network(report, title)
+    if json_path is not None:
+        json_path.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+        click.echo(f"wrote {json_path}", err=True)
 
 
 @cli.command("demo")

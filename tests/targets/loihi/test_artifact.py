@@ -155,7 +155,8 @@ def test_cli_writes_a_loadable_artifact(tmp_path: Path, capsys: pytest.CaptureFi
     )
     _, err = capsys.readouterr()
     assert code == 0, err
-    assert f"wrote {out / MANIFEST}" in err
+    assert f"wrote {out}/ (9 files; artifact {out}" in err  # one line for the directory
+    assert f"snncompile report {out}" in err
     loaded = load(out)
     config = CompileConfig(expand_sew=True, allow_host_ops=True)
     from snncompile.frontend.load import load_configured, to_graph

@@ -1,0 +1,65 @@
+"""The per-population network report: joined from the pass reports, CLI table and JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import snncompile
+from snncompile.cli import main
+from snncompile.report.network import network_report
+from snncompile.targets.sim.cores import place_cores
+
+DIGITS = "examples/digits/spikingformer.pt"
+
+
+@pytest.fixture(scope="module")
+def compiled() -> snncompile.api.Compiled:
+    return snncompile.compile(DIGITS)
+
+
+def test_rows_join_the_pass_reports(compiled: snncompile.api.Compiled) -> None:
+    reports = compiled.reports
+    placement = place_cores(compiled.program)
+    report = network_report(reports, placement.cores_of())
+    lowering = reports["lower-to-network"]
+    assert [r["population"] for r in report.rows] == list(lowering["populations"])
+    into_populations = [
+        p["synapses"]
+        for p in lowering["projections"].values()
+        if p["target"] in lowering["populations"]
+    ]
+    assert sum(r["synapses"] for r in report.rows) == sum(into_populations)
+    assert sum(into_populations) < lowering["totals"]["synapses"]  # the rest feed host probes
+    assert sum(r["neurons"] for r in report.rows) == lowering["totals"]["neurons"]
+    assert report.totals["depth"] == compiled.depth
+    assert report.totals["cores"] == len(placement.cores)
+    starts = dict(reports["pipeline-delays"]["starts"])
+    ranges = {r["node"]: r for r in reports["quantize-fixed-point"]["ranges"]}
+    for row in report.rows:
+        assert row["start"] == starts[row["population"]]
+        assert row["cores"] >= 1
+        if row["kind"] == "lif":  # every LIF has a scale, a threshold and an overflow margin
+            quantized = reports["quantize-fixed-point"]["neurons"][row["population"]]
+            assert (row["scale"], row["vth"]) == (quantized["scale"], quantized["vth"])
+            assert row["margin_bits"] == ranges[row["population"]]["margin_bits"] > 0
+        else:
+            assert row["scale"] is None and row["margin_bits"] is None
+    assert report.totals["smallest_margin_bits"] == min(
+        r["margin_bits"] for r in report.rows if r["margin_bits"] is not None
+    )
+
+
+def test_cli_report_of_an_artifact(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "sf.loihi"
+    assert main([DIGITS, "--target", "loihi", "-o", str(out)]) == 0
+    capsys.readouterr()
+    code = main(["report", str(out), "--json", str(tmp_path / "net.json")])
+    printed, err = capsys.readouterr()
+    assert code == 0, err
+    data = json.loads((tmp_path / "net.json").read_text())
+    assert data["totals"]["populations"] == len(data["populations"]) == 24
+    assert "block.0.attn.matmul_coincidence" in printed and "pipeline depth 20 steps" in printed
+    assert f"{data['totals']['cores']} cores" in printed
