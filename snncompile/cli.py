@@ -190,7 +190,17 @@ def check_command(
         loaded.time_steps,
         input_layout="BT" if frames else None,
     )
-    report = check_graph(graph, inputs, model=loaded.name)
+    from snncompile.runner import progress_display
+
+    display = progress_display()
+    if display is None:
+        report = check_graph(graph, inputs, model=loaded.name)
+    else:
+        with display:
+            task = display.add_task(f"{loaded.name}: measuring", total=inputs.shape[1])
+            report = check_graph(
+                graph, inputs, model=loaded.name, on_chunk=lambda n: display.advance(task, n)
+            )
     render_compliance(report)
     if json_path is not None:
         json_path.write_text(json.dumps(report.to_dict(), indent=2))

@@ -69,3 +69,18 @@ def test_sharded_runs_show_progress_per_shard(monkeypatch: pytest.MonkeyPatch) -
     )
     assert len(result.predictions) == 8 and seen == [0, 1]  # the caller's hook still runs
     assert "sdt [float, shards]" in terminal.getvalue()
+
+
+@pytest.mark.timeout(120)
+def test_check_shows_progress_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from snncompile.cli import main
+
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    assert main(["check", str(EXAMPLES / "spikingformer.pt"), "--samples", "16"]) == 0
+    drawn = terminal.getvalue()
+    assert "spikingformer: measuring" in drawn and "/16" in drawn
+    assert "spikingformer: measuring" not in capsys.readouterr().out

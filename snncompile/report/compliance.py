@@ -19,6 +19,7 @@ documented in ``docs/schemas.md``)::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,12 +92,18 @@ class ComplianceReport:
 
 
 def check_graph(
-    graph: Graph, inputs: np.ndarray, *, model: str | None = None, chunk: int = 8
+    graph: Graph,
+    inputs: np.ndarray,
+    *,
+    model: str | None = None,
+    chunk: int = 8,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> ComplianceReport:
     """Analyse ``graph`` and measure it on ``inputs`` (``[T, B, *input_shape]``).
 
     Samples run ``chunk`` at a time and statistics accumulate step by step, so memory stays
-    at one step of one chunk however many samples are measured.
+    at one step of one chunk however many samples are measured; ``on_chunk(n)`` is called
+    after each chunk with its sample count (a progress bar).
     """
     ctx = PassContext()
     manager = PassManager([FoldBatchNorm(), FoldScales(), AnalyzeSpikeDomain(), PartitionHost()])
@@ -113,6 +120,8 @@ def check_graph(
         batch = inputs[:, start : start + chunk]
         counter.start_batch(batch.shape[1])
         run_layerwise(folded, [batch], observer=counter.observe)
+        if on_chunk is not None:
+            on_chunk(batch.shape[1])
     energy = counter.report()
     steps, samples = energy.time_steps, energy.samples
     neurons = tuple(
