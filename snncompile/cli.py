@@ -65,6 +65,7 @@ def config_options(func: F) -> F:
         kwargs: dict[str, Any] = {"help": meta["help"], "default": f.default}
         if annotation is bool:
             decl = [f"{flag}/--no-{flag[2:]}"]
+            decl += [f"--{a.replace('_', '-')}" for a in meta.get("aliases", ())]
             kwargs["show_default"] = True
         else:
             decl = [flag]

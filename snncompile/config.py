@@ -23,8 +23,14 @@ TARGETS = ("fixed", "ir", "sim", "loihi", "netx", "nir", "onnx")
 NIR_CONVENTIONS = ("snncompile", "snntorch", "norse", "sinabs", "rockpool", "lava-dl")
 
 
-def _opt(help: str, *, choices: tuple[str, ...] | None = None, flag: bool = True) -> Any:
-    return {"help": help, "choices": choices, "cli": flag}
+def _opt(
+    help: str,
+    *,
+    choices: tuple[str, ...] | None = None,
+    flag: bool = True,
+    aliases: tuple[str, ...] = (),
+) -> Any:
+    return {"help": help, "choices": choices, "cli": flag, "aliases": aliases}
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,10 @@ class CompileConfig:
     )
     accept_saturation: bool = field(
         default=False,
-        metadata=_opt("Accept fixed-point saturation the quantizer cannot rule out."),
+        metadata=_opt(
+            "Accept fixed-point saturation the quantizer cannot rule out.",
+            aliases=("allow_saturation",),
+        ),
     )
     trust_pickle: bool = field(
         default=False,

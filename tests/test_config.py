@@ -65,3 +65,20 @@ def test_nir_options_round_trip_and_take_int_dt() -> None:
     assert config.nir_dt == 1.0 and isinstance(config.nir_dt, float)
     assert CompileConfig.from_json(config.to_json()) == config
     assert CompileConfig().nir_convention is None and not CompileConfig().nir_extensions
+
+
+def test_allow_saturation_is_an_alias_of_accept_saturation() -> None:
+    from snncompile.cli import compile_command
+
+    for flags, expected in (
+        ([], False),
+        (["--allow-saturation"], True),
+        (["--accept-saturation"], True),
+    ):
+        ctx = compile_command.make_context("compile", ["model.pt", *flags])
+        assert (
+            CompileConfig.from_dict(
+                {k: v for k, v in ctx.params.items() if k != "model" and k != "output"}
+            ).accept_saturation
+            is expected
+        )
