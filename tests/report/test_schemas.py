@@ -2,9 +2,9 @@
 strict enough to reject broken reports (``snncompile/report/schemas``, docs/schemas.md).
 
 The reports are real: written by the CLI on the shipped digits models (check, run in the
-simulator, in float and sharded, the Loihi artifact's manifest and compliance report, info,
-zoo) and by ``run_demo`` on one model; Lava runs (``run --compare sim``, the whole demo) are
-marked ``slow``/``lava``.
+simulator, in float and sharded, the Loihi artifact's manifest and compliance report, the
+network report, info, zoo) and by ``run_demo`` on one model; Lava runs (``run --compare
+sim``, the whole demo) are marked ``slow``/``lava``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from rich.console import Console
 from snncompile.cli import cli
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import CODES
+from snncompile.ir.ops.network import NEURON_KINDS
 from snncompile.ir.types import DTYPES
 from snncompile.models import zoo_table
 from snncompile.report.schemas import SCHEMAS, load_schema
@@ -67,12 +68,17 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         cli_run(["run", *args, "--json", str(out / f"{kind}.json")])
         runs[kind] = json.loads((out / f"{kind}.json").read_text())
     loaded = {name: json.loads((out / f"{name}.json").read_text()) for name in ("c1", "c2")}
+    cli_run(["report", str(artifact), "--json", str(out / "net.json")])
+    sdt_options = ["--allow-host-ops", "--no-cores"]
+    cli_run(["report", str(DIGITS / "sdt.pt"), *sdt_options, "--json", str(out / "net2.json")])
+    networks = [json.loads((out / f"{name}.json").read_text()) for name in ("net", "net2")]
     return {
         "check": loaded,
         "run": runs,
         "manifest": json.loads((artifact / "manifest.json").read_text()),
         "compliance": json.loads((artifact / "reports" / "compliance.json").read_text()),
         "zoo": json.loads(cli_run(["zoo", "--json"])),
+        "network": networks,
         "artifact": artifact,
     }
 
@@ -128,6 +134,8 @@ def test_enums_follow_the_code() -> None:
     assert sorted(load_schema("zoo")["items"]["properties"]["family"]["enum"]) == families
     demo = load_schema("demo-summary")["properties"]["models"]["items"]["properties"]["model"]
     assert sorted(demo["enum"]) == families
+    kind = load_schema("network")["$defs"]["population"]["properties"]["kind"]
+    assert kind["enum"] == list(NEURON_KINDS)
 
 
 # --- real reports validate ----------------------------------------------------------------------
@@ -157,6 +165,13 @@ def test_loihi_manifest_validates(reports: dict[str, Any]) -> None:
         if p.is_file() and p.name != "manifest.json"
     }
     assert listed == on_disk
+
+
+def test_network_reports_validate(reports: dict[str, Any]) -> None:
+    with_cores, without = reports["network"]
+    assert "cores" in with_cores["totals"] and "cores" not in without["totals"]
+    assert errors("network", with_cores) == []
+    assert errors("network", without) == []
 
 
 def test_zoo_validates(reports: dict[str, Any]) -> None:
@@ -250,6 +265,8 @@ def test_schemas_reject_broken_reports(reports: dict[str, Any]) -> None:
             "loihi-manifest",
             _broken(manifest, lambda d: d["files"]["network/weights.npz"].update(sha256="xyz")),
         ),
+        ("network", _broken(reports["network"][0], lambda d: d["populations"][0].update(kind="x"))),
+        ("network", _broken(reports["network"][0], lambda d: d["totals"].pop("depth"))),
         ("zoo", []),
         ("zoo", _broken(reports["zoo"], lambda d: d[0].update(params=-1))),
     ]

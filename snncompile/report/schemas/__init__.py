@@ -6,6 +6,7 @@
 ``run``            ``snncompile run --json``
 ``demo-summary``   ``snncompile demo``'s ``out/demo/summary.json``
 ``loihi-manifest`` a Loihi artifact's ``manifest.json``
+``network``        ``snncompile report --json`` (the compiled network per population)
 ``info``           ``snncompile info --json``
 ``zoo``            ``snncompile zoo --json``
 =================  ===================================================================
@@ -28,6 +29,7 @@ SCHEMAS: dict[str, str] = {
     "run": "snncompile run --json FILE",
     "demo-summary": "snncompile demo: out/demo/summary.json",
     "loihi-manifest": "snncompile MODEL --target loihi -o OUT: OUT/manifest.json",
+    "network": "snncompile report MODEL --json FILE",
     "info": "snncompile info --json",
     "zoo": "snncompile zoo --json",
 }
