@@ -169,9 +169,17 @@ ALL_OPTIONS = (
 
 
 def _tokens(argv: tuple[str, ...]) -> list[str]:
-    """``argv`` without the brackets of optional groups and the ``|`` between alternatives."""
+    """``argv`` without the brackets of optional groups and the ``|`` between alternatives;
+    an optional group of prose (``[compile options]``) is dropped."""
     out = []
+    prose = False
     for token in argv:
+        if token.startswith("[") and not token.strip("[").startswith("-"):
+            prose = not token.endswith("]")
+            continue
+        if prose:
+            prose = not token.endswith("]")
+            continue
         token = token.strip("[]")
         if token and token != "|":
             out.append(token)
@@ -269,6 +277,10 @@ def test_the_checker_catches_wrong_commands() -> None:
         assert problems(command), command
     good = DocCommand(here, 1, "snncompile", ("-v", "check", "M", "--dataset", "digits|random"))
     assert problems(good) == []
+    prose = DocCommand(
+        here, 1, "snncompile", ("report", "M", "[--no-cores]", "[compile", "options]")
+    )
+    assert problems(prose) == []
     assert problems(DocCommand(here, 1, "snncompile", ("check", "--html"), inline=True)) == []
 
 
