@@ -5,6 +5,7 @@ Usage::
     snncompile MODEL [--target fixed|ir|loihi|netx|nir|onnx] [-o OUT] [options]  # compile
     snncompile check MODEL [--json FILE] [--html FILE]               # spike-driven? exit 0/2
     snncompile run MODEL [--backend sim|float|lava] [--json FILE]    # accuracy, latency, energy
+    snncompile report MODEL [--json FILE]                            # the network per population
     snncompile demo                                                  # the shipped digits story
     snncompile info [--json]                                         # environment
     snncompile zoo [--json]                                          # model zoo
