@@ -33,6 +33,7 @@ each count value to its sorted sources.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -83,7 +84,34 @@ def _union(flows: Sequence[Flow]) -> frozenset[str]:
 
 
 def _integral(array: np.ndarray | None) -> bool:
-    return array is None or bool(np.all(np.isfinite(array)) and np.all(array == np.round(array)))
+    """Whether every entry is a finite integer (remembered per frozen array: the analysis runs
+    in several passes over the same shared weights, tens of millions of them at ImageNet size)."""
+    if array is None or np.issubdtype(array.dtype, np.integer):
+        return True
+    if array.flags.writeable:
+        return _all_integers(array)
+    known = _INTEGRAL.get(id(array))
+    if known is not None and known[0]() is array:
+        return known[1]
+    result = _all_integers(array)
+    _INTEGRAL[id(array)] = (weakref.ref(array, _forget(id(array))), result)
+    return result
+
+
+def _all_integers(array: np.ndarray) -> bool:
+    return bool(np.all(np.isfinite(array)) and np.all(array == np.round(array)))
+
+
+_INTEGRAL: dict[int, tuple[weakref.ref[np.ndarray], bool]] = {}
+
+
+def _forget(key: int) -> Callable[[object], None]:
+    """The weakref callback that drops a dead array's entry."""
+
+    def drop(_: object) -> None:
+        _INTEGRAL.pop(key, None)
+
+    return drop
 
 
 def _neuron(node: Node, flows: Sequence[Flow]) -> Flow:

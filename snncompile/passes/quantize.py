@@ -41,7 +41,7 @@ import numpy as np
 
 from snncompile.diagnostics import error
 from snncompile.ir.attrs import NoAttrs
-from snncompile.ir.graph import Graph, GraphBuilder, Node, Value
+from snncompile.ir.graph import Graph, GraphBuilder, Node, Value, freeze_array
 from snncompile.ir.loihi import quantize_weights
 from snncompile.ir.ops.fixed import LifFixedAttrs, ShiftAttrs
 from snncompile.ir.ops.tensor import ScaleAttrs
@@ -142,6 +142,9 @@ class _Builder:
     host_views: dict[Value, Value] = dataclasses.field(init=False, default_factory=dict)
     chip_views: dict[Value, Value] = dataclasses.field(init=False, default_factory=dict)
     report: dict[str, Any] = dataclasses.field(init=False, default_factory=dict)
+    _quantized: dict[tuple[int, float, bool], tuple[np.ndarray, np.ndarray, int]] = (
+        dataclasses.field(init=False, default_factory=dict)
+    )
 
     def __post_init__(self) -> None:
         self.builder = GraphBuilder(self.source.name, self.source.stage)
@@ -288,25 +291,35 @@ class _Builder:
         fitting = 2 ** math.floor(math.log2(limit)) if limit >= 1 else floor
         return max(floor, min(self.max_scale, fitting))
 
+    def _mantissas(self, weight: np.ndarray, factor: float, conv: bool) -> tuple[np.ndarray, int]:
+        """``quantize_weights(weight · factor)`` as frozen int16 mantissas, computed once per
+        weight array and factor: the synapse copies of an expanded SEW residual share one
+        weight array, and so share its mantissas (memory and time at ImageNet size)."""
+        key = (id(weight), factor, conv)
+        cached = self._quantized.get(key)
+        if cached is not None and cached[0] is weight:
+            return cached[1], cached[2]
+        mantissa, exponent = quantize_weights(
+            weight * factor, self.weight_bits, exponent=0 if conv else None
+        )
+        frozen = freeze_array(mantissa.astype(np.int16))
+        self._quantized[key] = (weight, frozen, exponent)
+        return frozen, exponent
+
     def _weighted(self, node: Node, value: Value) -> Value:
         attrs = node.attrs
         source = node.inputs[0]
         factor = self.k(node.output) / (
             1.0 if _unitless(self.flows[source.name]) else self.k(source)
         )
-        exponent = 0 if node.op == "conv2d" else None
-        mantissa, exponent = quantize_weights(
-            attrs.weight * factor, self.weight_bits, exponent=exponent
-        )
+        mantissa, exponent = self._mantissas(attrs.weight, factor, node.op == "conv2d")
         bias = None
         if attrs.bias is not None:  # in pre-shift units, so that the shift adds it exactly
             if exponent <= 0:
                 bias = np.rint(attrs.bias * factor) * 2.0**-exponent
             else:
                 bias = np.rint(attrs.bias * factor / 2.0**exponent)
-        new_attrs = dataclasses.replace(
-            attrs, weight=mantissa.astype(np.int16), bias=None if bias is None else bias
-        )
+        new_attrs = dataclasses.replace(attrs, weight=mantissa, bias=bias)
         out = self.builder.add_node(node.op, [value], new_attrs, name=node.name, loc=node.loc)
         self.report["projections"][node.name] = {
             "exponent": exponent,

@@ -35,7 +35,8 @@ class Rewriter:
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
-        self._names = GraphBuilder(graph.name, graph.stage, taken=(v.name for v in graph.values()))
+        self._namer: GraphBuilder | None = None  # built on the first insertion: most pattern
+        # applications match nothing, and collecting every name is O(values)
         self.changed = False
         self.created: list[Node] = []
         self.touched: list[Node] = []
@@ -55,7 +56,10 @@ class Rewriter:
         from snncompile.ir.ops import get_op
 
         types = get_op(op).infer([v.type for v in inputs], attrs)
-        outputs = [Value(self._names.fresh_name(name or op), t) for t in types]
+        if self._namer is None:
+            g = self.graph
+            self._namer = GraphBuilder(g.name, g.stage, taken=(v.name for v in g.values()))
+        outputs = [Value(self._namer.fresh_name(name or op), t) for t in types]
         node = Node(op, inputs, attrs, outputs, loc if loc is not None else anchor.loc)
         self.graph.nodes.insert(self.graph.nodes.index(anchor), node)
         self.created.append(node)
