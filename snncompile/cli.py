@@ -394,7 +394,7 @@ def run_command(
             f"  shards: {info['shards']} ({info['shards_resumed']} resumed), "
             f"{info['samples_evaluated']} samples evaluated, {info['duplicates']} duplicates"
         )
-    counts = np.bincount(result.predictions, minlength=1)
+    counts = np.bincount(result.predictions, minlength=result.classes)
     click.echo(f"  predictions per class: {counts.tolist()}")
     if json_path is not None:
         json_path.write_text(json.dumps(data, indent=2))

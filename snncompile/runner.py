@@ -57,6 +57,7 @@ class RunResult:
     perf: dict[str, Any] | None = None
     comparison: dict[str, Any] | None = None
     sharding: dict[str, Any] | None = None  # sharded runs: samples_evaluated, duplicates, ...
+    classes: int = 0  # outputs of the model (the width of its logits)
 
     @property
     def accuracy(self) -> float | None:
@@ -301,6 +302,7 @@ def _result(
         latency=loaded.time_steps + depth,
         mode=mode,
         perf=perf,
+        classes=int(compiled.graph.outputs[0].type.shape[-1]),
         **extra,
     )
 

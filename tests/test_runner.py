@@ -51,3 +51,11 @@ def test_unlabelled_inputs(tmp_path: Path) -> None:
 def test_model_without_data_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "zoo:sdt_2_256"]) == 1
     assert "error[CF201]" in capsys.readouterr().err
+
+
+def test_predictions_per_class_counts_every_class(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["run", str(EXAMPLES / "sdt.pt"), "--backend", "float", "--limit", "2"]
+    assert main(argv) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "per class" in x)
+    counts = json.loads(line.split(":", 1)[1])
+    assert len(counts) == 10 and sum(counts) == 2
