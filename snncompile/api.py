@@ -3,7 +3,7 @@
 Example::
 
     import snncompile
-    compiled = snncompile.compile("examples/digits/spikingformer.pt", target="sim")
+    compiled = snncompile.compile("examples/digits/spikingformer.pt")  # or target="loihi"
     result = compiled.run(images, backend="sim", mode="pipelined")
     result.logits      # [B, classes], averaged over T as the model does
     result.spikes      # population name -> [steps, B, *shape] (with record=True)

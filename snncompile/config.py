@@ -18,7 +18,7 @@ from snncompile.diagnostics import error
 __all__ = ["TARGETS", "CompileConfig"]
 
 #: Compilation targets the CLI accepts.
-TARGETS = ("fixed", "ir", "sim", "loihi", "netx", "nir", "onnx")
+TARGETS = ("fixed", "ir", "loihi", "netx", "nir", "onnx")
 #: Discretisation conventions of NIR files the import knows (snncompile.frontend.nir_conventions).
 NIR_CONVENTIONS = ("snncompile", "snntorch", "norse", "sinabs", "rockpool", "lava-dl")
 
@@ -40,9 +40,9 @@ class CompileConfig:
     target: str = field(
         default="fixed",
         metadata=_opt(
-            "What to produce: the quantized integer IR (fixed), the traced IR, the simulator, "
-            "a Loihi artifact (loihi), a lava-dl netx HDF5 file (netx, sequential networks "
-            "only), NIR or ONNX.",
+            "What to produce: the quantized integer IR (fixed), the traced IR, a Loihi artifact "
+            "(loihi), a lava-dl netx HDF5 file (netx, sequential networks only), NIR or ONNX. "
+            "`snncompile run` runs a model or a Loihi artifact on the reference simulator.",
             choices=TARGETS,
         ),
     )
