@@ -134,7 +134,11 @@ def _dump_to_stderr(pass_name: str, text: str) -> None:
 
 @cli.command("check")
 @click.argument("model")
-@click.option("--arch", help="Zoo architecture of a checkpoint (see `snncompile zoo`).")
+@click.option(
+    "--arch",
+    help="Architecture of a checkpoint: a zoo name (`snncompile zoo`) or your own class, "
+    "FILE.py:Class or package.module:Class.",
+)
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the JSON report.")
 @click.option("--html", "html_path", type=click.Path(path_type=Path), help="Write the HTML report.")
 @click.option(
@@ -222,7 +226,11 @@ def _numpy_dtype(graph: Any) -> str:
 
 @cli.command("run")
 @click.argument("model")
-@click.option("--arch", help="Zoo architecture of a checkpoint (see `snncompile zoo`).")
+@click.option(
+    "--arch",
+    help="Architecture of a checkpoint: a zoo name (`snncompile zoo`) or your own class, "
+    "FILE.py:Class or package.module:Class.",
+)
 @click.option(
     "--backend",
     type=click.Choice(["sim", "float", "lava"]),

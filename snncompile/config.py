@@ -48,7 +48,10 @@ class CompileConfig:
     )
     arch: str | None = field(
         default=None,
-        metadata=_opt("Zoo architecture of a checkpoint (see `snncompile zoo`)."),
+        metadata=_opt(
+            "Architecture of a checkpoint: a zoo name (`snncompile zoo`) or your own class, "
+            "FILE.py:Class or package.module:Class (built with the card's arch_kwargs)."
+        ),
     )
     time_steps: int | None = field(
         default=None,

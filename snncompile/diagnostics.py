@@ -292,6 +292,14 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "The file holds a pickled nn.Module; unpickling runs code. Pass `--trust-pickle` if you "
         "trust the file, or save a state dict and pass `--arch`.",
     ),
+    DiagnosticCode(
+        "ML405",
+        "cannot build your architecture",
+        "ConfigError",
+        "`--arch FILE.py:Class` (or `package.module:Class`) must name an nn.Module subclass "
+        "that imports and builds with the model card's `arch_kwargs`; the message gives the "
+        "error it raised.",
+    ),
     # --- model inputs (IN6xx) --------------------------------------------------------------
     DiagnosticCode(
         "IN601",

@@ -19,6 +19,7 @@ import torch
 
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import CODES, ERROR_CLASSES, SnnCompileError
+from snncompile.frontend.load import load_model
 from snncompile.ir.graph import Graph, GraphBuilder
 from snncompile.ir.ops.tensor import LifAttrs, ScaleAttrs
 from snncompile.ir.parser import parse_graph
@@ -146,6 +147,9 @@ def _checkpoint(tmp_path: Path, kind: str) -> None:
         torch.save(state, path)
     elif kind == "pickled":
         torch.save(create("spikformer_digits"), path)
+    elif kind == "user_arch":  # your own class, whose file is not there
+        torch.save(create("spikformer_digits").state_dict(), path)
+        load_model(path, arch="mymodel.py:Net")
     load_checkpoint(path, "spikformer_digits")
 
 
@@ -285,6 +289,7 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "ML402": (lambda tmp_path: _checkpoint(tmp_path, "corrupt"), "model.pt"),
     "ML403": (lambda tmp_path: _checkpoint(tmp_path, "mismatch"), "spikformer_digits"),
     "ML404": (lambda tmp_path: _checkpoint(tmp_path, "pickled"), "model.pt"),
+    "ML405": (lambda tmp_path: _checkpoint(tmp_path, "user_arch"), "mymodel.py:Net"),
     "SD101": (_no_neurons, "@conv_lif"),
     "SD201": (lambda: verify(sew_block(), spike_driven_spec()), "block.1.attn.q_linear"),
     "SD202": (_real_into_synapses, "%mac (linear)"),

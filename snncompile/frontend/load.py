@@ -6,7 +6,9 @@ Accepted model sources:
   would cost before training it);
 - a checkpoint file (``.pt``, ``.pth``, ``.tar``, ``.ckpt``, ``.bin``) plus ``arch`` (or a JSON
   model card beside it, ``model.json`` for ``model.pt``, whose ``arch`` is used), always read
-  with ``torch.load(weights_only=True)``;
+  with ``torch.load(weights_only=True)``; ``arch`` is a zoo name or your own class,
+  ``FILE.py:Class`` / ``module:Class``, built with the card's ``arch_kwargs``
+  (:mod:`snncompile.frontend.user_arch`);
 - a whole pickled ``nn.Module`` only with ``trust_pickle=True`` (unpickling runs code);
 - a text IR file (``.snnir``, ``.ir``);
 - an ONNX file (``.onnx``) as the ``onnx`` target writes it (:mod:`snncompile.frontend.onnx`);
@@ -31,6 +33,7 @@ from torch import nn
 
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import error
+from snncompile.frontend.user_arch import is_user_arch, load_user_checkpoint
 from snncompile.ir.graph import Graph
 from snncompile.ir.parser import parse_graph
 
@@ -130,12 +133,26 @@ def _from_checkpoint(
         raise error(
             "ML401",
             f"{path} holds weights but no architecture: pass --arch NAME (see `snncompile zoo`) "
-            f"or put a model card {path.with_suffix('.json').name} with an 'arch' beside it",
+            f"or --arch FILE.py:Class (your own model class), or put a model card "
+            f"{path.with_suffix('.json').name} with an 'arch' beside it",
             node=str(path),
+        )
+    shape = tuple(card["input_shape"]) if card and "input_shape" in card else None
+    if is_user_arch(arch):  # your own class: FILE.py:Class or module:Class
+        kwargs = (card or {}).get("arch_kwargs") or {}
+        return LoadedModel(
+            name=path.stem,
+            module=load_user_checkpoint(path, arch, kwargs, trust_pickle=trust_pickle),
+            graph=None,
+            arch=arch,
+            time_steps=time_steps or int((card or {}).get("time_steps", DEFAULT_TIME_STEPS)),
+            input_shape=shape,
+            dataset=(card or {}).get("dataset") or ("digits" if card and "split" in card else None),
+            card=card,
+            input_kind=str((card or {}).get("input", "image")),
         )
     spec = get_spec(arch)
     module = load_checkpoint(path, arch, trust_pickle=trust_pickle)
-    shape = tuple(card["input_shape"]) if card and "input_shape" in card else None
     return LoadedModel(
         name=path.stem,
         module=module,

@@ -47,7 +47,14 @@ from snncompile.diagnostics import error
 from snncompile.models.neuron import reset_net
 from snncompile.models.registry import ModelSpec, get_spec, zoo
 
-__all__ = ["SAFE_GLOBALS", "extract_state_dict", "load_checkpoint", "matching_archs"]
+__all__ = [
+    "SAFE_GLOBALS",
+    "extract_state_dict",
+    "load_checkpoint",
+    "matching_archs",
+    "mismatch_message",
+    "read_checkpoint",
+]
 
 #: Top-level keys searched for the weights, in this order.
 STATE_DICT_KEYS = ("state_dict", "model", "state_dict_ema", "model_ema")
@@ -82,7 +89,7 @@ def _safe_globals() -> list[Any]:
 SAFE_GLOBALS: list[Any] = _safe_globals()
 
 
-def _read(path: Path, trust_pickle: bool) -> Any:
+def read_checkpoint(path: Path, trust_pickle: bool) -> Any:
     """``torch.load`` the file with the safe loader; ML402/ML404 on failure."""
     if not path.exists():
         raise error("ML402", f"checkpoint file {str(path)!r} does not exist", node=str(path))
@@ -272,7 +279,7 @@ def _drop_unused(
     }
 
 
-def _mismatch_message(
+def mismatch_message(
     arch: str,
     state: Mapping[str, torch.Tensor],
     expected: Mapping[str, torch.Tensor],
@@ -334,14 +341,14 @@ def load_checkpoint(
     """
     spec = get_spec(arch)
     file = Path(path)
-    obj = _read(file, trust_pickle)
+    obj = read_checkpoint(file, trust_pickle)
     state = extract_state_dict(obj, key=key, source=f"checkpoint {str(file)!r}")
     expected = _expected_state(spec) if not overrides else None
     model = spec.build(**overrides)
     if expected is None:
         expected = dict(model.state_dict())
     state = _drop_unused(spec, state, expected)
-    message = _mismatch_message(arch, state, expected)
+    message = mismatch_message(arch, state, expected)
     if message is not None:
         matches = [m for m in matching_archs(state) if m != arch]
         if matches:
