@@ -18,6 +18,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -50,6 +51,52 @@ def differences(want: SimResult, got: SimResult) -> list[str]:
     return bad
 
 
+def compare(*, samples: int = 450, batch: int = 256, device: str = "cuda") -> list[dict[str, Any]]:
+    """For each shipped digits model and mode: seconds per batch of the numpy engine and of the
+    torch engine on ``device``, and the names of the outputs/spikes/statistics that differ."""
+    torch_device = torch.device(device)
+    rows: list[dict[str, Any]] = []
+    for family in FAMILIES:
+        compiled = compile_config(ROOT / "examples" / "digits" / f"{family}.pt", CONFIG)
+        assert compiled.loaded.input_shape is not None
+        images = load_digits_split(image_size=compiled.loaded.input_shape[1]).x_test
+        images = images[:samples]
+        steps = compiled.time_steps
+        for mode in ("pipelined", "layerwise"):
+            graph = compiled.program.graph(mode)
+            depth = compiled.depth if mode == "pipelined" else 0
+            reference, candidate = Simulator(graph), TorchSimulator(graph, device=torch_device)
+            candidate.run([_inputs(compiled, images[:2], depth)], window=steps)  # warm-up
+            times = {"numpy": 0.0, "torch": 0.0}
+            bad: list[str] = []
+            batches = 0
+            for first in range(0, len(images), batch):
+                x = _inputs(compiled, images[first : first + batch], depth)
+                start = time.perf_counter()
+                want = reference.run([x], window=steps)
+                times["numpy"] += time.perf_counter() - start
+                start = time.perf_counter()
+                got = candidate.run([x], window=steps)
+                if torch_device.type == "cuda":
+                    torch.cuda.synchronize(torch_device)
+                times["torch"] += time.perf_counter() - start
+                bad += differences(want, got)
+                batches += 1
+            x = _inputs(compiled, images[:4], depth)
+            bad += differences(reference.run([x], record=True), candidate.run([x], record=True))
+            rows.append(
+                {
+                    "family": family,
+                    "mode": mode,
+                    "batches": batches,
+                    "numpy_s": times["numpy"] / batches,
+                    "torch_s": times["torch"] / batches,
+                    "differences": bad,
+                }
+            )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=450, help="digits test images")
@@ -62,44 +109,18 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device)
     if device.type == "cuda":
         print(f"device: {torch.cuda.get_device_name(device)}, torch {torch.__version__}")
-    failures = 0
+    rows = compare(samples=args.samples, batch=args.batch, device=args.device)
     print("| model | mode | batches | numpy s/batch | torch s/batch | speed-up | identical |")
     print("|---|---|---|---|---|---|---|")
-    for family in FAMILIES:
-        compiled = compile_config(ROOT / "examples" / "digits" / f"{family}.pt", CONFIG)
-        assert compiled.loaded.input_shape is not None
-        images = load_digits_split(image_size=compiled.loaded.input_shape[1]).x_test
-        images = images[: args.samples]
-        steps = compiled.time_steps
-        for mode in ("pipelined", "layerwise"):
-            graph = compiled.program.graph(mode)
-            depth = compiled.depth if mode == "pipelined" else 0
-            reference, candidate = Simulator(graph), TorchSimulator(graph, device=device)
-            candidate.run([_inputs(compiled, images[:2], depth)], window=steps)  # warm-up
-            times = {"numpy": 0.0, "torch": 0.0}
-            bad: list[str] = []
-            batches = 0
-            for first in range(0, len(images), args.batch):
-                x = _inputs(compiled, images[first : first + args.batch], depth)
-                start = time.perf_counter()
-                want = reference.run([x], window=steps)
-                times["numpy"] += time.perf_counter() - start
-                start = time.perf_counter()
-                got = candidate.run([x], window=steps)
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                times["torch"] += time.perf_counter() - start
-                bad += differences(want, got)
-                batches += 1
-            x = _inputs(compiled, images[:4], depth)
-            bad += differences(reference.run([x], record=True), candidate.run([x], record=True))
-            failures += bool(bad)
-            numpy_s, torch_s = times["numpy"] / batches, times["torch"] / batches
-            verdict = "yes" if not bad else "NO: " + ", ".join(bad[:5])
-            print(
-                f"| {family} | {mode} | {batches} | {numpy_s:.3f} | {torch_s:.3f} | "
-                f"{numpy_s / max(torch_s, 1e-9):.1f}x | {verdict} |"
-            )
+    for row in rows:
+        bad = row["differences"]
+        verdict = "yes" if not bad else "NO: " + ", ".join(bad[:5])
+        print(
+            f"| {row['family']} | {row['mode']} | {row['batches']} | {row['numpy_s']:.3f} | "
+            f"{row['torch_s']:.3f} | {row['numpy_s'] / max(row['torch_s'], 1e-9):.1f}x | "
+            f"{verdict} |"
+        )
+    failures = sum(bool(row["differences"]) for row in rows)
     print("all bit-identical" if not failures else f"{failures} model/mode pairs DIFFER")
     return 1 if failures else 0
 

@@ -1,288 +1,367 @@
-"""Run the benchmarks and print a markdown table (``make bench``; ``--full`` adds ImageNet size).
+"""Run every benchmark and rewrite ``docs/benchmarks.md`` (``make bench``).
 
-Each case runs in its own subprocess so that its peak memory (max RSS) is its own. Times are
-wall-clock seconds on this machine; compare ratios within one run, not across machines.
+    .venv/bin/python -m benchmarks.run                 # every case; writes the JSON and the page
+    .venv/bin/python -m benchmarks.run --quick         # without the ImageNet-size cases; prints
+    .venv/bin/python -m benchmarks.run --render-only   # the page again from the JSON
+    .venv/bin/python -m benchmarks.run --list          # the cases
+    .venv/bin/python -m benchmarks.run --child SPEC [--threads N]   # one case, JSON on stdout
 
-    .venv/bin/python -m benchmarks.run [--full] [--output docs/benchmarks.md]
+Each case runs in its own child process (``--child KIND:SOURCE``, one after the other, never
+in parallel) so that its peak memory is its own and a crash only fails that case: the case is
+recorded as failed, with the end of its error output, and the run goes on. A full run writes
+the raw results to ``benchmarks/results.json`` and renders ``docs/benchmarks.md`` from them
+(:mod:`benchmarks.render`); ``--quick`` and ``--case`` runs print the page and write files only
+when ``--output``/``--json`` name them.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib.metadata
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-CASES: dict[str, str] = {
-    "trace spikformer_digits": "trace:zoo:spikformer_digits",
-    "trace spikingresformer_digits": "trace:zoo:spikingresformer_digits",
-    "check spikformer.pt (64 digits)": "check:examples/digits/spikformer.pt",
-    "print+parse spikformer_digits IR": "text:zoo:spikformer_digits",
-    "float IR sim vs PyTorch (spikingformer.pt, 64 digits)": (
-        "simulate:examples/digits/spikingformer.pt"
+from benchmarks.render import render_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results.json"
+DOC = ROOT / "docs" / "benchmarks.md"
+#: Prefix of the child's result line on stdout (libraries may print too).
+MARKER = "BENCHMARK-RESULT "
+DIGITS = ("spikformer", "spikingformer", "sdt", "spikingresformer")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark: ``spec`` is ``KIND:SOURCE`` (see :data:`benchmarks.cases.KINDS`)."""
+
+    id: str
+    section: str
+    title: str
+    spec: str
+    imagenet: bool = False
+    threads: int = 2
+
+
+CASES: tuple[Case, ...] = (
+    Case(
+        "trace-spikformer-digits",
+        "frontend",
+        "trace spikformer_digits",
+        "trace:zoo:spikformer_digits",
     ),
-    "compile network spikingformer.pt": "network:examples/digits/spikingformer.pt",
-    "bit-accurate sim vs PyTorch (spikingformer.pt, 64 digits)": (
-        "sim:examples/digits/spikingformer.pt"
+    Case(
+        "trace-spikingresformer-digits",
+        "frontend",
+        "trace spikingresformer_digits",
+        "trace:zoo:spikingresformer_digits",
     ),
-    "bit-accurate sim vs PyTorch (spikformer_4_384, CIFAR 32x32, 16 samples)": (
-        "sim:zoo:spikformer_4_384"
+    Case(
+        "check-spikformer", "frontend", "check spikformer.pt", "check:examples/digits/spikformer.pt"
     ),
-    "Lava vs sim (spikingformer.pt, 1 sample)": "lava:examples/digits/spikingformer.pt",
-}
-FULL_CASES: dict[str, str] = {
-    "trace spikformer_8_768 (224x224, T=4)": "trace:zoo:spikformer_8_768",
-    "trace spikingresformer_l (224x224, T=4)": "trace:zoo:spikingresformer_l",
-    "compile --target fixed spikformer_8_768": "compile:zoo:spikformer_8_768",
-    "compile --target fixed spikingresformer_l": "compile:zoo:spikingresformer_l",
-    "compile network IR spikformer_8_768 (all passes)": "network:zoo:spikformer_8_768",
-    "compile network IR spikingresformer_l (all passes)": "network:zoo:spikingresformer_l",
-}
+    Case(
+        "text-spikformer-digits",
+        "frontend",
+        "print + parse IR, spikformer_digits",
+        "text:zoo:spikformer_digits",
+    ),
+    Case(
+        "float-sim-spikingformer",
+        "float-sim",
+        "spikingformer.pt (digits)",
+        "simulate:examples/digits/spikingformer.pt",
+        threads=1,
+    ),
+    *(
+        Case(f"network-{name}", "network", f"{name}.pt", f"network:examples/digits/{name}.pt")
+        for name in DIGITS
+    ),
+    Case(
+        "sim-spikingformer",
+        "sim",
+        "spikingformer.pt (digits)",
+        "sim:examples/digits/spikingformer.pt",
+        threads=1,
+    ),
+    Case(
+        "sim-spikformer-4-384",
+        "sim",
+        "spikformer_4_384 (CIFAR size, random weights)",
+        "sim:zoo:spikformer_4_384",
+        threads=1,
+    ),
+    Case(
+        "lava-spikingformer",
+        "lava",
+        "spikingformer.pt (digits)",
+        "lava:examples/digits/spikingformer.pt",
+        threads=1,
+    ),
+    Case(
+        "imagenet-spikformer-8-768",
+        "imagenet",
+        "spikformer_8_768",
+        "network:zoo:spikformer_8_768",
+        imagenet=True,
+    ),
+    Case(
+        "imagenet-spikingresformer-l",
+        "imagenet",
+        "spikingresformer_l",
+        "network:zoo:spikingresformer_l",
+        imagenet=True,
+    ),
+    Case("gpu-check", "gpu", "digits models, numpy vs torch engine", "gpu:digits"),
+)
 
 
-def _trace(source: str) -> dict[str, Any]:
-    from snncompile.frontend.load import load_model, to_graph
-
-    start = time.perf_counter()
-    graph = to_graph(load_model(source))
-    return {"seconds": time.perf_counter() - start, "nodes": len(graph.nodes)}
-
-
-def _compile(source: str) -> dict[str, Any]:
-    """Trace and run the ``fixed`` target's passes (no file written)."""
-    from snncompile.config import CompileConfig
-    from snncompile.driver import compile_graph, read_model
-
-    start = time.perf_counter()
-    graph, config = read_model(source, CompileConfig(target="fixed"))
-    traced = time.perf_counter() - start
-    result = compile_graph(graph, config)
-    return {
-        "seconds": time.perf_counter() - start,
-        "trace_seconds": traced,
-        "passes_seconds": result.pipeline.total_seconds,
-        "nodes": len(result.pipeline.graph.nodes),
-    }
-
-
-def _check(source: str) -> dict[str, Any]:
-    from snncompile.data.samples import sample_inputs
-    from snncompile.frontend.load import load_model, to_graph
-    from snncompile.frontend.simulate import time_major_inputs
-    from snncompile.report.compliance import check_graph
-
-    start = time.perf_counter()
-    loaded = load_model(source)
-    graph = to_graph(loaded)
-    x = sample_inputs(graph.inputs[0].type.shape, samples=64, dataset="digits")
-    check_graph(graph, time_major_inputs(graph, x, loaded.time_steps))
-    return {"seconds": time.perf_counter() - start}
-
-
-def _text(source: str) -> dict[str, Any]:
-    from snncompile.frontend.load import load_model, to_graph
-    from snncompile.ir.parser import parse_graph
-    from snncompile.ir.printer import print_graph
-
-    graph = to_graph(load_model(source))
-    start = time.perf_counter()
-    text = print_graph(graph)
-    parse_graph(text)
-    return {"seconds": time.perf_counter() - start, "chars": len(text)}
-
-
-def _simulate(source: str) -> dict[str, Any]:
-    import numpy as np
+# --- the child ----------------------------------------------------------------------------------
+def child(spec: str, threads: int) -> dict[str, Any]:
+    """Run one case in this process on ``threads`` CPU threads (torch's; the BLAS libraries'
+    come from the environment the runner sets); the result with peak RSS and load averages."""
+    load_start = os.getloadavg()[0]
     import torch
 
-    from snncompile.data.samples import sample_inputs
-    from snncompile.frontend.load import load_model, to_graph
-    from snncompile.frontend.simulate import simulate
-    from snncompile.models import reset_net
+    import snncompile.api  # noqa: F401  (the imports every case pays, measured apart)
+    from benchmarks.cases import KINDS, peak_rss_mb
 
-    loaded = load_model(source)
-    graph = to_graph(loaded)
-    x = sample_inputs(graph.inputs[0].type.shape, samples=64, dataset="digits")
-    start = time.perf_counter()
-    ours = simulate(graph, x, time_steps=loaded.time_steps)
-    sim_seconds = time.perf_counter() - start
-    assert loaded.module is not None
-    start = time.perf_counter()
-    with torch.no_grad():
-        reset_net(loaded.module)
-        reference = loaded.module(torch.from_numpy(x)).numpy()
-    torch_seconds = time.perf_counter() - start
-    return {
-        "seconds": sim_seconds,
-        "torch_seconds": torch_seconds,
-        "ratio": sim_seconds / torch_seconds,
-        "max_abs_diff": float(np.abs(ours - reference).max()),
-    }
-
-
-def _network(source: str) -> dict[str, Any]:
-    """Trace and compile to the pipelined network IR (every pass up to pipeline-delays)."""
-    from snncompile.api import compile_config
-    from snncompile.config import CompileConfig
-
-    start = time.perf_counter()
-    compiled = compile_config(source, CompileConfig(expand_sew=True, allow_host_ops=True))
-    traced = time.perf_counter() - start
-    program = compiled.program
-    totals = program.reports["lower-to-network"]["totals"]
-    return {
-        "seconds": time.perf_counter() - start,
-        "trace_seconds": traced,
-        "populations": totals["populations"],
-        "neurons": totals["neurons"],
-        "projections": totals["projections"],
-        "depth": program.depth,
-    }
-
-
-def _sim(source: str) -> dict[str, Any]:
-    """The bit-accurate simulator (layerwise and pipelined) against PyTorch's eager forward
-    on the same batch in the same process; the ratios are what issue 7's target is about."""
-    import numpy as np
-    import torch
-
-    from snncompile.api import compile_config
-    from snncompile.config import CompileConfig
-    from snncompile.data.samples import sample_inputs
-    from snncompile.models import reset_net
-
-    compiled = compile_config(source, CompileConfig(expand_sew=True, allow_host_ops=True))
-    samples = 64 if "digits" in source or source.endswith(".pt") else 16
-    shape = compiled.graph.inputs[0].type.shape
-    dataset = "digits" if shape == (1, 16, 16) else None
-    x = sample_inputs(shape, samples=samples, dataset=dataset)
-    module = compiled.loaded.module
-    assert module is not None
-    module = module.float()
-    with torch.no_grad():
-        reset_net(module)
-        module(torch.from_numpy(x[:2]).float())  # warm-up
-        start = time.perf_counter()
-        reset_net(module)
-        module(torch.from_numpy(x).float())
-        torch_seconds = time.perf_counter() - start
-    compiled.run(x[:2], mode="layerwise")  # builds the simulators
-    compiled.run(x[:2], mode="pipelined")
-    start = time.perf_counter()
-    layerwise = compiled.run(x, mode="layerwise", stats=False)
-    layerwise_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    pipelined = compiled.run(x, mode="pipelined", stats=False)
-    pipelined_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    compiled.run(x, mode="pipelined", stats=True)
-    stats_seconds = time.perf_counter() - start
-    assert np.array_equal(layerwise.logits, pipelined.logits)
-    return {
-        "seconds": layerwise_seconds,
-        "samples": samples,
-        "torch_seconds": torch_seconds,
-        "ratio_layerwise": layerwise_seconds / torch_seconds,
-        "pipelined_seconds": pipelined_seconds,
-        "ratio_pipelined": pipelined_seconds / torch_seconds,
-        "ratio_pipelined_with_stats": stats_seconds / torch_seconds,
-        "depth": compiled.depth,
-    }
-
-
-def _lava(source: str) -> dict[str, Any]:
-    """Lava's CPU simulation vs the reference simulator on one digits sample."""
-    from pathlib import Path
-
-    from benchmarks.lava_vs_sim import lava_vs_sim
-
-    result = lava_vs_sim(Path(source).stem)
-    fused, stock = result["fused"], result["stock"]
-    return {
-        "seconds": fused["wall_s"] + stock["wall_s"],
-        "simulator_steps_per_s": result["simulator_steps_per_s"],
-        "fused_steps_per_s": fused["steps_per_s"],
-        "stock_steps_per_s": stock["steps_per_s"],
-        "simulator_over_fused": result["simulator_steps_per_s"] / fused["steps_per_s"],
-        "exact": fused["exact"] and stock["exact"],
-    }
-
-
-KINDS: dict[str, Callable[[str], dict[str, Any]]] = {
-    "network": _network,
-    "sim": _sim,
-    "lava": _lava,
-    "trace": _trace,
-    "compile": _compile,
-    "check": _check,
-    "text": _text,
-    "simulate": _simulate,
-}
-
-
-def _child(spec: str) -> None:
-    import torch
-
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
+    imported = peak_rss_mb()
     kind, source = spec.split(":", 1)
+    if kind not in KINDS:
+        raise SystemExit(f"unknown benchmark kind {kind!r} (one of {', '.join(KINDS)})")
     result = KINDS[kind](source)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(result))
-
-
-def _machine() -> str:
-    versions = ", ".join(
-        f"{name} {importlib.metadata.version(name)}" for name in ("torch", "numpy", "snncompile")
+    result.update(
+        peak_rss_mb=peak_rss_mb(),
+        import_rss_mb=imported,
+        load_start=load_start,
+        load_end=os.getloadavg()[0],
+        threads=torch.get_num_threads(),
     )
-    return (
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{versions}"
-    )
+    return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--full", action="store_true", help="add the ImageNet-size cases")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--output", help="also write the markdown table to this file")
-    args = parser.parse_args()
-    if args.child:
-        _child(args.child)
-        return
-    cases = {**CASES, **(FULL_CASES if args.full else {})}
-    lines = [
-        "| case | seconds | peak RSS (MB) | notes |",
-        "|---|---|---|---|",
+# --- the runner ---------------------------------------------------------------------------------
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def child_command(case: Case) -> list[str]:
+    """The command that runs one case (tests replace it)."""
+    return [
+        sys.executable,
+        "-m",
+        "benchmarks.run",
+        "--child",
+        case.spec,
+        "--threads",
+        str(case.threads),
     ]
-    for name, spec in cases.items():
+
+
+def _tail(text: str, lines: int = 40) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def run_case(case: Case, *, timeout: float) -> dict[str, Any]:
+    """Run ``case`` in a child process; its record (``status`` ok, failed or skipped)."""
+    record: dict[str, Any] = {
+        "id": case.id,
+        "section": case.section,
+        "title": case.title,
+        "spec": case.spec,
+        "threads": case.threads,
+        "status": "failed",
+        "result": {},
+        "error": "",
+    }
+    start = time.perf_counter()
+    try:
         proc = subprocess.run(
-            [sys.executable, "-m", "benchmarks.run", "--child", spec],
+            child_command(case),
+            cwd=ROOT,
+            env={**os.environ, **dict.fromkeys(THREAD_VARIABLES, str(case.threads))},
             capture_output=True,
             text=True,
-            check=True,
+            timeout=timeout,
+            check=False,
         )
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
-        notes = ", ".join(
-            f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
-            for k, v in result.items()
-            if k not in ("seconds", "peak_rss_mb")
-        )
-        lines.append(
-            f"| {name} | {result['seconds']:.2f} | {result['peak_rss_mb']:.0f} | {notes} |"
-        )
-        print(lines[-1], flush=True)
-    table = "\n".join([f"Machine: {_machine()}", "", *lines])
-    if args.output:
-        with open(args.output, "a") as handle:
-            handle.write("\n" + table + "\n")
+    except subprocess.TimeoutExpired as exc:
+        record["wall_s"] = time.perf_counter() - start
+        stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else ""
+        record["error"] = _tail(f"{stderr}\ntimed out after {timeout:g} s")
+        return record
+    record["wall_s"] = time.perf_counter() - start
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(MARKER)]
+    if proc.returncode != 0 or not lines:
+        record["error"] = _tail(f"{proc.stderr}\n{proc.stdout}\nexit code {proc.returncode}")
+        return record
+    try:
+        result = json.loads(lines[-1][len(MARKER) :])
+    except json.JSONDecodeError as exc:
+        record["error"] = f"unreadable result ({exc}): {lines[-1][:200]}"
+        return record
+    record["result"] = result
+    if "skipped" in result:
+        record["status"], record["error"] = "skipped", str(result["skipped"])
+    else:
+        record["status"] = "ok"
+    return record
+
+
+def _command_output(command: Sequence[str]) -> str:
+    try:
+        proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def _cpu_model() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown CPU"
+    for key in ("model name", "Model", "Hardware", "cpu model"):
+        for line in text.splitlines():
+            name, _, value = line.partition(":")
+            if name.strip() == key and value.strip():
+                return value.strip()
+    return platform.processor() or "unknown CPU"
+
+
+def _memory_gib() -> float:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) / 2**20
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine() -> dict[str, Any]:
+    """Hardware, versions and the git commit of this checkout."""
+    torch_build = _command_output(
+        [sys.executable, "-c", "import torch; print(torch.__version__, torch.version.cuda)"]
+    ).split()
+    status = _command_output(["git", "status", "--porcelain", "--untracked-files=no"])
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "arch": platform.machine(),
+        "cores": cores,
+        "cpu_model": _cpu_model(),
+        "memory_gib": _memory_gib(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch_build[0] if torch_build else _version("torch"),
+        "torch_cuda": torch_build[1] if len(torch_build) > 1 and torch_build[1] != "None" else None,
+        "numpy": _version("numpy"),
+        "lava-nc": _version("lava-nc"),
+        "snncompile": _version("snncompile"),
+        "commit": _command_output(["git", "rev-parse", "--short=12", "HEAD"]) or "unknown",
+        "uncommitted": len(status.splitlines()),
+    }
+
+
+def run_all(cases: Sequence[Case], *, timeout: float, quick: bool) -> dict[str, Any]:
+    """Run ``cases`` one after the other; the results dict :func:`render_markdown` reads."""
+    started = datetime.datetime.now().astimezone()
+    load_start = os.getloadavg()
+    start = time.perf_counter()
+    info = machine()
+    records = []
+    for number, case in enumerate(cases, 1):
+        print(f"[{number}/{len(cases)}] {case.title} ({case.spec}) ...", end=" ", flush=True)
+        record = run_case(case, timeout=timeout)
+        records.append(record)
+        result = record["result"]
+        if record["status"] == "ok":
+            print(f"{result['seconds']:.2f} s, peak {result['peak_rss_mb']:,.0f} MiB", flush=True)
+        else:
+            reason = (record["error"].splitlines() or [""])[-1]
+            print(f"{record['status'].upper()}: {reason}", flush=True)
+    return {
+        "schema": 1,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "total_seconds": time.perf_counter() - start,
+        "quick": quick,
+        "load_average": {"start": list(load_start), "end": list(os.getloadavg())},
+        "machine": info,
+        "cases": records,
+    }
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    print(f"wrote {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="skip the ImageNet-size cases")
+    parser.add_argument("--case", action="append", metavar="ID", help="run only this case")
+    parser.add_argument("--list", action="store_true", help="list the cases and exit")
+    parser.add_argument(
+        "--render-only", action="store_true", help="render the page from the JSON, run nothing"
+    )
+    parser.add_argument("--json", type=Path, help=f"results file (full run: {RESULTS})")
+    parser.add_argument("--output", type=Path, help=f"markdown page (full run: {DOC})")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per case")
+    parser.add_argument("--child", metavar="SPEC", help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads of a --child")
+    args = parser.parse_args(argv)
+    if args.child:
+        print(MARKER + json.dumps(child(args.child, args.threads)), flush=True)
+        return 0
+    if args.list:
+        for case in CASES:
+            size = " (ImageNet size)" if case.imagenet else ""
+            print(f"{case.id:32} {case.spec} ({case.threads} threads){size}")
+        return 0
+    if args.render_only:
+        results = json.loads((args.json or RESULTS).read_text())
+        _write(args.output or DOC, render_markdown(results))
+        return 0
+    cases = [c for c in CASES if not (args.quick and c.imagenet)]
+    if args.case:
+        unknown = sorted(set(args.case) - {c.id for c in CASES})
+        if unknown:
+            parser.error(f"unknown case(s) {', '.join(unknown)}; see --list")
+        cases = [c for c in CASES if c.id in args.case]
+    full = not args.quick and not args.case
+    results = run_all(cases, timeout=args.timeout, quick=args.quick)
+    json_path = args.json or (RESULTS if full else None)
+    doc_path = args.output or (DOC if full else None)
+    page = render_markdown(results)
+    if json_path is not None:
+        _write(json_path, json.dumps(results, indent=1) + "\n")
+    if doc_path is not None:
+        _write(doc_path, page)
+    else:
+        print(page)
+    failed = [r["title"] for r in results["cases"] if r["status"] == "failed"]
+    if failed:
+        print(f"{len(failed)} case(s) failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
