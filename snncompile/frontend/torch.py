@@ -451,23 +451,40 @@ def trace_with_info(
     try:
         gm, method, symbolic_error = _fx_trace(model, probe)
         log.info("traced %s with %s tracing", type(model).__name__, method)
-        _reset_state(model)
-        with torch.no_grad():
-            values = _record(gm, probe)
-        _reset_state(model)
-        graph, averaged = _translate(
-            gm,
-            values,
-            time_steps=time_steps,
-            batch=batch,
-            lead=lead,
-            sample=sample,
-            dtype=_DTYPES[example_input.dtype],
-            name=name or _graph_name(model),
+        graph, averaged = _run_and_translate(
+            model, gm, probe, time_steps, batch, lead, sample, name
         )
     finally:
         model.train(was_training)
     return TraceInfo(graph, method, symbolic_error, layout_name, averaged, time_steps)
+
+
+def _run_and_translate(
+    model: nn.Module,
+    gm: fx.GraphModule,
+    probe: torch.Tensor,
+    time_steps: int,
+    batch: int,
+    lead: Layout,
+    sample: tuple[int, ...],
+    name: str | None,
+) -> tuple[Graph, bool]:
+    """Run the traced ``gm`` once on ``probe`` from reset state (steps 2-3 of :func:`trace`)
+    and translate it; return the graph and whether its output is averaged over T."""
+    _reset_state(model)
+    with torch.no_grad():
+        values = _record(gm, probe)
+    _reset_state(model)
+    return _translate(
+        gm,
+        values,
+        time_steps=time_steps,
+        batch=batch,
+        lead=lead,
+        sample=sample,
+        dtype=_DTYPES[probe.dtype],
+        name=name or _graph_name(model),
+    )
 
 
 def _trace_snntorch(
@@ -523,20 +540,7 @@ def _trace_snntorch(
             layout_name,
             method,
         )
-        _reset_state(model)
-        with torch.no_grad():
-            values = _record(gm, probe)
-        _reset_state(model)
-        graph, _ = _translate(
-            gm,
-            values,
-            time_steps=time_steps,
-            batch=batch,
-            lead=lead,
-            sample=sample,
-            dtype=_DTYPES[example.dtype],
-            name=name or _graph_name(model),
-        )
+        graph, _ = _run_and_translate(model, gm, probe, time_steps, batch, lead, sample, name)
     finally:
         model.train(was_training)
     return TraceInfo(graph, method, symbolic_error, layout_name, False, time_steps)
