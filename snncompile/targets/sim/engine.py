@@ -23,37 +23,25 @@ Host ops (tensor ops in a network graph) run with their reference kernels.
 from __future__ import annotations
 
 import string
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph, Node, Value
 from snncompile.ir.loihi import VOLTAGE_LIMIT, shift, trunc_div_4096
 from snncompile.ir.ops import get_op
 from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.views import View
-from snncompile.targets.sim.stats import SimStats
+from snncompile.targets.sim.loop import Engine, SimResult, require_network
 
 __all__ = ["SimResult", "Simulator"]
 
 EXACT_FLOAT32 = 2**24
 _PRODUCTS = ("and", "gated")
-
-
-@dataclass
-class SimResult:
-    """Outputs (``[steps, B, ...]`` by output name), recorded spikes and statistics."""
-
-    outputs: dict[str, np.ndarray]
-    spikes: dict[str, np.ndarray] = field(default_factory=dict)
-    stats: SimStats | None = None
-    seconds: float = 0.0
 
 
 def _without_trailing_expand(view: View) -> View:
@@ -155,6 +143,9 @@ class _Projection:
         self.buffer = np.zeros(shape, self.buffer_dtype) if self.a.delay else None
         self.head = 0
 
+    def zeros(self, batch: int) -> np.ndarray:
+        return np.zeros((batch, *self.out_shape), self.buffer_dtype)
+
     def current(self, x: np.ndarray) -> np.ndarray:
         """The projection's current for source values ``x`` (before the delay); float32 when
         exact (see :meth:`_bound`), else float64."""
@@ -227,10 +218,13 @@ class _Population:
         self.u = np.zeros((batch, *self.shape), np.int64)
         self.v = np.zeros((batch, *self.shape), np.int64)
 
+    def zeros(self, batch: int) -> np.ndarray:
+        return np.zeros((batch, *self.shape))
+
     def run(self, inputs: Sequence[np.ndarray]) -> np.ndarray:
         step, self.step = self.step, self.step + 1
         if step < self.a.start:
-            return np.zeros((inputs[0].shape[0], *self.shape))
+            return self.zeros(inputs[0].shape[0])
         if self.a.kind in ("gated", "relay"):
             inputs = [np.asarray(x, dtype=np.float64) for x in inputs]
             summed = inputs if self.a.kind == "relay" else inputs[:-1]
@@ -384,8 +378,9 @@ def fused_products(graph: Graph) -> tuple[dict[str, Node], set[str]]:
     return fused, compact
 
 
-class Simulator:
-    """Compiled executors for one network graph (see the module docstring).
+class Simulator(Engine):
+    """Compiled executors for one network graph (see the module docstring); ``run`` is
+    :meth:`Engine.run <snncompile.targets.sim.loop.Engine.run>`.
 
     Args:
         graph: a network-stage graph (layerwise or pipelined).
@@ -394,13 +389,12 @@ class Simulator:
     """
 
     def __init__(self, graph: Graph, *, fuse_products: bool = True) -> None:
-        if graph.stage != "network":
-            raise error("CF203", f"the simulator runs network graphs, got stage {graph.stage!r}")
+        require_network(graph)
         self.graph = graph
         # product population name -> reader node; operand projections left un-broadcast
         self.fused, compact = fused_products(graph) if fuse_products else ({}, set())
         executors: dict[str, Any] = {}
-        self.plan: list[tuple[Node, Any]] = []
+        self.plan = []
         self.products: dict[str, _Product] = {}
         for node in graph.nodes:
             ex: Any
@@ -419,131 +413,27 @@ class Simulator:
         self.first_step = _first_steps(graph)
         self._zeros: dict[str, np.ndarray] = {}
 
-    def run(
-        self,
-        inputs: Sequence[np.ndarray],
-        *,
-        record: Sequence[str] | bool = False,
-        stats: bool = True,
-        window: int | None = None,
-    ) -> SimResult:
-        """Run for ``T`` steps on ``inputs`` (one ``[T, B, *shape]`` array per graph input).
+    def _inputs(self, inputs: Sequence[Any]) -> list[np.ndarray]:
+        return [np.asarray(x, dtype=np.float64) for x in inputs]
 
-        Args:
-            record: population names whose spikes to keep (``True``: every population; fused
-                products are then materialised for the steps they are recorded in).
-            stats: count spikes, synaptic events and neuron updates.
-            window: compute every node only in the ``window`` steps after its data arrives
-                (the model's T): exactly the steps that reach the outputs at ``depth`` to
-                ``depth + window - 1``, and the work the chip does per inference when samples
-                stream back to back. Other steps output zeros; statistics count the window.
-        """
-        start = time.perf_counter()
-        arrays = [np.asarray(x, dtype=np.float64) for x in inputs]
-        steps, batch = arrays[0].shape[:2]
-        for value, array in zip(self.graph.inputs, arrays, strict=True):
-            if array.shape[2:] != value.type.shape:
-                raise error(
-                    "IR106",
-                    f"input %{value.name} expects [T, B, {value.type.shape}], got {array.shape}",
-                    node=f"%{value.name}",
-                )
-        pops = [n for n in self.graph.nodes if n.op == "population"]
-        wanted = {n.name for n in pops} if record is True else set(record or ())
-        simulator = (
-            self if not (wanted & set(self.fused)) else Simulator(self.graph, fuse_products=False)
-        )
-        return simulator._run(arrays, steps, batch, wanted, stats, start, window)
+    def _unfused(self) -> Simulator:
+        return Simulator(self.graph, fuse_products=False)
 
-    def _idle(
-        self, node: Node, ex: _Projection | _Population, env: dict[Value, np.ndarray], batch: int
-    ) -> None:
-        """A step outside ``node``'s window: zeros out, delay lines and step counters move."""
-        zeros = self._zeros.get(node.name)
-        if zeros is None or zeros.shape[0] != batch:  # read-only: no executor writes its input
-            shape = ex.out_shape if isinstance(ex, _Projection) else ex.shape
-            dtype = ex.buffer_dtype if isinstance(ex, _Projection) else np.float64
-            zeros = self._zeros[node.name] = np.zeros((batch, *shape), dtype)
-        if isinstance(ex, _Projection):
-            env[node.output] = ex.delayed(zeros)
-            if node.name in self.products:
-                self.products[node.name].pop.step += 1
-            return
-        if node.name not in self.fused:
-            ex.step += 1
-            env[node.output] = zeros
+    def _running(self) -> AbstractContextManager[Any]:
+        return nullcontext()
 
-    def _run(
-        self,
-        arrays: list[np.ndarray],
-        steps: int,
-        batch: int,
-        wanted: set[str],
-        stats: bool,
-        start: float,
-        window: int | None,
-    ) -> SimResult:
-        for _, ex in self.plan:
-            if isinstance(ex, _Projection | _Population):
-                ex.reset(batch)
-        host_states = {
-            node.name: op.init_state(node.attrs, [v.type for v in node.inputs], batch)
-            for node, op in self.plan
-            if not isinstance(op, _Projection | _Population) and op.init_state is not None
-        }
-        counts = SimStats(batch, steps, window=window)
-        for node, ex in self.plan:
-            if isinstance(ex, _Population):
-                counts.spikes[node.name] = np.zeros(steps)
-                counts.neurons[node.name] = ex.neurons
-                counts.starts[node.name] = node.attrs.start
-            elif isinstance(ex, _Projection):
-                counts.events[node.name] = np.zeros(steps)
-        outputs = {v.name: [] for v in self.graph.outputs}  # type: dict[str, list[np.ndarray]]
-        spikes = {name: [] for name in wanted}  # type: dict[str, list[np.ndarray]]
-        for t in range(steps):
-            env: dict[Value, np.ndarray] = {
-                v: a[t] for v, a in zip(self.graph.inputs, arrays, strict=True)
-            }
-            for node, ex in self.plan:
-                xs = [env[v] for v in node.inputs if v in env]
-                first = self.first_step.get(node.name, 0)
-                outside = window is not None and not first <= t < first + window
-                if outside and isinstance(ex, _Projection | _Population):  # host ops always run
-                    self._idle(node, ex, env, batch)
-                    continue
-                if isinstance(ex, _Projection):
-                    if node.name in self.products:
-                        product = self.products[node.name]
-                        pop_node = node.inputs[0].producer
-                        assert pop_node is not None
-                        current, count = product.current([env[v] for v in pop_node.inputs])
-                        if stats:
-                            counts.spikes[pop_node.name][t] = count
-                            counts.events[node.name][t] = count
-                        env[node.output] = ex.delayed(current)
-                        continue
-                    if stats:
-                        counts.events[node.name][t] = ex.events(xs[0])
-                    env[node.output] = ex.delayed(ex.current(xs[0]))
-                elif isinstance(ex, _Population):
-                    if node.name in self.fused:
-                        continue
-                    out = ex.run(xs)
-                    env[node.output] = out
-                    if stats:
-                        counts.spikes[node.name][t] = float(np.count_nonzero(out))
-                    if node.name in spikes:
-                        spikes[node.name].append(out)
-                else:  # host ops compute in float64, as the reference kernels do
-                    xs = [np.asarray(x, dtype=np.float64) for x in xs]
-                    results = ex.kernel(node.attrs, xs, host_states.get(node.name))
-                    env.update(zip(node.outputs, results, strict=True))
-            for v in self.graph.outputs:
-                outputs[v.name].append(env[v])
-        return SimResult(
-            {k: np.stack(v) for k, v in outputs.items()},
-            {k: np.stack(v) for k, v in spikes.items()},
-            counts if stats else None,
-            time.perf_counter() - start,
-        )
+    def _counter(self, steps: int) -> np.ndarray:
+        return np.zeros(steps)
+
+    def _count(self, out: np.ndarray) -> float:
+        return float(np.count_nonzero(out))
+
+    def _host(self, node: Node, op: Any, xs: list[np.ndarray], state: Any) -> Sequence[np.ndarray]:
+        # host ops compute in float64, as the reference kernels do
+        return op.kernel(node.attrs, [np.asarray(x, dtype=np.float64) for x in xs], state)
+
+    def _numpy(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def _stack(self, xs: list[np.ndarray]) -> np.ndarray:
+        return np.stack(xs)

@@ -24,9 +24,8 @@ from the numpy engine's executors, so the two cannot disagree on what they compu
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Any
 
 import numpy as np
@@ -34,19 +33,11 @@ import torch
 import torch.nn.functional as F
 
 from snncompile.diagnostics import error
-from snncompile.ir.graph import Graph, Node, Value
+from snncompile.ir.graph import Graph, Node
 from snncompile.ir.loihi import CURRENT_LIMIT, VOLTAGE_LIMIT
-from snncompile.ir.ops import get_op
 from snncompile.ir.views import View
-from snncompile.targets.sim.engine import (
-    SimResult,
-    _first_steps,
-    _Population,
-    _Product,
-    _Projection,
-    fused_products,
-)
-from snncompile.targets.sim.stats import SimStats
+from snncompile.targets.sim.engine import Simulator, _Population, _Product, _Projection
+from snncompile.targets.sim.loop import Engine, require_network
 
 __all__ = ["DEVICES", "TorchSimulator", "resolve_device"]
 
@@ -134,6 +125,9 @@ class _TorchProjection:
             else None
         )
         self.head = 0
+
+    def zeros(self, batch: int) -> torch.Tensor:
+        return torch.zeros((batch, *self.out_shape), dtype=self.dtype, device=self.device)
 
     def _conv(self, t: torch.Tensor) -> torch.Tensor:
         a = self.a
@@ -289,19 +283,6 @@ class _TorchProduct:
         return apply_view(self.reader.post, y).contiguous()
 
 
-class _Host:
-    """A host op: its numpy reference kernel on the CPU, tensors moved across."""
-
-    def __init__(self, node: Node, device: torch.device) -> None:
-        self.op = get_op(node.op)
-        self.device = device
-
-    def run(self, node: Node, xs: Sequence[torch.Tensor], state: Any) -> list[torch.Tensor]:
-        arrays = [x.detach().to("cpu", torch.float64).numpy() for x in xs]
-        results = self.op.kernel(node.attrs, arrays, state)
-        return [torch.from_numpy(np.ascontiguousarray(r)).to(self.device) for r in results]
-
-
 @contextmanager
 def _exact_matmuls(device: torch.device) -> Iterator[None]:
     """No TF32 on CUDA for the duration (float32 products must be IEEE exact)."""
@@ -316,8 +297,9 @@ def _exact_matmuls(device: torch.device) -> Iterator[None]:
         torch.set_float32_matmul_precision(previous)
 
 
-class TorchSimulator:
-    """:class:`~snncompile.targets.sim.engine.Simulator` on torch tensors.
+class TorchSimulator(Engine):
+    """:class:`~snncompile.targets.sim.engine.Simulator` on torch tensors; ``run`` is
+    :meth:`Engine.run <snncompile.targets.sim.loop.Engine.run>` (inputs may be tensors).
 
     Args:
         graph: a network-stage graph (layerwise or pipelined).
@@ -328,49 +310,29 @@ class TorchSimulator:
     def __init__(
         self, graph: Graph, *, device: str | torch.device = "cpu", fuse_products: bool = True
     ) -> None:
-        if graph.stage != "network":
-            raise error("CF203", f"the simulator runs network graphs, got stage {graph.stage!r}")
-        self.graph = graph
+        require_network(graph)
         self.device = resolve_device(device)
         self.fuse_products = fuse_products
-        self.fused, compact = fused_products(graph) if fuse_products else ({}, set())
+        base = Simulator(graph, fuse_products=fuse_products)  # the constants, on numpy
+        self.graph, self.fused, self.first_step = graph, base.fused, base.first_step
         executors: dict[str, Any] = {}
-        bases: dict[str, Any] = {}
-        self.plan: list[tuple[Node, Any]] = []
-        self.products: dict[str, _TorchProduct] = {}
-        for node in graph.nodes:
-            ex: Any
-            if node.op == "projection":
-                base = _Projection(node, compact=node.name in compact)
-                ex = _TorchProjection(base, self.device)
-                source = node.inputs[0].producer
-                if source is not None and source.name in self.fused:
-                    operands = [bases[v.producer.name] for v in source.inputs if v.producer]
-                    product = _Product(bases[source.name], base, operands)
-                    self.products[node.name] = _TorchProduct(product, executors[source.name], ex)
-                bases[node.name] = base
-            elif node.op == "population":
-                pop = _Population(node)
-                bases[node.name] = pop
-                ex = _TorchPopulation(pop, self.device)
-            else:
-                ex = _Host(node, self.device)
+        self.plan = []
+        for node, ex in base.plan:
+            if isinstance(ex, _Projection):
+                ex = _TorchProjection(ex, self.device)
+            elif isinstance(ex, _Population):
+                ex = _TorchPopulation(ex, self.device)
             executors[node.name] = ex
             self.plan.append((node, ex))
-        self.first_step = _first_steps(graph)
+        self.products: dict[str, _TorchProduct] = {}
+        for name, product in base.products.items():
+            source = graph.node(name).inputs[0].producer
+            assert source is not None
+            self.products[name] = _TorchProduct(product, executors[source.name], executors[name])
+        self._zeros: dict[str, torch.Tensor] = {}
 
-    def run(
-        self,
-        inputs: Sequence[Any],
-        *,
-        record: Sequence[str] | bool = False,
-        stats: bool = True,
-        window: int | None = None,
-    ) -> SimResult:
-        """Run for ``T`` steps on ``inputs`` (one ``[T, B, *shape]`` array or tensor per graph
-        input); arguments and result as :meth:`Simulator.run`."""
-        start = time.perf_counter()
-        tensors = [
+    def _inputs(self, inputs: Sequence[Any]) -> list[torch.Tensor]:
+        return [
             (
                 x.detach().to(self.device, torch.float64)
                 if isinstance(x, torch.Tensor)
@@ -378,114 +340,30 @@ class TorchSimulator:
             )
             for x in inputs
         ]
-        steps, batch = tensors[0].shape[:2]
-        for value, tensor in zip(self.graph.inputs, tensors, strict=True):
-            if tuple(tensor.shape[2:]) != value.type.shape:
-                raise error(
-                    "IR106",
-                    f"input %{value.name} expects [T, B, {value.type.shape}], "
-                    f"got {tuple(tensor.shape)}",
-                    node=f"%{value.name}",
-                )
-        pops = [n for n in self.graph.nodes if n.op == "population"]
-        wanted = {n.name for n in pops} if record is True else set(record or ())
-        simulator = (
-            self
-            if not (wanted & set(self.fused))
-            else TorchSimulator(self.graph, device=self.device, fuse_products=False)
-        )
-        with _exact_matmuls(self.device), torch.inference_mode():
-            return simulator._run(tensors, int(steps), int(batch), wanted, stats, start, window)
 
-    def _idle(self, node: Node, ex: Any, env: dict[Value, torch.Tensor], batch: int) -> None:
-        """A step outside ``node``'s window: zeros out, delay lines and step counters move."""
-        if isinstance(ex, _TorchProjection):
-            zeros = torch.zeros((batch, *ex.out_shape), dtype=ex.dtype, device=self.device)
-            env[node.output] = ex.delayed(zeros)
-            source = node.inputs[0].producer
-            if node.name in self.products and source is not None:
-                self.products[node.name].pop.step += 1
-            return
-        if node.name not in self.fused:
-            ex.step += 1
-            env[node.output] = ex.zeros(batch)
+    def _unfused(self) -> TorchSimulator:
+        return TorchSimulator(self.graph, device=self.device, fuse_products=False)
 
-    def _run(
-        self,
-        tensors: list[torch.Tensor],
-        steps: int,
-        batch: int,
-        wanted: set[str],
-        stats: bool,
-        start: float,
-        window: int | None,
-    ) -> SimResult:
-        for _, ex in self.plan:
-            if isinstance(ex, _TorchProjection | _TorchPopulation):
-                ex.reset(batch)
-        host_states = {
-            node.name: ex.op.init_state(node.attrs, [v.type for v in node.inputs], batch)
-            for node, ex in self.plan
-            if isinstance(ex, _Host) and ex.op.init_state is not None
-        }
-        dev = self.device
-        spike_counts: dict[str, torch.Tensor] = {}
-        event_counts: dict[str, torch.Tensor] = {}
-        counts = SimStats(batch, steps, window=window)
-        for node, ex in self.plan:
-            if isinstance(ex, _TorchPopulation):
-                spike_counts[node.name] = torch.zeros(steps, dtype=torch.float64, device=dev)
-                counts.neurons[node.name] = ex.neurons
-                counts.starts[node.name] = node.attrs.start
-            elif isinstance(ex, _TorchProjection):
-                event_counts[node.name] = torch.zeros(steps, dtype=torch.float64, device=dev)
-        outputs: dict[str, list[torch.Tensor]] = {v.name: [] for v in self.graph.outputs}
-        spikes: dict[str, list[torch.Tensor]] = {name: [] for name in wanted}
-        for t in range(steps):
-            env: dict[Value, torch.Tensor] = {
-                v: x[t] for v, x in zip(self.graph.inputs, tensors, strict=True)
-            }
-            for node, ex in self.plan:
-                xs = [env[v] for v in node.inputs if v in env]
-                first = self.first_step.get(node.name, 0)
-                outside = window is not None and not first <= t < first + window
-                if outside and not isinstance(ex, _Host):  # host ops always run
-                    self._idle(node, ex, env, batch)
-                    continue
-                if isinstance(ex, _TorchProjection):
-                    if node.name in self.products:
-                        product = self.products[node.name]
-                        pop_node = node.inputs[0].producer
-                        assert pop_node is not None
-                        current, count = product.current([env[v] for v in pop_node.inputs])
-                        if stats:
-                            spike_counts[pop_node.name][t] = count
-                            event_counts[node.name][t] = count
-                        env[node.output] = ex.delayed(current)
-                        continue
-                    if stats:
-                        event_counts[node.name][t] = ex.events(xs[0])
-                    env[node.output] = ex.delayed(ex.current(xs[0]))
-                elif isinstance(ex, _TorchPopulation):
-                    if node.name in self.fused:
-                        continue
-                    out = ex.run(xs)
-                    env[node.output] = out
-                    if stats:
-                        spike_counts[node.name][t] = (out != 0).sum(dtype=torch.float64)
-                    if node.name in spikes:
-                        spikes[node.name].append(out)
-                else:
-                    results = ex.run(node, xs, host_states.get(node.name))
-                    env.update(zip(node.outputs, results, strict=True))
-            for v in self.graph.outputs:
-                outputs[v.name].append(env[v])
-        if stats:
-            counts.spikes = {k: v.cpu().numpy() for k, v in spike_counts.items()}
-            counts.events = {k: v.cpu().numpy() for k, v in event_counts.items()}
-        return SimResult(
-            {k: torch.stack(v).cpu().numpy() for k, v in outputs.items()},
-            {k: torch.stack(v).cpu().numpy() for k, v in spikes.items()},
-            counts if stats else None,
-            time.perf_counter() - start,
-        )
+    def _running(self) -> AbstractContextManager[Any]:
+        stack = ExitStack()
+        stack.enter_context(_exact_matmuls(self.device))
+        stack.enter_context(torch.inference_mode())
+        return stack
+
+    def _counter(self, steps: int) -> torch.Tensor:
+        return torch.zeros(steps, dtype=torch.float64, device=self.device)
+
+    def _count(self, out: torch.Tensor) -> torch.Tensor:
+        return (out != 0).sum(dtype=torch.float64)
+
+    def _host(self, node: Node, op: Any, xs: list[torch.Tensor], state: Any) -> list[torch.Tensor]:
+        """The numpy reference kernel on the CPU, tensors moved across."""
+        arrays = [x.detach().to("cpu", torch.float64).numpy() for x in xs]
+        results = op.kernel(node.attrs, arrays, state)
+        return [torch.from_numpy(np.ascontiguousarray(r)).to(self.device) for r in results]
+
+    def _numpy(self, x: torch.Tensor) -> np.ndarray:
+        return x.cpu().numpy()
+
+    def _stack(self, xs: list[torch.Tensor]) -> np.ndarray:
+        return torch.stack(xs).cpu().numpy()
