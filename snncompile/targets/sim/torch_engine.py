@@ -177,7 +177,7 @@ class _TorchProjection:
 
 
 class _TorchPopulation:
-    """Lava's LIF on int64 device state, or a gated product neuron (see ``_Population``)."""
+    """Lava's LIF on int64 device state, or a gated product / relay neuron (``_Population``)."""
 
     def __init__(self, base: _Population, device: torch.device) -> None:
         self.a = base.a
@@ -188,9 +188,9 @@ class _TorchPopulation:
         self.decay_u, self.decay_v = base.decay_u, base.decay_v
         self.bias = torch.tensor(np.array(base.bias, np.int64), device=device)
         self.threshold = torch.tensor(np.array(base.threshold, np.int64), device=device)
-        self.gated_bias = (
+        self.graded_bias = (  # added to the payload of gated and relay populations
             torch.tensor(np.array(self.a.bias_mant, np.float64), device=device)
-            if self.a.kind == "gated" and self.a.bias_mant is not None
+            if self.a.kind in ("gated", "relay") and self.a.bias_mant is not None
             else None
         )
         self.step = 0
@@ -208,14 +208,15 @@ class _TorchPopulation:
         step, self.step = self.step, self.step + 1
         if step < self.a.start:
             return self.zeros(inputs[0].shape[0])
-        if self.a.kind == "gated":
+        if self.a.kind in ("gated", "relay"):  # graded payloads (the gate is the last input)
             xs = [x.to(torch.float64) for x in inputs]
-            value = xs[0]
-            for x in xs[1:-1]:
+            summed = xs if self.a.kind == "relay" else xs[:-1]
+            value = summed[0]
+            for x in summed[1:]:
                 value = value + x
-            if self.gated_bias is not None:
-                value = value + self.gated_bias
-            return value * xs[-1]
+            if self.graded_bias is not None:
+                value = value + self.graded_bias
+            return value if self.a.kind == "relay" else value * xs[-1]
         a_in = _rint_int64(inputs[0])
         for current in inputs[1:]:
             a_in = a_in + _rint_int64(current)

@@ -164,3 +164,21 @@ def test_cuda_bit_identical(family: str) -> None:
         graph = program.graph(mode)
         _compare(graph, [x], device="cuda", record=True)
         _compare(graph, [x], device="cuda", window=loaded.time_steps)
+
+
+@pytest.mark.parametrize("mode", ["pipelined", "layerwise"])
+def test_relay_populations_bit_identical(mode: str) -> None:
+    """--ms-relay: residual streams read twice become graded relay populations (with biases)."""
+    from dataclasses import replace
+
+    from snncompile.frontend.load import load_configured, to_graph
+    from snncompile.targets.sim.program import build_program
+
+    config = replace(CONFIG, ms_relay=True)
+    loaded = load_configured("examples/digits/spikingformer.pt", config)
+    program = build_program(to_graph(loaded, torch.float64), config)
+    graph = program.graph(mode)
+    relays = [n for n in graph.nodes if n.op == "population" and n.attrs.kind == "relay"]
+    assert relays and any(n.attrs.bias_mant is not None for n in relays)
+    drain = program.depth if mode == "pipelined" else 0
+    _compare(graph, [digits_inputs("spikingformer", 3, drain=drain)], record=True)
