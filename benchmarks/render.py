@@ -346,8 +346,13 @@ def machine_line(machine: Mapping[str, Any]) -> str:
     if machine.get("torch_cuda"):
         torch += f" (CUDA {machine['torch_cuda']} build, run on CPU)"
     commit = f"commit {machine.get('commit', '?')}"
-    if machine.get("uncommitted"):
-        commit += f" with uncommitted changes in {machine['uncommitted']} tracked files"
+    changed = machine.get("uncommitted") or []
+    if changed:
+        compiler = sum(str(path).startswith("snncompile/") for path in changed)
+        commit += (
+            f" with uncommitted changes in {len(changed)} tracked files "
+            f"({compiler or 'none'} of them under snncompile/)"
+        )
     return (
         f"Machine: {machine.get('arch', '?')}, {machine.get('cores', '?')} cores "
         f"({machine.get('cpu_model', '?')}), {machine.get('memory_gib', 0):.1f} GiB memory; "
@@ -380,7 +385,10 @@ def load_sentence(results: Mapping[str, Any]) -> str:
             f"The machine was shared: other jobs ran on its {cores} cores during the run, so "
             "absolute times are pessimistic and ratios within one case are what to compare."
         )
-    return text + "The machine was otherwise idle."
+    return text + (
+        "The load stayed within what the benchmark itself adds: the machine was quiet during "
+        "the run."
+    )
 
 
 def _summary(results: Mapping[str, Any]) -> list[str]:

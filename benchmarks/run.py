@@ -294,7 +294,7 @@ def machine() -> dict[str, Any]:
         "lava-nc": _version("lava-nc"),
         "snncompile": _version("snncompile"),
         "commit": _command_output(["git", "rev-parse", "--short=12", "HEAD"]) or "unknown",
-        "uncommitted": len(status.splitlines()),
+        "uncommitted": [line[3:] for line in status.splitlines()],
     }
 
 

@@ -27,7 +27,7 @@ MACHINE = {
     "lava-nc": "0.10.0",
     "snncompile": "0.1.0",
     "commit": "0123456789ab",
-    "uncommitted": 0,
+    "uncommitted": [],
 }
 COMMON = {"peak_rss_mb": 1000.0, "import_rss_mb": 700.0, "load_start": 0.5, "load_end": 1.5}
 NETWORK = {
@@ -214,7 +214,12 @@ def test_quiet_machine_is_not_called_shared() -> None:
     results["load_average"] = {"start": [0.1, 0.1, 0.1], "end": [0.9, 0.5, 0.2]}
     for case in results["cases"]:
         case["result"].update(load_start=0.2, load_end=1.2)
-    assert "The machine was otherwise idle." in render_markdown(results)
+    assert "the machine was quiet during the run" in render_markdown(results)
+    results["machine"]["uncommitted"] = ["docs/x.md", "snncompile/api.py"]
+    assert (
+        "commit 0123456789ab with uncommitted changes in 2 tracked files "
+        "(1 of them under snncompile/)." in render_markdown(results)
+    )
 
 
 def test_every_case_has_a_section_and_a_kind() -> None:
