@@ -204,8 +204,8 @@ def _run_child(case: Case, timeout: float) -> tuple[dict[str, Any] | None, str, 
 
 def run_case(case: Case, *, timeout: float) -> dict[str, Any]:
     """Run ``case`` in ``case.runs`` child processes, one after the other; its record (``status``
-    ok, failed or skipped). With several runs the result is the fastest run's, with the peak
-    RSS of the largest and every run's ``seconds`` and peak in ``runs``."""
+    ok, failed or skipped). With several runs the result is the fastest run's, with the
+    largest peaks (RSS, and after tracing) of the runs and every run's result in ``runs``."""
     record: dict[str, Any] = {
         "id": case.id,
         "section": case.section,
@@ -230,8 +230,10 @@ def run_case(case: Case, *, timeout: float) -> dict[str, Any]:
         results.append(result)
     best = dict(min(results, key=lambda r: float(r["seconds"])))
     if len(results) > 1:
-        best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in results)
-        best["runs"] = [{"seconds": r["seconds"], "peak_rss_mb": r["peak_rss_mb"]} for r in results]
+        for peak in ("peak_rss_mb", "trace_peak_rss_mb"):
+            if all(peak in r for r in results):
+                best[peak] = max(r[peak] for r in results)
+        best["runs"] = results
     record.update(status="ok", result=best)
     return record
 
@@ -279,7 +281,7 @@ def machine() -> dict[str, Any]:
     torch_build = _command_output(
         [sys.executable, "-c", "import torch; print(torch.__version__, torch.version.cuda)"]
     ).split()
-    status = _command_output(["git", "status", "--porcelain", "--untracked-files=no"])
+    changed = _command_output(["git", "diff", "--name-only", "HEAD"]).splitlines()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "arch": platform.machine(),
@@ -294,7 +296,7 @@ def machine() -> dict[str, Any]:
         "lava-nc": _version("lava-nc"),
         "snncompile": _version("snncompile"),
         "commit": _command_output(["git", "rev-parse", "--short=12", "HEAD"]) or "unknown",
-        "uncommitted": [line[3:] for line in status.splitlines()],
+        "uncommitted": changed,
     }
 
 

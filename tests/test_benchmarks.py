@@ -182,7 +182,8 @@ def test_page_has_machine_cases_ratios_and_verdicts() -> None:
     assert "| yes / yes |" in page and "| **no** / **no** |" in page  # <= 3x, per model
     assert "8.86×" in page and "71.9×" in page and "| 381 |" in page  # Lava
     # issue 6's target per model: 12.5 s / 3,600 MiB meets both; 28.25 s / 9,200 MiB not memory
-    assert "| 12.50 | 14.00, 12.50 |" in page and "| 3,600 | 2,500 |" in page
+    assert "| 12.50 | 14.00 s, 3,500 MiB; 12.50 s, 3,600 MiB |" in page
+    assert "| 3,600 (3.77 GB) | 2,500 |" in page and "| 9,200 (9.65 GB) |" in page
     big = next(line for line in page.splitlines() if line.startswith("| big fits |"))
     assert big.endswith("| yes | yes |")
     large = next(line for line in page.splitlines() if line.startswith("| big too large |"))
@@ -297,8 +298,8 @@ def test_repeated_runs_keep_the_fastest_time_and_the_largest_peak(
     case = run.Case("big", "imagenet", "big case", "network:big", imagenet=True, runs=2)
     children = iter(
         [
-            ({"seconds": 30.0, "peak_rss_mb": 3000.0, "nodes": 5}, "", 32.0),
-            ({"seconds": 20.0, "peak_rss_mb": 3500.0, "nodes": 5}, "", 22.0),
+            ({"seconds": 30.0, "peak_rss_mb": 3000.0, "trace_peak_rss_mb": 2900.0}, "", 32.0),
+            ({"seconds": 20.0, "peak_rss_mb": 3500.0, "trace_peak_rss_mb": 2000.0}, "", 22.0),
             ({"seconds": 10.0, "peak_rss_mb": 1000.0}, "", 12.0),
             (None, "MemoryError\nexit code 1", 5.0),
         ]
@@ -307,7 +308,11 @@ def test_repeated_runs_keep_the_fastest_time_and_the_largest_peak(
     record = run.run_case(case, timeout=60)
     assert record["status"] == "ok" and record["wall_s"] == 54.0
     result = record["result"]
-    assert (result["seconds"], result["peak_rss_mb"]) == (20.0, 3500.0)
+    assert (result["seconds"], result["peak_rss_mb"], result["trace_peak_rss_mb"]) == (
+        20.0,
+        3500.0,
+        2900.0,
+    )
     assert [r["seconds"] for r in result["runs"]] == [30.0, 20.0]
     failed = run.run_case(case, timeout=60)  # the second run crashes: the case failed
     assert failed["status"] == "failed" and "MemoryError" in failed["error"]
