@@ -316,3 +316,11 @@ def test_repeated_runs_keep_the_fastest_time_and_the_largest_peak(
     assert [r["seconds"] for r in result["runs"]] == [30.0, 20.0]
     failed = run.run_case(case, timeout=60)  # the second run crashes: the case failed
     assert failed["status"] == "failed" and "MemoryError" in failed["error"]
+
+
+def test_committed_page_is_rendered_from_the_committed_results() -> None:
+    results = json.loads(run.RESULTS.read_text())
+    assert run.DOC.read_text() == render_markdown(results), (
+        "docs/benchmarks.md is not benchmarks/results.json rendered: "
+        "run `.venv/bin/python -m benchmarks.run --render-only`"
+    )
