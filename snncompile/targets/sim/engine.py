@@ -36,7 +36,7 @@ from snncompile.ir.loihi import VOLTAGE_LIMIT, shift, trunc_div_4096
 from snncompile.ir.ops import get_op
 from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.views import View
-from snncompile.targets.sim.loop import Engine, SimResult, require_network
+from snncompile.targets.sim.loop import DelayLine, Engine, SimResult, require_network
 
 __all__ = ["SimResult", "Simulator"]
 
@@ -94,9 +94,8 @@ class _Projection:
         if compact:  # every compact output element stands for this many broadcast copies
             full = node.output.type.numel
             self.fanout = self.fanout * (full // int(np.prod(self.out_shape)))
-        self.buffer: np.ndarray | None = None
+        self.line: DelayLine | None = None
         self.buffer_dtype = np.float32 if self.dtype == torch.float32 else np.float64
-        self.head = 0
 
     def _bound(self) -> float:
         """Largest |partial sum| for binary inputs (weights and bias)."""
@@ -139,9 +138,7 @@ class _Projection:
         return fan.reshape(self.source_shape)
 
     def reset(self, batch: int) -> None:
-        shape = (self.a.delay, batch, *self.out_shape)
-        self.buffer = np.zeros(shape, self.buffer_dtype) if self.a.delay else None
-        self.head = 0
+        self.line = DelayLine(self.a.delay, self.zeros(batch)) if self.a.delay else None
 
     def zeros(self, batch: int) -> np.ndarray:
         return np.zeros((batch, *self.out_shape), self.buffer_dtype)
@@ -170,12 +167,7 @@ class _Projection:
         return np.ascontiguousarray(self.post.apply(out))
 
     def delayed(self, current: np.ndarray) -> np.ndarray:
-        if self.buffer is None:
-            return current
-        out = self.buffer[self.head].copy()
-        self.buffer[self.head] = current
-        self.head = (self.head + 1) % self.a.delay
-        return out
+        return current if self.line is None else self.line(current)
 
     def events(self, x: np.ndarray) -> float:
         """``Σ_b Σ_i [x_bi ≠ 0] · fanout_i`` for one step of a batch."""

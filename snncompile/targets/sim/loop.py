@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph, Node, Value
 from snncompile.targets.sim.stats import SimStats
 
-__all__ = ["Engine", "SimResult"]
+__all__ = ["DelayLine", "Engine", "SimResult"]
 
 Array = Any  # the engine's arrays: numpy arrays or torch tensors
 _CHIP = ("projection", "population")
@@ -45,6 +46,19 @@ class SimResult:
     spikes: dict[str, np.ndarray] = field(default_factory=dict)
     stats: SimStats | None = None
     seconds: float = 0.0
+
+
+class DelayLine:
+    """A synaptic delay of ``delay`` steps: what goes in comes out ``delay`` steps later (zeros
+    before). It keeps references and never copies: executors never write into an array they
+    were given or returned (each step's values are fresh arrays; idle zeros are read-only)."""
+
+    def __init__(self, delay: int, zeros: Array) -> None:
+        self._line: deque[Array] = deque([zeros] * delay)
+
+    def __call__(self, current: Array) -> Array:
+        self._line.append(current)
+        return self._line.popleft()
 
 
 def require_network(graph: Graph) -> None:

@@ -37,7 +37,7 @@ from snncompile.ir.graph import Graph, Node
 from snncompile.ir.loihi import CURRENT_LIMIT, VOLTAGE_LIMIT
 from snncompile.ir.views import View
 from snncompile.targets.sim.engine import Simulator, _Population, _Product, _Projection
-from snncompile.targets.sim.loop import Engine, require_network
+from snncompile.targets.sim.loop import DelayLine, Engine, require_network
 
 __all__ = ["DEVICES", "TorchSimulator", "resolve_device"]
 
@@ -114,17 +114,10 @@ class _TorchProjection:
             device
         )
         self.im2col = device.type == "cuda" and self.a.kind == "conv"
-        self.buffer: torch.Tensor | None = None
-        self.head = 0
+        self.line: DelayLine | None = None
 
     def reset(self, batch: int) -> None:
-        delay = self.a.delay
-        self.buffer = (
-            torch.zeros((delay, batch, *self.out_shape), dtype=self.dtype, device=self.device)
-            if delay
-            else None
-        )
-        self.head = 0
+        self.line = DelayLine(self.a.delay, self.zeros(batch)) if self.a.delay else None
 
     def zeros(self, batch: int) -> torch.Tensor:
         return torch.zeros((batch, *self.out_shape), dtype=self.dtype, device=self.device)
@@ -163,12 +156,7 @@ class _TorchProjection:
         return apply_view(self.post, y).contiguous()
 
     def delayed(self, current: torch.Tensor) -> torch.Tensor:
-        if self.buffer is None:
-            return current
-        out = self.buffer[self.head].clone()
-        self.buffer[self.head] = current
-        self.head = (self.head + 1) % self.a.delay
-        return out
+        return current if self.line is None else self.line(current)
 
     def events(self, x: torch.Tensor) -> torch.Tensor:
         """``Σ_b Σ_i [x_bi ≠ 0] · fanout_i`` for one step of a batch (a 0-d float64 tensor)."""
