@@ -47,8 +47,13 @@ VOLTAGE_LIMIT = 2**23 - 1
 
 
 def trunc_div_4096(x: np.ndarray) -> np.ndarray:
-    """``sign(x) · (|x| >> 12)``: division by 4096 rounding toward zero."""
-    return np.sign(x) * (np.abs(x) >> 12)
+    """``sign(x) · (|x| >> 12)``: division by 4096 rounding toward zero, computed as
+    ``(x + (4095 if x < 0 else 0)) >> 12`` on int64 in place of one temporary."""
+    result = x >> 63  # -1 where negative, else 0
+    result &= 4095
+    result += x
+    result >>= 12
+    return result
 
 
 def shift(x: np.ndarray, exponent: int) -> np.ndarray:

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from snncompile.ir.graph import Graph, Node, Value
-from snncompile.ir.loihi import VOLTAGE_LIMIT, shift, trunc_div_4096
+from snncompile.ir.loihi import CURRENT_LIMIT, VOLTAGE_LIMIT, shift, trunc_div_4096
 from snncompile.ir.ops import get_op
 from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.views import View
@@ -229,13 +229,14 @@ class _Population:
             a_in += np.rint(current).astype(np.int64)
         a_in <<= 6
         if self.decay_u:
-            a_in = a_in + trunc_div_4096(self.u * self.decay_u)
-        u = np.where(a_in > 2**23, a_in - 2**24, a_in)
-        self.u = np.where(u <= -(2**23), u + 2**24, u)
+            a_in += trunc_div_4096(self.u * self.decay_u)
+        a_in[a_in > CURRENT_LIMIT] -= 2 * CURRENT_LIMIT  # wrap into (-2^23, 2^23]
+        a_in[a_in <= -CURRENT_LIMIT] += 2 * CURRENT_LIMIT
+        self.u = a_in
         v = self.u + self.bias
         if self.decay_v:
-            v = v + trunc_div_4096(self.v * self.decay_v)
-        v = np.clip(v, -VOLTAGE_LIMIT, VOLTAGE_LIMIT)
+            v += trunc_div_4096(self.v * self.decay_v)
+        np.clip(v, -VOLTAGE_LIMIT, VOLTAGE_LIMIT, out=v)
         spikes = v > self.threshold
         v[spikes] = 0
         self.v = v
