@@ -303,9 +303,11 @@ CODES: dict[str, DiagnosticCode] = _codes(
     # --- model inputs (IN6xx) --------------------------------------------------------------
     DiagnosticCode(
         "IN601",
-        "unreadable model input",
+        "unreadable model or data input",
         "ConfigError",
-        "Pass an existing model file in a supported format (`snncompile --help`).",
+        "Pass an existing file in a supported format: a model (zoo:NAME, a checkpoint, text IR, "
+        "ONNX, NIR or netx; `snncompile --help`) or, for `--input`, X.npy, X.npz or a folder "
+        "of images with one sub-folder per class whose shape fits the model.",
     ),
     DiagnosticCode(
         "IN602",
