@@ -32,6 +32,7 @@ import click
 from snncompile import __version__
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import InternalError, SnnCompileError
+from snncompile.fileio import refuse_overwriting_inputs, write_text
 
 __all__ = ["cli", "main"]
 
@@ -114,6 +115,7 @@ def compile_command(model: str, output: Path | None, **options: Any) -> None:
     from snncompile.driver import compile_file
 
     config = CompileConfig.from_dict(options)
+    refuse_overwriting_inputs([("-o", output)], [model, _card_of(model)])
     result = compile_file(model, config, output=output, dump=_dump_to_stderr)
     if result.text is not None:
         click.echo(result.text, nl=False)
@@ -125,6 +127,12 @@ def compile_command(model: str, output: Path | None, **options: Any) -> None:
     else:
         for path in files:
             click.echo(f"wrote {path} ({result.summary})", err=True)
+
+
+def _card_of(model: str) -> Path | None:
+    """The model card beside a model file (an input too: no output may replace it)."""
+    card = None if model.startswith("zoo:") else Path(model).with_suffix(".json")
+    return card if card is not None and card.is_file() else None
 
 
 def _dump_to_stderr(pass_name: str, text: str) -> None:
@@ -153,6 +161,7 @@ def _dump_to_stderr(pass_name: str, text: str) -> None:
 @click.option("--time-steps", type=int, help="T (default: the model card's or zoo's).")
 @click.option("--seed", default=0, show_default=True, help="Seed of zoo:NAME weights and inputs.")
 @click.option("--trust-pickle", is_flag=True, help="Allow a pickled nn.Module (runs code).")
+@click.option("--trust-code", is_flag=True, help="Allow the class a model card names (runs code).")
 def check_command(
     model: str,
     arch: str | None,
@@ -164,6 +173,7 @@ def check_command(
     time_steps: int | None,
     seed: int,
     trust_pickle: bool,
+    trust_code: bool,
 ) -> None:
     """Check whether MODEL is spike-driven; count its operations and energy.
 
@@ -177,8 +187,16 @@ def check_command(
     from snncompile.report.html import compliance_html
     from snncompile.report.terminal import render_compliance
 
+    refuse_overwriting_inputs(
+        [("--json", json_path), ("--html", html_path)], [model, input_path, _card_of(model)]
+    )
     loaded = load_model(
-        model, arch=arch, trust_pickle=trust_pickle, seed=seed, time_steps=time_steps
+        model,
+        arch=arch,
+        trust_pickle=trust_pickle,
+        trust_code=trust_code,
+        seed=seed,
+        time_steps=time_steps,
     )
     graph = to_graph(loaded)
     frames = loaded.input_kind == "frames"
@@ -209,10 +227,10 @@ def check_command(
             )
     render_compliance(report)
     if json_path is not None:
-        json_path.write_text(json.dumps(report.to_dict(), indent=2))
+        write_text(json_path, json.dumps(report.to_dict(), indent=2))
         click.echo(f"wrote {json_path}", err=True)
     if html_path is not None:
-        html_path.write_text(compliance_html(report))
+        write_text(html_path, compliance_html(report))
         click.echo(f"wrote {html_path}", err=True)
     if not report.spike_driven:
         raise click.exceptions.Exit(2)
@@ -314,6 +332,8 @@ def _numpy_dtype(graph: Any) -> str:
 )
 @click.option("--allow-host-ops", is_flag=True, help="Run non-synaptic ops (SD202-204) on host.")
 @click.option("--weight-bits", default=8, show_default=True, help="Synaptic weight bits.")
+@click.option("--trust-pickle", is_flag=True, help="Allow a pickled nn.Module (runs code).")
+@click.option("--trust-code", is_flag=True, help="Allow the class a model card names (runs code).")
 def run_command(
     model: str,
     arch: str | None,
@@ -338,6 +358,8 @@ def run_command(
     expand_sew: bool,
     allow_host_ops: bool,
     weight_bits: int,
+    trust_pickle: bool,
+    trust_code: bool,
 ) -> None:
     """Run MODEL on a data set: predictions, accuracy, latency, time and energy per inference.
 
@@ -358,6 +380,12 @@ def run_command(
         weight_bits=weight_bits,
         sim_backend=sim_backend,
         device=device,
+        trust_pickle=trust_pickle,
+        trust_code=trust_code,
+    )
+    refuse_overwriting_inputs(
+        [("--json", json_path), ("--resume-dir", resume_dir)],
+        [model, input_path, _card_of(model)],
     )
     sharded = shard_size is not None or ray_address is not None or resume_dir is not None
     result = run_model(
@@ -405,7 +433,7 @@ def run_command(
     counts = np.bincount(result.predictions, minlength=result.classes)
     click.echo(f"  predictions per class: {counts.tolist()}")
     if json_path is not None:
-        json_path.write_text(json.dumps(data, indent=2))
+        write_text(json_path, json.dumps(data, indent=2))
         click.echo(f"wrote {json_path}", err=True)
 
 
@@ -433,6 +461,7 @@ def report_command(model: str, json_path: Path | None, cores: bool, **options: A
     from snncompile.api import compile_config
     from snncompile.report.network import network_report, render_network
 
+    refuse_overwriting_inputs([("--json", json_path)], [model, _card_of(model)])
     compiled = compile_config(model, CompileConfig.from_dict(options))
     placement = None
     if cores:
@@ -443,7 +472,7 @@ def report_command(model: str, json_path: Path | None, cores: bool, **options: A
     title = f"network of {compiled.loaded.name} (T={compiled.time_steps})"
     render_network(report, title)
     if json_path is not None:
-        json_path.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+        write_text(json_path, json.dumps(report.to_dict(), indent=2) + "\n")
         click.echo(f"wrote {json_path}", err=True)
 
 

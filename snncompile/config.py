@@ -106,6 +106,26 @@ class CompileConfig:
         default=False,
         metadata=_opt("Allow loading a pickled nn.Module (unpickling runs code)."),
     )
+    trust_code: bool = field(
+        default=False,
+        metadata=_opt(
+            "Allow importing the Python class a model card names (FILE.py:Class; runs its code)."
+        ),
+    )
+    sign_key: str | None = field(
+        default=None,
+        metadata=_opt(
+            "A key file: sign the manifest of a --target loihi artifact with HMAC-SHA256, and "
+            "verify artifacts read with it (else $SNNCOMPILE_SIGN_KEY; docs/security.md)."
+        ),
+    )
+    max_memory: float | None = field(
+        default=None,
+        metadata=_opt(
+            "Refuse inputs, graphs and runs estimated to need more than this many GiB "
+            "(default: half of this machine's memory)."
+        ),
+    )
     seed: int = field(
         default=0,
         metadata=_opt("Seed for random weights (zoo:NAME) and sampling."),
@@ -174,8 +194,14 @@ class CompileConfig:
             raise error(
                 "CF201", f"time_steps must be >= 1, got {self.time_steps}", node="time_steps"
             )
-        if self.nir_dt is not None and not self.nir_dt > 0:
+        if self.nir_dt is not None and not 0 < self.nir_dt < float("inf"):
             raise error("CF201", f"nir_dt must be > 0, got {self.nir_dt}", node="nir_dt")
+        if self.max_memory is not None and not 0 < self.max_memory < float("inf"):
+            raise error(
+                "CF201",
+                f"max_memory must be a positive number of GiB, got {self.max_memory}",
+                node="max_memory",
+            )
         if not 1 <= self.weight_bits <= 8:
             raise error(
                 "CF201", f"weight_bits must be in 1..8, got {self.weight_bits}", node="weight_bits"

@@ -30,6 +30,7 @@ from snncompile.passes.manager import PassContext, PassManager
 from snncompile.passes.partition_host import PartitionHost
 from snncompile.passes.rewrite import apply_patterns
 from tests.conftest import make_conv_lif_graph
+from tests.hostile import triggers as hostile
 from tests.passes.graphs import attention, ms_block, sew_block
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -290,6 +291,9 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "ML403": (lambda tmp_path: _checkpoint(tmp_path, "mismatch"), "spikformer_digits"),
     "ML404": (lambda tmp_path: _checkpoint(tmp_path, "pickled"), "model.pt"),
     "ML405": (lambda tmp_path: _checkpoint(tmp_path, "user_arch"), "mymodel.py:Net"),
+    "ML406": (lambda tmp_path: hostile.bad_checkpoint(tmp_path, "nan"), ".weight"),
+    "ML407": (lambda tmp_path: hostile.bad_checkpoint(tmp_path, "neg"), "running_var"),
+    "ML408": (lambda tmp_path: hostile.bad_card(tmp_path), "input_shape"),
     "SD101": (_no_neurons, "@conv_lif"),
     "SD201": (lambda: verify(sew_block(), spike_driven_spec()), "block.1.attn.q_linear"),
     "SD202": (_real_into_synapses, "%mac (linear)"),
@@ -307,6 +311,17 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "QZ903": (lambda: _quantize("overflowing_graph"), "%hot"),
     "IN601": (lambda tmp_path: _compile(tmp_path / "absent.pt"), "absent.pt"),
     "IN602": (lambda tmp_path: _foreign_shards(tmp_path), "run.json.shards.jsonl"),
+    "IN603": (lambda tmp_path: hostile.fifo_model(tmp_path), "fifo.pt"),
+    "IN604": (hostile.memory_bomb_ir, "bomb"),
+    "IN605": (lambda tmp_path: hostile.data_input(tmp_path, "nan"), "sample 2"),
+    "IN606": (lambda tmp_path: hostile.data_input(tmp_path, "empty_npz"), "x.npz"),
+    "IN607": (lambda tmp_path: hostile.unwritable(tmp_path), "report.json"),
+    "SC101": (lambda tmp_path: hostile.card_names_code(tmp_path), "payload.py:Net"),
+    "SC102": (lambda tmp_path: hostile.output_over_input(tmp_path), "victim.pt"),
+    "AR101": (lambda tmp_path: hostile.artifact_case(tmp_path, "edited"), "time_steps"),
+    "AR102": (lambda tmp_path: hostile.artifact_case(tmp_path, "forged"), "time_steps"),
+    "AR103": (lambda tmp_path: hostile.artifact_case(tmp_path, "signature"), "your key"),
+    "AR104": (lambda tmp_path: hostile.artifact_case(tmp_path, "source"), "model.snnir"),
     "LV501": (_missing_lava, "lava"),
     "LV502": (_broken_lava, "ByteEncoder"),
     "LV503": (lambda tmp_path: _artifact(tmp_path, "tamper"), "network/weights.npz"),

@@ -26,6 +26,7 @@ import numpy as np
 
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import SnnCompileError, error
+from snncompile.fileio import atomic_file
 from snncompile.frontend.nir import EXTENSION_IR, EXTENSION_OP
 from snncompile.ir.graph import Graph, GraphBuilder, Node, Value
 from snncompile.ir.printer import print_graph
@@ -65,7 +66,8 @@ class NirTarget:
                 "CF201", "--target nir writes a binary file: give -o FILE.nir", node="output"
             )
         nir_graph = export_nir(graph, extensions=config.nir_extensions)
-        nir.write(str(output), nir_graph)
+        with atomic_file(output) as tmp:
+            nir.write(str(tmp), nir_graph)
         return Emitted(f"{len(nir_graph.nodes)} NIR nodes", files=(output,))
 
 
