@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import sys
 import typing
 from collections.abc import Callable
@@ -388,6 +389,10 @@ def run_command(
         [model, input_path, _card_of(model)],
     )
     sharded = shard_size is not None or ray_address is not None or resume_dir is not None
+    if sharded and shards_path_for(json_path, resume_dir) is not None:
+        from snncompile.interrupt import kept
+
+        kept(f"the finished shards in {shards_path_for(json_path, resume_dir)}")
     result = run_model(
         model,
         backend=backend,
@@ -520,25 +525,70 @@ def zoo_command(as_json: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI and turn errors into one paragraph and an exit code."""
+    """Entry point: run the CLI and turn errors into one paragraph and an exit code.
+
+    SIGINT and SIGTERM end every child process and exit 130 / 143 with one line
+    (:mod:`snncompile.interrupt`)."""
+    from snncompile.interrupt import handling_signals
+
     args = sys.argv[1:] if argv is None else argv
+    with handling_signals():
+        try:
+            code = _main(args)
+        except KeyboardInterrupt:
+            code = _interrupted()
+        if argv is None and code in (130, 143):
+            # the process was interrupted: leave now, before the exit handlers of Lava's and
+            # multiprocessing's objects try to join the children that were just ended
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        return code
+
+
+def _interrupted() -> int:
+    """Stop every child process; one line on what was kept; ``128 + signal``."""
+    import signal
+
+    from snncompile.interrupt import end_children, kept, received
+
+    signum = received() or signal.SIGINT
+    stopped = end_children()
+    where = kept()
+    click.echo(
+        f"interrupted by {signal.Signals(signum).name}: stopped {stopped} child process(es), "
+        f"no partial output left; {f'kept {where}' if where else 'nothing kept'}",
+        err=True,
+    )
+    return 128 + int(signum)
+
+
+def _main(args: list[str]) -> int:
+    from snncompile.interrupt import received
+
     debug = "--debug" in args
     try:
         code = cli.main(args=args, prog_name="snncompile", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except click.exceptions.Abort:
+        if received() is not None:
+            return _interrupted()
+        click.echo("aborted", err=True)
+        return 130
     except click.ClickException as exc:
         exc.show()
         return 1
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 130
     except SnnCompileError as exc:
+        if received() is not None:  # an error raised while stopping is the interruption
+            return _interrupted()
         if debug:
             raise
         click.echo(exc.render(), err=True)
         return 3 if isinstance(exc, InternalError) else 1
     except Exception as exc:
+        if received() is not None:
+            return _interrupted()
         if debug:
             raise
         click.echo(
