@@ -17,6 +17,7 @@ runs, or layerwise, as PyTorch computes; engine numpy, or torch on CPU/CUDA with
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -32,6 +33,7 @@ from snncompile.frontend.load import LoadedModel, load_configured, to_graph
 from snncompile.frontend.simulate import time_major_inputs
 from snncompile.ir.graph import Graph
 from snncompile.ir.interpret import run_layerwise
+from snncompile.limits import require_memory
 from snncompile.targets.sim.engine import Simulator
 from snncompile.targets.sim.program import NetworkProgram, build_program
 from snncompile.targets.sim.stats import SimStats
@@ -163,6 +165,13 @@ class Compiled:
             seconds = time.perf_counter() - start
             return RunOutput(out.mean(axis=0), out, latency_steps=steps, seconds=seconds)
         depth = self.depth if mode == "pipelined" else 0
+        graph_values = self.program.graph(mode)
+        per_step = sum(out.type.numel for node in graph_values.nodes for out in node.outputs)
+        require_memory(
+            8 * (steps + depth) * inputs.shape[1] * (per_step + math.prod(inputs.shape[2:])),
+            f"running {inputs.shape[1]} sample(s) of {self.loaded.name} for {steps + depth} steps",
+            node=self.loaded.name,
+        )
         if depth:  # the pipeline drains: inputs after T reach no counted output
             inputs = np.concatenate([inputs, np.zeros((depth, *inputs.shape[1:]))])
         name = self.program.graph(mode).outputs[0].name

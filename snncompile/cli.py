@@ -117,6 +117,7 @@ def compile_command(model: str, output: Path | None, **options: Any) -> None:
 
     config = CompileConfig.from_dict(options)
     refuse_overwriting_inputs([("-o", output)], [model, _card_of(model)])
+    _memory_limit(config.max_memory)
     result = compile_file(model, config, output=output, dump=_dump_to_stderr)
     if result.text is not None:
         click.echo(result.text, nl=False)
@@ -128,6 +129,15 @@ def compile_command(model: str, output: Path | None, **options: Any) -> None:
     else:
         for path in files:
             click.echo(f"wrote {path} ({result.summary})", err=True)
+
+
+def _memory_limit(gib: float | None) -> None:
+    """Apply ``--max-memory`` to this process's resource guards (snncompile.limits)."""
+    from snncompile.limits import set_memory_limit
+
+    if gib is not None and not 0 < gib < float("inf"):
+        raise click.BadParameter(f"--max-memory must be a positive number of GiB, got {gib}")
+    set_memory_limit(gib)
 
 
 def _card_of(model: str) -> Path | None:
@@ -163,6 +173,7 @@ def _dump_to_stderr(pass_name: str, text: str) -> None:
 @click.option("--seed", default=0, show_default=True, help="Seed of zoo:NAME weights and inputs.")
 @click.option("--trust-pickle", is_flag=True, help="Allow a pickled nn.Module (runs code).")
 @click.option("--trust-code", is_flag=True, help="Allow the class a model card names (runs code).")
+@click.option("--max-memory", type=float, help="Memory limit in GiB (default: half of RAM).")
 def check_command(
     model: str,
     arch: str | None,
@@ -175,6 +186,7 @@ def check_command(
     seed: int,
     trust_pickle: bool,
     trust_code: bool,
+    max_memory: float | None,
 ) -> None:
     """Check whether MODEL is spike-driven; count its operations and energy.
 
@@ -191,6 +203,7 @@ def check_command(
     refuse_overwriting_inputs(
         [("--json", json_path), ("--html", html_path)], [model, input_path, _card_of(model)]
     )
+    _memory_limit(max_memory)
     loaded = load_model(
         model,
         arch=arch,
@@ -335,6 +348,12 @@ def _numpy_dtype(graph: Any) -> str:
 @click.option("--weight-bits", default=8, show_default=True, help="Synaptic weight bits.")
 @click.option("--trust-pickle", is_flag=True, help="Allow a pickled nn.Module (runs code).")
 @click.option("--trust-code", is_flag=True, help="Allow the class a model card names (runs code).")
+@click.option("--max-memory", type=float, help="Memory limit in GiB (default: half of RAM).")
+@click.option(
+    "--sign-key",
+    type=click.Path(path_type=Path),
+    help="Verify the artifact's HMAC signature with this key file.",
+)
 def run_command(
     model: str,
     arch: str | None,
@@ -361,6 +380,8 @@ def run_command(
     weight_bits: int,
     trust_pickle: bool,
     trust_code: bool,
+    max_memory: float | None,
+    sign_key: Path | None,
 ) -> None:
     """Run MODEL on a data set: predictions, accuracy, latency, time and energy per inference.
 
@@ -383,7 +404,10 @@ def run_command(
         device=device,
         trust_pickle=trust_pickle,
         trust_code=trust_code,
+        max_memory=max_memory,
+        sign_key=None if sign_key is None else str(sign_key),
     )
+    _memory_limit(max_memory)
     refuse_overwriting_inputs(
         [("--json", json_path), ("--resume-dir", resume_dir)],
         [model, input_path, _card_of(model)],
@@ -467,7 +491,9 @@ def report_command(model: str, json_path: Path | None, cores: bool, **options: A
     from snncompile.report.network import network_report, render_network
 
     refuse_overwriting_inputs([("--json", json_path)], [model, _card_of(model)])
-    compiled = compile_config(model, CompileConfig.from_dict(options))
+    config = CompileConfig.from_dict(options)
+    _memory_limit(config.max_memory)
+    compiled = compile_config(model, config)
     placement = None
     if cores:
         from snncompile.targets.sim.cores import place_cores
@@ -530,6 +556,7 @@ def main(argv: list[str] | None = None) -> int:
     SIGINT and SIGTERM end every child process and exit 130 / 143 with one line
     (:mod:`snncompile.interrupt`)."""
     from snncompile.interrupt import handling_signals
+    from snncompile.limits import set_memory_limit
 
     args = sys.argv[1:] if argv is None else argv
     with handling_signals():
@@ -537,6 +564,8 @@ def main(argv: list[str] | None = None) -> int:
             code = _main(args)
         except KeyboardInterrupt:
             code = _interrupted()
+        finally:
+            set_memory_limit(None)  # --max-memory holds for this command only
         if argv is None and code in (130, 143):
             # the process was interrupted: leave now, before the exit handlers of Lava's and
             # multiprocessing's objects try to join the children that were just ended
