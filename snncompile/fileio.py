@@ -51,8 +51,10 @@ def _check_parent(path: Path) -> None:
         raise error(
             "IN607", f"cannot write {path}: the directory {parent} does not exist", node=str(path)
         )
-    if path.is_dir() and not path.is_symlink():
+    if path.is_dir():
         raise error("IN607", f"cannot write {path}: it is a directory", node=str(path))
+    if path.exists() and not path.is_file():  # a device (/dev/full), FIFO or socket
+        raise error("IN607", f"cannot write {path}: it is not a regular file", node=str(path))
 
 
 @contextlib.contextmanager

@@ -94,9 +94,12 @@ def _card(path: Path) -> dict[str, Any] | None:
     """The JSON model card beside ``path`` (``model.json`` for ``model.pt``), validated
     (:func:`validate_card`); None when there is none."""
     card_path = path.with_suffix(".json")
-    if not card_path.is_file():
+    if not card_path.exists():
         return None
-    require_regular_file(card_path, "model card")
+    if not card_path.is_dir():
+        require_regular_file(card_path, "model card")  # a FIFO would block: IN603
+    else:
+        return None
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
@@ -353,6 +356,7 @@ def to_graph(loaded: LoadedModel, dtype: torch.dtype = torch.float32) -> Graph:
     from snncompile.frontend.torch import trace
 
     assert loaded.module is not None
+    check_module(loaded.module, loaded.name)
     if loaded.input_shape is None:
         raise error(
             "IN601",
@@ -361,7 +365,6 @@ def to_graph(loaded: LoadedModel, dtype: torch.dtype = torch.float32) -> Graph:
             node=loaded.name,
         )
     module = loaded.module
-    check_module(module, loaded.name)
     require_memory(
         8 * loaded.time_steps * math.prod(loaded.input_shape), f"the input of {loaded.name}"
     )
