@@ -75,6 +75,13 @@ class Preprocessing:
     def __post_init__(self) -> None:
         if (self.mean is None) != (self.std is None):
             raise error("CF201", "normalize needs both a mean and a std", node="normalize")
+        values = (*(self.mean or ()), *(self.std or ()))
+        if not all(math.isfinite(v) for v in values):
+            raise error(
+                "CF201",
+                f"normalize takes finite numbers, got {self.mean} {self.std}",
+                node="normalize",
+            )
         if self.std is not None and any(s <= 0 for s in self.std):
             raise error("CF201", f"normalize std must be > 0, got {self.std}", node="normalize")
 
