@@ -559,6 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     from snncompile.limits import set_memory_limit
 
     args = sys.argv[1:] if argv is None else argv
+    _STANDALONE["on"] = argv is None
     with handling_signals():
         try:
             code = _main(args)
@@ -566,30 +567,34 @@ def main(argv: list[str] | None = None) -> int:
             code = _interrupted()
         finally:
             set_memory_limit(None)  # --max-memory holds for this command only
-        if argv is None and code in (130, 143):
-            # the process was interrupted: leave now, before the exit handlers of Lava's and
-            # multiprocessing's objects try to join the children that were just ended
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
         return code
 
 
 def _interrupted() -> int:
-    """Stop every child process; one line on what was kept; ``128 + signal``."""
+    """Stop every child process; one line on what was kept; ``128 + signal``. Run as the
+    command line, the process ends here (``os._exit``): Ray's and Lava's exit handlers would
+    otherwise join children that were just ended, or exit with their own status."""
     import signal
 
     from snncompile.interrupt import end_children, kept, received
 
     signum = received() or signal.SIGINT
-    stopped = end_children()
     where = kept()
     click.echo(
-        f"interrupted by {signal.Signals(signum).name}: stopped {stopped} child process(es), "
+        f"interrupted by {signal.Signals(signum).name}: stopping every child process, "
         f"no partial output left; {f'kept {where}' if where else 'nothing kept'}",
         err=True,
     )
+    end_children()
+    if _STANDALONE["on"]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(128 + int(signum))
     return 128 + int(signum)
+
+
+#: Whether ``main`` runs as the command line (``argv`` None), not called from Python.
+_STANDALONE = {"on": False}
 
 
 def _main(args: list[str]) -> int:

@@ -599,6 +599,10 @@ class SnnCompileError(Exception):
         self.source = source
         super().__init__(self.render())
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle as code, message and fields (a Ray worker's error reaches the driver)."""
+        return (type(self), (self.code, self.message), dict(self.__dict__))
+
     @property
     def title(self) -> str:
         """The code's short title."""

@@ -114,8 +114,8 @@ def _start_watchdog(signum: int) -> None:
         time.sleep(WATCHDOG_S)
         end_children(grace=1.0)
         sys.stderr.write(
-            f"interrupted by {signal.Signals(signum).name}: stopped every child process, "
-            "no partial output left\n"
+            f"interrupted by {signal.Signals(signum).name}: stopped every child process "
+            "after a stalled shutdown, no partial output left\n"
         )
         sys.stderr.flush()
         os._exit(128 + signum)

@@ -133,3 +133,41 @@ def test_an_interrupt_during_a_command_is_reported_as_one(tmp_path: Path) -> Non
     )
     assert proc.returncode == 143, proc.stderr
     assert "FE701" not in proc.stderr and "interrupted by SIGTERM" in proc.stderr
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_ends_a_ray_run_and_keeps_its_shards(tmp_path: Path, sig: int, code: int) -> None:
+    """Ray replaces SIGTERM's handler in ray.init; the run still shuts down cleanly."""
+    shards = tmp_path / "r.json.shards.jsonl"
+    args = ["run", str(ROOT / "examples/digits/spikingformer.pt"), "--ray", "local"]
+    args += ["--shard-size", "16", "--json", str(tmp_path / "r.json")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "snncompile.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    started: set[int] = set()
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:  # until two shards are written
+            started |= set(descendants(proc.pid))
+            if shards.is_file() and len(shards.read_text().splitlines()) >= 3:
+                break
+            time.sleep(0.1)
+        os.kill(proc.pid, sig)
+        signalled = time.monotonic()
+        _, err = proc.communicate(timeout=30)
+        time.sleep(max(0.0, 10 - (time.monotonic() - signalled)))
+        left = [pid for pid in started if (info := _stat(pid)) is not None and info[0] != "Z"]
+        assert left == [], f"processes of the run alive 10 s after the signal: {left}"
+        assert proc.returncode == code, err
+        assert f"kept the finished shards in {shards}" in err
+        assert len(shards.read_text().splitlines()) >= 3  # the finished shards survive
+    finally:  # only what is still in the run's group (a pid could have been reused)
+        for pid in _group(proc.pid):
+            os.kill(pid, signal.SIGKILL)
