@@ -34,10 +34,11 @@ from typing import Any
 
 import numpy as np
 
+from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph, Node
+from snncompile.ir.ops import Trait, get_op, has_trait
 from snncompile.ir.types import DomainKind
 from snncompile.passes.analyze_spike_domain import Flow
-from snncompile.passes.compliance import PRODUCT_OPS, WEIGHTED_OPS
 
 __all__ = [
     "E_AC_PJ",
@@ -55,18 +56,12 @@ E_AC_PJ = 0.9
 
 
 def flops_of(node: Node) -> int:
-    """Multiply-accumulates of a weighted op or product, per sample and step (no biases)."""
-    out = math.prod(node.output.type.shape)
-    if node.op in ("conv2d", "conv1d"):
-        weight = node.attrs.weight
-        return out * math.prod(weight.shape[1:])
-    if node.op in ("linear", "dense"):
-        return out * int(node.attrs.weight.shape[1])
-    if node.op == "matmul":
-        return out * node.inputs[0].type.shape[-1]
-    if node.op == "mul":
-        return out
-    raise ValueError(f"{node.op} has no FLOP count")
+    """Multiply-accumulates of a weighted op or product, per sample and step (no biases): the
+    count its op declares in the registry (:mod:`snncompile.ir.counts`; zero for ops without
+    synaptic operations)."""
+    count = get_op(node.op).count
+    assert count is not None  # the registry refuses an op without one (IR113)
+    return count(node)
 
 
 @dataclass(frozen=True)
@@ -142,6 +137,8 @@ def _product_events(a: np.ndarray, b: np.ndarray, op: str) -> float:
     """Synaptic events of one decomposed product (one step, the whole batch)."""
     if op == "mul":
         return float(np.count_nonzero(a * b))
+    if op != "matmul":
+        raise error("IR102", f"no synaptic-event rule for the product {op!r}", node=op)
     # matmul [..., N, K] @ [..., K, M]: Σ_k nnz(A[:, k]) · Σ_m nnz(B[k, :])
     rows = np.count_nonzero(a, axis=-2)  # [..., K]
     cols = np.count_nonzero(b, axis=-1)  # [..., K]
@@ -158,11 +155,7 @@ class OperationCounter:
         self.graph = graph
         self.flows = flows
         self.partition_of = partition_of
-        self.nodes = [
-            n
-            for n in graph.nodes
-            if n.op in WEIGHTED_OPS or (n.op in PRODUCT_OPS and len(n.inputs) == 2)
-        ]
+        self.nodes = [n for n in graph.nodes if has_trait(n, Trait.WEIGHTED, Trait.PRODUCT)]
         self.sums: dict[str, float] = {n.name: 0.0 for n in self.nodes}  # Σ input values
         self.events: dict[str, float] = {n.name: 0.0 for n in self.nodes}  # product events
         self.spikes: dict[str, float] = {}  # Σ output values of observed value names
@@ -177,7 +170,7 @@ class OperationCounter:
     def observe(self, step: int, values: Mapping[str, np.ndarray]) -> None:
         self.steps = max(self.steps, step + 1)
         for node in self.nodes:
-            if node.op in PRODUCT_OPS and node.op not in WEIGHTED_OPS:
+            if has_trait(node, Trait.PRODUCT):
                 a, b = (values[v.name] for v in node.inputs)
                 if any(self.flows[v.name].domain.kind is DomainKind.BINARY for v in node.inputs):
                     self.events[node.name] += _product_events(a, b, node.op)
@@ -202,7 +195,7 @@ class OperationCounter:
         module = node.loc.module if node.loc else None
         flops = flops_of(node)
         where = self.partition_of[node.name]
-        if node.op in PRODUCT_OPS:
+        if has_trait(node, Trait.PRODUCT):
             domain = " x ".join(str(f.domain) for f in inputs)
             if any(f.domain.kind is DomainKind.BINARY for f in inputs):
                 acs = self.events[node.name] / samples
