@@ -11,6 +11,9 @@ linear ``out_elements · in``; biases not counted):
 - binary input: ``ACs = rate · T · FLOPs``, with ``rate`` the measured mean of the input spikes;
 - count, integer or real input: ``MACs = T · FLOPs`` (the papers charge the SEW count stream
   as MAC; the first conv on the image is a MAC).
+- an op the model applies once per inference, to its input averaged over T (Spikformer's and
+  Spikingformer's classifier head after the mean over time; the graph's ``once_per_inference``,
+  marked by the frontend): ``MACs = FLOPs``, charged once, the input being a real mean.
 
 Products of two activations, which the papers' counters miss, are counted from the products the
 decomposition actually builds, per step, summed over the measured values:
@@ -79,6 +82,8 @@ class LayerCost:
     acs: float
     expanded_weights: int | None = None
     expanded_acs: float | None = None
+    #: time steps charged: T, or 1 for an op applied once per inference (after the T mean)
+    steps_charged: int | None = None
 
     @property
     def energy_pj(self) -> float:
@@ -92,6 +97,7 @@ class LayerCost:
             "partition": self.partition,
             "input_domain": self.input_domain,
             "flops": self.flops,
+            "steps_charged": self.steps_charged,
             "firing_rate": self.firing_rate,
             "mac_ops": self.macs,
             "ac_ops": self.acs,
@@ -199,10 +205,38 @@ class OperationCounter:
             domain = " x ".join(str(f.domain) for f in inputs)
             if any(f.domain.kind is DomainKind.BINARY for f in inputs):
                 acs = self.events[node.name] / samples
-                return LayerCost(node.name, node.op, module, where, domain, flops, None, 0.0, acs)
+                return LayerCost(
+                    node.name,
+                    node.op,
+                    module,
+                    where,
+                    domain,
+                    flops,
+                    None,
+                    0.0,
+                    acs,
+                    steps_charged=steps,
+                )
             macs = float(steps * flops)
-            return LayerCost(node.name, node.op, module, where, domain, flops, None, macs, 0.0)
+            return LayerCost(
+                node.name,
+                node.op,
+                module,
+                where,
+                domain,
+                flops,
+                None,
+                macs,
+                0.0,
+                steps_charged=steps,
+            )
         flow = inputs[0]
+        if node.name in self.graph.once_per_inference:
+            # the model applies it once, to the mean over T of its input: a real value (MAC)
+            macs = float(flops)
+            return LayerCost(
+                node.name, node.op, module, where, "real", flops, None, macs, 0.0, None, None, 1
+            )
         numel = math.prod(node.inputs[0].type.shape)
         mean_value = self.sums[node.name] / (steps * samples * numel)
         if flow.domain.kind is DomainKind.BINARY:
@@ -226,6 +260,7 @@ class OperationCounter:
             acs,
             expanded_weights,
             expanded_acs,
+            steps,
         )
 
 
