@@ -123,3 +123,17 @@ def test_analysis_is_computed_once_per_graph(monkeypatch: pytest.MonkeyPatch) ->
     flows = analyze(changed)
     assert STATS["computed"] == 2
     assert str(flows["fc"].domain) != str(first["fc"].domain)
+
+
+def test_per_op_pass_tables_cover_the_traits() -> None:
+    """Passes whose rules are per op (not per trait) must decide about every op with the
+    trait: a new layout, weighted or neuron op fails here until its rule is written."""
+    from snncompile.passes import lower_to_network, quantize
+
+    assert set(lower_to_network._VIEW_OPS) == ops_with(Trait.LAYOUT)
+    tensor_ops = {name for name, op in OPS.items() if "tensor" in op.stages}
+    # the quantizer's rules, and the tensor ops it refuses on chip (IR115) on purpose:
+    # constants in float units, and ops of an already quantized graph
+    refused = {"add_const", "delay", "round", "shift", "lif_fixed"}
+    assert tensor_ops - quantize.RULES == refused
+    assert ops_with(Trait.WEIGHTED) & tensor_ops <= quantize.WEIGHTED

@@ -104,3 +104,17 @@ def test_products_are_classified() -> None:
     assert found["gated"].code == "SD301"
     assert found["real_real"].code == "SD204" and found["real_real"].severity == "violation"
     assert found["real_real"].fix == CODES["SD204"].fix
+
+
+def test_check_analyses_its_graph_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """analyze-spike-domain, the findings and the operation counter share one analysis."""
+    from snncompile.passes import analyze_spike_domain
+    from snncompile.report.compliance import check_graph
+
+    monkeypatch.setattr(analyze_spike_domain, "_CACHE", type(analyze_spike_domain._CACHE)())
+    monkeypatch.setitem(analyze_spike_domain.STATS, "computed", 0)
+    graph = ms_block()
+    inputs = np.random.default_rng(0).normal(size=(2, 1, *graph.inputs[0].type.shape))
+    report = check_graph(graph, inputs)
+    assert report.spike_driven
+    assert analyze_spike_domain.STATS["computed"] == 1
