@@ -167,8 +167,8 @@ class Compiled:
         depth = self.depth if mode == "pipelined" else 0
         graph_values = self.program.graph(mode)
         per_step = sum(out.type.numel for node in graph_values.nodes for out in node.outputs)
-        require_memory(
-            8 * (steps + depth) * inputs.shape[1] * (per_step + math.prod(inputs.shape[2:])),
+        require_memory(  # the padded inputs of every step, and one step's values
+            8 * inputs.shape[1] * (per_step + (steps + depth) * math.prod(inputs.shape[2:])),
             f"running {inputs.shape[1]} sample(s) of {self.loaded.name} for {steps + depth} steps",
             node=self.loaded.name,
         )
