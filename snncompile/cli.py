@@ -153,6 +153,15 @@ def _dump_to_stderr(pass_name: str, text: str) -> None:
 @click.option("--time-steps", type=int, help="T (default: the model card's or zoo's).")
 @click.option("--seed", default=0, show_default=True, help="Seed of zoo:NAME weights and inputs.")
 @click.option("--trust-pickle", is_flag=True, help="Allow a pickled nn.Module (runs code).")
+@click.option(
+    "--count",
+    "convention",
+    type=click.Choice(["paper", "events", "chip"]),
+    default="paper",
+    show_default=True,
+    help="Counting convention shown first: paper (rate x T x FLOPs, as the papers), events "
+    "(synaptic events of the run) or chip (chip model activity); the JSON has all three.",
+)
 def check_command(
     model: str,
     arch: str | None,
@@ -164,6 +173,7 @@ def check_command(
     time_steps: int | None,
     seed: int,
     trust_pickle: bool,
+    convention: str,
 ) -> None:
     """Check whether MODEL is spike-driven; count its operations and energy.
 
@@ -200,12 +210,16 @@ def check_command(
 
     display = progress_display()
     if display is None:
-        report = check_graph(graph, inputs, model=loaded.name)
+        report = check_graph(graph, inputs, model=loaded.name, convention=convention)
     else:
         with display:
             task = display.add_task(f"{loaded.name}: measuring", total=inputs.shape[1])
             report = check_graph(
-                graph, inputs, model=loaded.name, on_chunk=lambda n: display.advance(task, n)
+                graph,
+                inputs,
+                model=loaded.name,
+                on_chunk=lambda n: display.advance(task, n),
+                convention=convention,
             )
     render_compliance(report)
     if json_path is not None:

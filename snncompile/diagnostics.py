@@ -188,6 +188,23 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "static synapses; otherwise it runs on the host.",
     ),
     DiagnosticCode(
+        "SD220",
+        "silent neuron layer",
+        "SnnCompileError",
+        "A warning, not a violation: the layer never spiked on the measured samples (rate 0), "
+        "so everything after it sees no input and the energy figures are not meaningful. Check "
+        "that the weights are trained (zoo:NAME has random weights), the input scale and the "
+        "thresholds; measure on real data (--dataset or --input).",
+    ),
+    DiagnosticCode(
+        "SD221",
+        "saturated neuron layer",
+        "SnnCompileError",
+        "A warning, not a violation: every neuron of the layer spiked at every step on the "
+        "measured samples (rate 1), so it carries no information. Check the input scale, the "
+        "thresholds and the weights; measure on real data (--dataset or --input).",
+    ),
+    DiagnosticCode(
         "SD301",
         "gated product needs graded spikes",
         "SnnCompileError",
@@ -377,6 +394,13 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "InternalError",
         "A Lava process raised (the message carries its traceback); every process was stopped. "
         "If the traceback is in snncompile's generated models, report it with the model.",
+    ),
+    # --- energy and operation counts (EN1xx) ------------------------------------------------
+    DiagnosticCode(
+        "EN101",
+        "unknown counting convention",
+        "ConfigError",
+        "Pass one of paper, events or chip to --count (the JSON report carries all three).",
     ),
     # --- ONNX and NIR interchange (IX8xx) ---------------------------------------------------
     DiagnosticCode(

@@ -179,6 +179,26 @@ def _gated_note() -> None:
     raise note.to_error()
 
 
+def _activity_finding(code: str, level: float) -> None:
+    """A check of a linear -> LIF network whose LIF never fires (level 0) or always fires."""
+    from snncompile.ir.ops.tensor import LinearAttrs
+    from snncompile.report.compliance import check_graph
+
+    b = GraphBuilder("g")
+    x = b.input("x", TensorType((4,), "f64"))
+    s = b.add_node("lif", [x], LifAttrs(tau=1.0), name="s")
+    fc = b.add_node("linear", [s], LinearAttrs(weight=np.ones((3, 4)), bias=None), name="fc")
+    out = b.add_node("lif", [fc], LifAttrs(), name="out")
+    report = check_graph(b.finish([out]), np.full((4, 2, 4), level))
+    raise next(f for f in report.findings if f.code == code).to_error()
+
+
+def _unknown_convention() -> None:
+    from snncompile.report.compliance import check_graph
+
+    check_graph(make_conv_lif_graph(), np.zeros((1, 1, 2, 4, 4)), convention="syops")
+
+
 def _trace_bad(op: str) -> None:
     from snncompile.frontend.torch import trace
     from tests.frontend.test_trace import Bad
@@ -298,7 +318,10 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
         "%block0_pool",
     ),
     "SD204": (lambda: verify(attention(), spike_driven_spec()), "%real_real (mul)"),
+    "SD220": (lambda: _activity_finding("SD220", 0.0), "%s (lif)"),
+    "SD221": (lambda: _activity_finding("SD221", 5.0), "%s (lif)"),
     "SD301": (_gated_note, "%qkv (matmul)"),
+    "EN101": (_unknown_convention, "syops"),
     "FE701": (lambda: _trace_bad("softmax"), "inner.1"),
     "FE702": (lambda: _trace_bad("sum_time"), "inner.1"),
     "FE703": (_trace_data_dependent, "fx node"),

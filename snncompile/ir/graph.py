@@ -117,6 +117,12 @@ class Graph:
         inputs: graph input values (per sample, per time step).
         nodes: the nodes, each after the producers of its inputs.
         outputs: the values the graph returns.
+        once_per_inference: names of nodes the source model computes once per inference, not
+            once per step: on a static input before its repeat over T, or after the model's
+            mean over T (a classifier head on the time-averaged features). The IR still runs
+            them every step (exact for the affine ops allowed there); operation counts charge
+            them once (:mod:`snncompile.report.energy`). Set by the torch frontend; empty
+            when unknown (e.g. a graph parsed from text).
     """
 
     def __init__(
@@ -126,12 +132,14 @@ class Graph:
         inputs: Sequence[Value] = (),
         nodes: Sequence[Node] = (),
         outputs: Sequence[Value] = (),
+        once_per_inference: Iterable[str] = (),
     ) -> None:
         self.name = name
         self.stage = stage
         self.inputs: list[Value] = list(inputs)
         self.nodes: list[Node] = list(nodes)
         self.outputs: list[Value] = list(outputs)
+        self.once_per_inference: frozenset[str] = frozenset(once_per_inference)
 
     # --- queries ----------------------------------------------------------------------------
     def values(self) -> Iterator[Value]:
@@ -192,7 +200,9 @@ class Graph:
             new_outputs = [clone(v) for v in node.outputs]
             nodes.append(Node(node.op, new_inputs, node.attrs, new_outputs, node.loc))
         outputs = [mapping[v] for v in self.outputs]
-        return Graph(self.name, stage or self.stage, inputs, nodes, outputs)
+        return Graph(
+            self.name, stage or self.stage, inputs, nodes, outputs, self.once_per_inference
+        )
 
     def __repr__(self) -> str:
         return f"<Graph @{self.name} stage={self.stage} nodes={len(self.nodes)}>"

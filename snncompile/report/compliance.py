@@ -19,7 +19,8 @@ documented in ``docs/schemas.md``)::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,8 @@ from snncompile.passes.fold_batchnorm import FoldBatchNorm
 from snncompile.passes.fold_scales import FoldScales
 from snncompile.passes.manager import PassContext, PassManager, PassTiming
 from snncompile.passes.partition_host import NEURON_OPS, Partition, PartitionHost, partition
-from snncompile.report.energy import EnergyReport, OperationCounter
+from snncompile.diagnostics import error
+from snncompile.report.energy import CONVENTIONS, EnergyReport, OperationCounter
 
 __all__ = ["ComplianceReport", "NeuronStats", "check_graph"]
 
@@ -98,19 +100,26 @@ def check_graph(
     model: str | None = None,
     chunk: int = 8,
     on_chunk: Callable[[int], None] | None = None,
+    convention: str = "paper",
 ) -> ComplianceReport:
     """Analyse ``graph`` and measure it on ``inputs`` (``[T, B, *input_shape]``).
 
     Samples run ``chunk`` at a time and statistics accumulate step by step, so memory stays
     at one step of one chunk however many samples are measured; ``on_chunk(n)`` is called
-    after each chunk with its sample count (a progress bar).
+    after each chunk with its sample count (a progress bar). ``convention`` (one of
+    :data:`~snncompile.report.energy.CONVENTIONS`) is the one the reports show first.
     """
+    if convention not in CONVENTIONS:
+        raise error(
+            "EN101",
+            f"unknown counting convention {convention!r}; choose one of {', '.join(CONVENTIONS)}",
+        )
     ctx = PassContext()
     manager = PassManager([FoldBatchNorm(), FoldScales(), AnalyzeSpikeDomain(), PartitionHost()])
     result = manager.run(graph, ctx)
     folded = result.graph
     parts = partition(folded)
-    found = findings(folded, parts)
+    found = list(findings(folded, parts))
     counter = OperationCounter(
         folded, analyze(folded), {node.name: parts.where(node.name) for node in folded.nodes}
     )
@@ -122,7 +131,7 @@ def check_graph(
         run_layerwise(folded, [batch], observer=counter.observe)
         if on_chunk is not None:
             on_chunk(batch.shape[1])
-    energy = counter.report()
+    energy = dataclasses.replace(counter.report(), convention=convention)
     steps, samples = energy.time_steps, energy.samples
     neurons = tuple(
         NeuronStats(
@@ -133,6 +142,34 @@ def check_graph(
         )
         for node in neuron_nodes
     )
+    found.extend(activity_findings(folded, neurons, samples))
     return ComplianceReport(
         model or graph.name, folded, tuple(found), parts, neurons, energy, result.timings
     )
+
+
+def activity_findings(
+    graph: Graph, neurons: Sequence[NeuronStats], samples: int
+) -> list[Finding]:
+    """SD220/SD221 warnings for neuron layers that never spike (rate 0) or always spike (rate
+    1) over the measured samples: a random-weight or dead network, or a bad input scale."""
+    result = []
+    for stats in neurons:
+        if stats.firing_rate not in (0.0, 1.0):
+            continue
+        node = graph.node(stats.node)
+        silent = stats.firing_rate == 0.0
+        what = "never spiked" if silent else "spiked at every step, every neuron"
+        result.append(
+            Finding(
+                "SD220" if silent else "SD221",
+                "warning",
+                node.name,
+                node.op,
+                stats.module,
+                "binary",
+                f"neuron layer {stats.module or node.name} ({stats.neurons} neurons) {what} on "
+                f"the {samples} measured sample(s) (firing rate {stats.firing_rate:.0f})",
+            )
+        )
+    return result

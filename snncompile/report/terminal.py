@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
+from snncompile.report.energy import CONVENTIONS
+from snncompile.report.models import conventions, energy_models
+
 if TYPE_CHECKING:
     from snncompile.report.compliance import ComplianceReport
 
@@ -66,8 +69,17 @@ def render_compliance(report: ComplianceReport, console: Console | None = None) 
     table.add_column("layer", no_wrap=True)
     for column in ("op", "where", "input", "rate"):
         table.add_column(column)
-    table.add_column("MACs", justify="right")
-    table.add_column("ACs", justify="right")
+    selected = report.energy.convention
+    columns = {
+        "paper": ("paper MACs", "paper ACs"),
+        "events": ("events MACs", "events ACs"),
+        "chip": ("chip events",),
+    }
+    order = [selected, *(c for c in CONVENTIONS if c != selected)]
+    for convention in order:
+        for column in columns[convention]:
+            bold = "bold " if convention == selected else ""
+            table.add_column(f"[{bold}]{column}", justify="right")
     table.add_column("finding")
     for layer in report.energy.layers:
         finding = by_node.get(layer.node)
@@ -75,14 +87,20 @@ def render_compliance(report: ComplianceReport, console: Console | None = None) 
         if finding is not None:
             colour = "red" if finding.severity == "violation" else "yellow"
             mark = f"[{colour}]{finding.code}[/{colour}]"
+        cells = {
+            "paper": (_ops(layer.macs), _ops(layer.acs)),
+            "events": (_ops(layer.event_macs), _ops(layer.event_acs)),
+            "chip": (
+                _ops(layer.event_macs + layer.event_acs) if layer.partition == "chip" else "host",
+            ),
+        }
         table.add_row(
             layer.module or layer.node,
             layer.op,
             _WHERE[layer.partition],
             layer.input_domain.replace(" x ", "×"),
             "" if layer.firing_rate is None else f"{layer.firing_rate:.3f}",
-            _ops(layer.macs),
-            _ops(layer.acs),
+            *(cell for convention in order for cell in cells[convention]),
             mark,
         )
     console.print(table)
@@ -98,10 +116,25 @@ def render_compliance(report: ComplianceReport, console: Console | None = None) 
         f"partitions: host encoder {len(report.partition.host_encoder)} nodes, chip "
         f"{len(report.partition.chip)}, host readout {len(report.partition.host_readout)}"
     )
-    console.print(
-        f"per inference: {_ops(energy.mac_ops)} MACs, {_ops(energy.ac_ops)} ACs, "
-        f"{energy.energy_mj:.4f} mJ (4.6 pJ/MAC, 0.9 pJ/AC, 45 nm; {energy.samples} samples)"
+    conv = conventions(energy)
+    models = energy_models(energy)
+    shown = conv[energy.convention]
+    counts = (
+        f"{_ops(shown['synaptic_events'])} synaptic events, {_ops(shown['neuron_updates'])} "
+        f"neuron updates, {_ops(shown['spikes'])} spikes"
+        if energy.convention == "chip"
+        else f"{_ops(shown['mac_ops'])} MACs, {_ops(shown['ac_ops'])} ACs"
     )
+    console.print(
+        f"per inference ({energy.convention} convention, {energy.samples} samples): {counts}"
+    )
+    console.print(
+        f"energy per inference: {models['compute_45nm']['energy_uj']:.4g} µJ 45 nm compute "
+        f"(paper counts; {models['compute_45nm']['energy_uj_events']:.4g} µJ on events), "
+        f"{models['memory']['energy_uj']:.4g} µJ memory traffic, "
+        f"{models['chip']['energy_uj']:.4g} µJ chip model"
+    )
+    console.print(f"[dim]{models['explanation']}[/dim]")
     if report.spike_driven:
         console.print("[green]verdict: the chip partition is spike-driven[/green]")
     else:
