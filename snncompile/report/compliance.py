@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph
 from snncompile.ir.interpret import run_layerwise
 from snncompile.passes.analyze_spike_domain import AnalyzeSpikeDomain, analyze
@@ -34,7 +35,6 @@ from snncompile.passes.fold_batchnorm import FoldBatchNorm
 from snncompile.passes.fold_scales import FoldScales
 from snncompile.passes.manager import PassContext, PassManager, PassTiming
 from snncompile.passes.partition_host import NEURON_OPS, Partition, PartitionHost, partition
-from snncompile.diagnostics import error
 from snncompile.report.energy import CONVENTIONS, EnergyReport, OperationCounter
 
 __all__ = ["ComplianceReport", "NeuronStats", "check_graph"]
@@ -148,9 +148,7 @@ def check_graph(
     )
 
 
-def activity_findings(
-    graph: Graph, neurons: Sequence[NeuronStats], samples: int
-) -> list[Finding]:
+def activity_findings(graph: Graph, neurons: Sequence[NeuronStats], samples: int) -> list[Finding]:
     """SD220/SD221 warnings for neuron layers that never spike (rate 0) or always spike (rate
     1) over the measured samples: a random-weight or dead network, or a bad input scale."""
     result = []

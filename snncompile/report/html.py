@@ -234,9 +234,7 @@ def _ops_table(report: ComplianceReport) -> str:
     e_synop = LOIHI1_ENERGY.e_synop_pj
     for c in report.energy.layers:
         classes = [c.partition.replace("_", "-")]
-        chip = (
-            _energy((c.event_acs + c.event_macs) * e_synop) if c.partition == "chip" else "host"
-        )
+        chip = _energy((c.event_acs + c.event_macs) * e_synop) if c.partition == "chip" else "host"
         if c.macs and c.partition == "chip":
             classes.append("mac")
         rows.append(
@@ -272,7 +270,8 @@ def _energy_models(report: ComplianceReport) -> str:
         for label, counts, value, source in (
             (
                 "45 nm compute",
-                f"paper: {_ops(conv['paper']['mac_ops'])} MACs, {_ops(conv['paper']['ac_ops'])} ACs",
+                f"paper: {_ops(conv['paper']['mac_ops'])} MACs, "
+                f"{_ops(conv['paper']['ac_ops'])} ACs",
                 models["compute_45nm"]["energy_uj"],
                 models["compute_45nm"]["source"],
             ),

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from snncompile.report.energy import EnergyReport
 
-__all__ = ["HOROWITZ_45NM", "MemoryModel", "MEMORY_45NM", "conventions", "energy_models"]
+__all__ = ["HOROWITZ_45NM", "MEMORY_45NM", "MemoryModel", "conventions", "energy_models"]
 
 HOROWITZ_45NM = (
     "Horowitz 2014 (ISSCC), 45 nm: 32-bit float multiply 3.7 pJ + add 0.9 pJ = 4.6 pJ per MAC, "
