@@ -16,10 +16,10 @@ if TYPE_CHECKING:
 __all__ = ["render_compliance", "render_zoo"]
 
 
-def _wide_console() -> Console:
-    """A console at least 130 columns wide (pipes and CI logs default to 80)."""
+def _wide_console(columns: int = 130) -> Console:
+    """A console at least ``columns`` wide (pipes and CI logs default to 80)."""
     width = Console().width
-    return Console(width=max(width, 130))
+    return Console(width=max(width, columns))
 
 
 def _millions(count: int | None) -> str:
@@ -63,7 +63,7 @@ _WHERE = {"host_encoder": "host-in", "chip": "chip", "host_readout": "host-out"}
 
 def render_compliance(report: ComplianceReport, console: Console | None = None) -> None:
     """The compliance report: one row per synaptic op, then findings and the verdict."""
-    console = console or _wide_console()
+    console = console or _wide_console(150)  # the three conventions side by side
     by_node = {f.node: f for f in report.findings}
     table = Table(title=f"spike-driven check of {report.model} (T={report.energy.time_steps})")
     table.add_column("layer", no_wrap=True)
@@ -71,15 +71,15 @@ def render_compliance(report: ComplianceReport, console: Console | None = None) 
         table.add_column(column)
     selected = report.energy.convention
     columns = {
-        "paper": ("paper MACs", "paper ACs"),
-        "events": ("events MACs", "events ACs"),
-        "chip": ("chip events",),
+        "paper": ("paper MAC", "paper AC"),
+        "events": ("event MAC", "event AC"),
+        "chip": ("chip syn",),
     }
     order = [selected, *(c for c in CONVENTIONS if c != selected)]
     for convention in order:
         for column in columns[convention]:
-            bold = "bold " if convention == selected else ""
-            table.add_column(f"[{bold}]{column}", justify="right")
+            label = f"[bold]{column}[/bold]" if convention == selected else column
+            table.add_column(label, justify="right", no_wrap=True)
     table.add_column("finding")
     for layer in report.energy.layers:
         finding = by_node.get(layer.node)
