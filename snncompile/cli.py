@@ -403,7 +403,8 @@ def run_command(
     if data["energy_uj_per_inference"] is not None:
         click.echo(
             f"  on chip (estimated): {data['cores']} cores, {data['time_us_per_step']:.2f} µs per "
-            f"step, {data['energy_uj_per_inference']:.2f} µJ per inference"
+            f"step, {data['energy_uj_per_inference']:.2f} µJ per inference (chip model: Loihi 1 "
+            f"per-op energies on this run; `snncompile check` gives the 45 nm compute figure)"
         )
     if result.comparison is not None:
         identical = sum(p["identical"] for p in result.comparison["populations"])
