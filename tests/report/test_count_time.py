@@ -8,6 +8,7 @@ computation on a small traced model.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -116,3 +117,47 @@ def test_conv_events_exclude_padding_taps() -> None:
     v2 = run_layerwise(g2, [np.full((2, 1, 5), 3.0)], record=True)
     (lin,) = count_operations(g2, v2, analyze(g2), {n.name: "chip" for n in g2.nodes}).layers
     assert lin.event_acs == np.count_nonzero(v2["s"]) * 7
+
+
+def test_memory_and_chip_models_by_hand() -> None:
+    """Memory traffic and chip energy of a tiny network, recomputed from its recorded values."""
+    from snncompile.report.energy import OperationCounter
+    from snncompile.report.models import MEMORY_45NM, conventions, energy_models
+    from snncompile.targets.sim.perf import LOIHI1_ENERGY
+
+    b = GraphBuilder("g")
+    x = b.input("x", TensorType((5,), "f64"))
+    s = b.add_node("lif", [x], LifAttrs(), name="s")
+    fc = b.add_node("linear", [s], LinearAttrs(weight=np.ones((7, 5)), bias=None), name="fc")
+    out = b.add_node("lif", [fc], LifAttrs(), name="out")
+    graph = b.finish([out])
+    rng = np.random.default_rng(3)
+    inputs = rng.uniform(0.0, 3.0, size=(T, 2, 5))
+    values = run_layerwise(graph, [inputs], record=True)
+    counter = OperationCounter(graph, analyze(graph), {n.name: "chip" for n in graph.nodes})
+    counter.watch(["s", "out"])
+    counter.start_batch(2)
+    for t in range(T):
+        counter.observe(t, {k: v[t] for k, v in values.items()})
+    report = counter.report()
+    events = np.count_nonzero(values["s"]) * 7 / 2
+    updates = (5 + 7) * T
+    spikes = (values["s"].sum() + values["out"].sum()) / 2
+    assert 0 < events < 7 * 5 * T
+    m = MEMORY_45NM
+    bytes_moved = (
+        events * (m.weight_bytes + 2 * m.state_bytes)
+        + updates * 2 * m.state_bytes
+        + spikes * m.spike_bytes
+    )
+    models = energy_models(report)
+    assert models["memory"]["energy_uj"] == pytest.approx(bytes_moved * 2.5e-6)
+    chip = conventions(report)["chip"]
+    assert (chip["synaptic_events"], chip["neuron_updates"]) == (events, updates)
+    assert chip["spikes"] == pytest.approx(spikes)
+    e = LOIHI1_ENERGY
+    assert models["chip"]["energy_uj"] == pytest.approx(
+        1e-6 * (23.6 * events + 52.0 * updates + 1.7 * spikes)
+    )
+    assert (e.e_synop_pj, e.e_neuron_update_pj, e.e_spike_pj) == (23.6, 52.0, 1.7)
+    assert models["compute_45nm"]["energy_uj"] == pytest.approx(0.9e-6 * report.ac_ops)
