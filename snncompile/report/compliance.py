@@ -3,7 +3,9 @@
 :func:`check_graph` runs the analysis pipeline (``fold-batchnorm``, ``fold-scales``,
 ``analyze-spike-domain``, ``partition-host``), applies the spike-driven rule
 (:mod:`snncompile.passes.compliance`), runs the folded graph on sample inputs to measure firing
-rates, and counts operations and energy (:mod:`snncompile.report.energy`).
+rates, and counts operations and energy (:mod:`snncompile.report.energy`, in every counting
+convention, priced by every energy model of :mod:`snncompile.report.models`). Neuron layers that
+never spike (rate 0) or always spike (rate 1) over the samples get SD220/SD221 warnings.
 
 JSON schema (``ComplianceReport.to_dict``; ``snncompile/report/schemas/check.schema.json``,
 documented in ``docs/schemas.md``)::
@@ -13,7 +15,9 @@ documented in ``docs/schemas.md``)::
      "diagnostics": [{"code", "severity", "node", "op", "module", "domain", "message", "fix"}],
      "partitions": {"host_encoder": [node], "chip": [node], "host_readout": [node]},
      "neurons": [{"node", "module", "firing_rate", "neurons"}],
-     "energy": {"mac_ops", "ac_ops", "energy_mj", "layers": [...], ...},
+     "energy": {"mac_ops", "ac_ops", "energy_mj", "energy_uj", "selected",
+                "conventions": {"paper", "events", "chip"}, "models": {...},
+                "layers": [...], ...},
      "passes": [{"pass", "seconds", "nodes_before", "nodes_after"}]}
 """
 
