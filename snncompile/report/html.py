@@ -111,9 +111,11 @@ def _plots(report: ComplianceReport) -> list[tuple[str, str]]:
     fig = _rows_figure(len(layers))
     ax = fig.add_subplot()
     ys = range(len(layers))
-    macs = [layer.macs for layer in layers]
+    paper = report.energy.convention == "paper"  # events and chip: the run's events
+    macs = [layer.macs if paper else layer.event_macs for layer in layers]
+    acs = [layer.acs if paper else layer.event_acs for layer in layers]
     ax.barh(ys, macs, label="MAC (multiply-accumulate)", color=_MAC)
-    ax.barh(ys, [layer.acs for layer in layers], left=macs, label="AC (accumulate)", color=_AC)
+    ax.barh(ys, acs, left=macs, label="AC (accumulate)", color=_AC)
     ax.set_yticks(ys, [_label(layer.module or layer.node, layer.op) for layer in layers])
     for tick, layer in zip(ax.get_yticklabels(), layers, strict=True):
         tick.set_fontsize(8)
@@ -126,11 +128,13 @@ def _plots(report: ComplianceReport) -> list[tuple[str, str]]:
     ax.invert_yaxis()
     ax.margins(y=0.01)
     ax.set_xscale("symlog", linthresh=10)
-    ax.set_xlim(0, max([layer.macs + layer.acs for layer in layers], default=10.0) * 4)
+    ax.set_xlim(0, max([m + a for m, a in zip(macs, acs, strict=True)], default=10.0) * 4)
     ax.set_xlabel("operations per inference (log scale)")
     ax.grid(axis="x", alpha=0.3)
     fig.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
-    ax.set_title("MACs and ACs per synaptic op", fontsize=10)
+    ax.set_title(
+        f"MACs and ACs per synaptic op ({'paper' if paper else 'events'} convention)", fontsize=10
+    )
     plots.append(
         (
             _png(fig, f"Bar chart: MACs and ACs of each of the {len(layers)} synaptic ops"),
