@@ -48,7 +48,7 @@ import inspect
 import logging
 import operator
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -541,7 +541,6 @@ def _trace_snntorch(
             method,
         )
         graph, _ = _run_and_translate(model, gm, probe, time_steps, batch, lead, sample, name)
-        graph.once_per_inference = frozenset()  # one traced step: every node runs every step
     finally:
         model.train(was_training)
     return TraceInfo(graph, method, symbolic_error, layout_name, False, time_steps)
@@ -566,29 +565,6 @@ def trace(
         model, example_input, time_steps=time_steps, input_layout=input_layout, name=name
     )
     return info.graph
-
-
-def _acts(obj: Any) -> Iterator[Act]:
-    """The traced activations in a (nested) argument."""
-    if isinstance(obj, Act):
-        yield obj
-    elif isinstance(obj, (list, tuple)):
-        for o in obj:
-            yield from _acts(o)
-    elif isinstance(obj, dict):
-        for o in obj.values():
-            yield from _acts(o)
-
-
-def _time_constant(obj: Any) -> bool:
-    """Whether every activation in ``obj`` is the same at every step of one inference.
-
-    True for a static image before its repeat over T (no time axis, or one of size 1) and for
-    values after the model's mean over T (``averaged``): the model computes an op on them
-    once per inference, not T times.
-    """
-    acts = list(_acts(obj))
-    return bool(acts) and all("TB" not in a.layout.lead and a.layout.time_steps == 1 for a in acts)
 
 
 def _has_act(obj: Any) -> bool:
@@ -622,7 +598,6 @@ def _translate(
     env: dict[fx.Node, Any] = {}
     placeholders = 0
     outputs: Iterable[Any] = ()
-    once: set[str] = set()  # nodes computed once per inference (Graph.once_per_inference)
     for node in gm.graph.nodes:
         ctx.node = node
         if node.op == "placeholder":
@@ -651,11 +626,8 @@ def _translate(
                 raise ctx.unsupported("a neuron on a constant input")
             env[node] = concrete[node]
             continue
-        before = len(builder.graph.nodes)
         env[node] = _dispatch(ctx, node, args, kwargs)
         _check_shape(ctx, env[node])
-        if _time_constant((args, kwargs)):
-            once.update(n.name for n in builder.graph.nodes[before:])
     results = [env[n] if isinstance(n, fx.Node) else n for n in outputs]
     if len(results) == 1 and isinstance(results[0], tuple) and snn.has_membrane(results[0]):
         results = [results[0][0]]  # an snntorch neuron's (spk, mem) returned: the spikes
@@ -679,7 +651,7 @@ def _translate(
             f"mean over T, or per-step [T, B, ...]",
         )
     graph = builder.finish([out.value])
-    graph.once_per_inference = frozenset(once)
+    graph.once_per_inference = frozenset(ctx.once_per_inference)
     verify(graph)  # a frontend bug must not escape as a malformed graph
     return graph, out.layout.averaged
 

@@ -117,12 +117,10 @@ class Graph:
         inputs: graph input values (per sample, per time step).
         nodes: the nodes, each after the producers of its inputs.
         outputs: the values the graph returns.
-        once_per_inference: names of nodes the source model computes once per inference, not
-            once per step: on a static input before its repeat over T, or after the model's
-            mean over T (a classifier head on the time-averaged features). The IR still runs
-            them every step (exact for the affine ops allowed there); operation counts charge
-            them once (:mod:`snncompile.report.energy`). Set by the torch frontend; empty
-            when unknown (e.g. a graph parsed from text).
+        once_per_inference: names of nodes the model computes once per inference, on values it
+            has averaged over T (a classifier head after the mean over time). They commute with
+            that mean, so the per-step graph computes the same averaged output; cost reports
+            charge them once instead of T times. Printed as a ``once_per_inference`` line.
     """
 
     def __init__(
@@ -132,14 +130,14 @@ class Graph:
         inputs: Sequence[Value] = (),
         nodes: Sequence[Node] = (),
         outputs: Sequence[Value] = (),
-        once_per_inference: Iterable[str] = (),
+        once_per_inference: frozenset[str] = frozenset(),
     ) -> None:
         self.name = name
         self.stage = stage
+        self.once_per_inference = frozenset(once_per_inference)
         self.inputs: list[Value] = list(inputs)
         self.nodes: list[Node] = list(nodes)
         self.outputs: list[Value] = list(outputs)
-        self.once_per_inference: frozenset[str] = frozenset(once_per_inference)
 
     # --- queries ----------------------------------------------------------------------------
     def values(self) -> Iterator[Value]:

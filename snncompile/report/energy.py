@@ -11,6 +11,9 @@ linear ``out_elements · in``; biases not counted):
 - binary input: ``ACs = rate · T · FLOPs``, with ``rate`` the measured mean of the input spikes;
 - count, integer or real input: ``MACs = T · FLOPs`` (the papers charge the SEW count stream
   as MAC; the first conv on the image is a MAC).
+- an op the model applies once per inference, to its input averaged over T (Spikformer's and
+  Spikingformer's classifier head after the mean over time; the graph's ``once_per_inference``,
+  marked by the frontend): ``MACs = FLOPs``, charged once, the input being a real mean.
 
 Products of two activations, which the papers' counters miss, are counted from the products the
 decomposition actually builds, per step, summed over the measured values:
@@ -24,14 +27,10 @@ decomposition actually builds, per step, summed over the measured values:
 For count inputs the report also gives the *expanded* view: distributing the synapses over the
 k sources costs ``k`` times the weights and ``mean(value) · T · FLOPs`` ACs.
 
-**Where an op sits in time.** An op the model computes once per inference (a classifier head on
-the mean over T, an op on the static image before its repeat over T:
-:attr:`~snncompile.ir.graph.Graph.once_per_inference`) is charged once: ``T`` above becomes
-``n_runs = 1`` (the IR runs it every step, exact for the affine ops allowed there).
-
 **Conventions** (:data:`CONVENTIONS`; each op carries all of them):
 
-- ``paper``: the formulas above (``rate · n_runs · FLOPs``, padding taps included);
+- ``paper``: the formulas above (``rate · T · FLOPs``, padding taps included; once-per-inference
+  ops charged once);
 - ``events``: the synaptic events of the measured run, op by op: every non-zero input element
   sends one event along every weight that leaves it (zero weights included, padding taps
   excluded since they have no source)::
@@ -39,8 +38,8 @@ the mean over T, an op on the static image before its repeat over T:
       conv:    events = (C_out / groups) · Σ_t Σ_y,x Σ_{c, taps inside the image} [x_t(c, ·) ≠ 0]
       linear:  events = N_out · Σ_t nnz(x_t)
 
-  a once-per-inference weighted op counts the non-zeros of its input summed over the steps; products
-  count their non-zero products ``Σ_t Σ_k nnz(A_t[:, k]) · nnz(B_t[k, :])`` (``nnz(A ⊙ B)``
+  a once-per-inference weighted op counts the non-zeros of its input summed over the steps;
+  products count their non-zero products ``Σ_t Σ_k nnz(A_t[:, k]) · nnz(B_t[k, :])`` (``nnz(A ⊙ B)``
   for a Hadamard product). Events from binary inputs are ACs, others MACs;
 - ``chip``: the chip model's constants on the run's activity (:mod:`snncompile.report.models`).
 """
@@ -54,10 +53,11 @@ from typing import Any
 
 import numpy as np
 
+from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph, Node
+from snncompile.ir.ops import Trait, get_op, has_trait
 from snncompile.ir.types import DomainKind
 from snncompile.passes.analyze_spike_domain import Flow
-from snncompile.passes.compliance import PRODUCT_OPS, WEIGHTED_OPS
 
 __all__ = [
     "CONVENTIONS",
@@ -80,18 +80,12 @@ CONVENTIONS = ("paper", "events", "chip")
 
 
 def flops_of(node: Node) -> int:
-    """Multiply-accumulates of a weighted op or product, per sample and step (no biases)."""
-    out = math.prod(node.output.type.shape)
-    if node.op in ("conv2d", "conv1d"):
-        weight = node.attrs.weight
-        return out * math.prod(weight.shape[1:])
-    if node.op in ("linear", "dense"):
-        return out * int(node.attrs.weight.shape[1])
-    if node.op == "matmul":
-        return out * node.inputs[0].type.shape[-1]
-    if node.op == "mul":
-        return out
-    raise ValueError(f"{node.op} has no FLOP count")
+    """Multiply-accumulates of a weighted op or product, per sample and step (no biases): the
+    count its op declares in the registry (:mod:`snncompile.ir.counts`; zero for ops without
+    synaptic operations)."""
+    count = get_op(node.op).count
+    assert count is not None  # the registry refuses an op without one (IR113)
+    return count(node)
 
 
 @dataclass(frozen=True)
@@ -109,7 +103,9 @@ class LayerCost:
     acs: float
     expanded_weights: int | None = None
     expanded_acs: float | None = None
-    runs: int = 0
+    #: time steps charged: T, or 1 for an op applied once per inference (after the T mean)
+    steps_charged: int | None = None
+    #: the ``events`` convention: synaptic events of the run from non-binary / binary inputs
     event_macs: float = 0.0
     event_acs: float = 0.0
 
@@ -131,13 +127,13 @@ class LayerCost:
             "partition": self.partition,
             "input_domain": self.input_domain,
             "flops": self.flops,
+            "steps_charged": self.steps_charged,
             "firing_rate": self.firing_rate,
             "mac_ops": self.macs,
             "ac_ops": self.acs,
             "energy_pj": self.energy_pj,
             "expanded_weights": self.expanded_weights,
             "expanded_ac_ops": self.expanded_acs,
-            "runs_per_inference": self.runs,
             "events": {
                 "mac_ops": self.event_macs,
                 "ac_ops": self.event_acs,
@@ -216,20 +212,20 @@ def _weight_uses(node: Node, x: np.ndarray) -> float:
     """Events of a weighted op on one step of a batch ``x`` ``[B, *in_shape]``: every non-zero
     input element times the weights that leave it (padding taps excluded)."""
     mask = x != 0
-    if node.op in ("linear", "dense"):
+    if node.op == "linear":
         return float(np.count_nonzero(mask)) * int(node.attrs.weight.shape[0])
+    if node.op != "conv2d":
+        raise error(
+            "IR102", f"no synaptic-event rule for the weighted op {node.op!r}", node=node.name
+        )
     import torch  # lazy: the report modules load without torch
     import torch.nn.functional as F
 
     a = node.attrs
     c_out = int(a.weight.shape[0])
     per_pixel = torch.from_numpy(mask.sum(axis=1, keepdims=True, dtype=np.float32))
-    if node.op == "conv1d":
-        ones = torch.ones((1, 1, int(a.weight.shape[-1])), dtype=torch.float32)
-        taps = F.conv1d(per_pixel, ones, None, a.stride, a.padding, a.dilation)
-    else:
-        ones = torch.ones((1, 1, *(int(k) for k in a.weight.shape[2:])), dtype=torch.float32)
-        taps = F.conv2d(per_pixel, ones, None, a.stride, a.padding, a.dilation)
+    ones = torch.ones((1, 1, *(int(k) for k in a.weight.shape[2:])), dtype=torch.float32)
+    taps = F.conv2d(per_pixel, ones, None, a.stride, a.padding, a.dilation)
     return float(taps.double().sum()) * (c_out // a.groups)
 
 
@@ -237,6 +233,8 @@ def _product_events(a: np.ndarray, b: np.ndarray, op: str) -> float:
     """Synaptic events of one decomposed product (one step, the whole batch)."""
     if op == "mul":
         return float(np.count_nonzero(a * b))
+    if op != "matmul":
+        raise error("IR102", f"no synaptic-event rule for the product {op!r}", node=op)
     # matmul [..., N, K] @ [..., K, M]: Σ_k nnz(A[:, k]) · Σ_m nnz(B[k, :])
     rows = np.count_nonzero(a, axis=-2)  # [..., K]
     cols = np.count_nonzero(b, axis=-1)  # [..., K]
@@ -253,19 +251,11 @@ class OperationCounter:
         self.graph = graph
         self.flows = flows
         self.partition_of = partition_of
-        self.nodes = [
-            n
-            for n in graph.nodes
-            if n.op in WEIGHTED_OPS or (n.op in PRODUCT_OPS and len(n.inputs) == 2)
-        ]
+        self.nodes = [n for n in graph.nodes if has_trait(n, Trait.WEIGHTED, Trait.PRODUCT)]
         self.sums: dict[str, float] = {n.name: 0.0 for n in self.nodes}  # Σ input values
         self.events: dict[str, float] = {n.name: 0.0 for n in self.nodes}  # product events
         self.uses: dict[str, float] = {n.name: 0.0 for n in self.nodes}  # `events` convention
         self._once_sum: dict[str, np.ndarray] = {}  # once-per-inference ops: Σ_t input
-        self._steps_seen = 0  # steps of the current batch
-        #: once-per-inference ops whose binary input varies over time: the op reads its mean
-        #: over T, a graded value (a MAC), as a head on the time-averaged spikes does
-        self.graded: set[str] = set()
         self.spikes: dict[str, float] = {}  # Σ output values of observed value names
         self.samples = 0
         self.steps = 0
@@ -275,9 +265,6 @@ class OperationCounter:
         """Count the events of the once-per-inference weighted ops on their averaged input."""
         for name, total in self._once_sum.items():
             self.uses[name] += _weight_uses(self.graph.node(name), total)
-            binary = self.flows[self.graph.node(name).inputs[0].name].domain.kind
-            if binary is DomainKind.BINARY and np.any((total != 0) & (total != self._steps_seen)):
-                self.graded.add(name)  # the mean over T of spikes that vary in time
         self._once_sum.clear()
 
     def start_batch(self, batch: int) -> None:
@@ -287,9 +274,8 @@ class OperationCounter:
 
     def observe(self, step: int, values: Mapping[str, np.ndarray]) -> None:
         self.steps = max(self.steps, step + 1)
-        self._steps_seen = step + 1
         for node in self.nodes:
-            if node.op in PRODUCT_OPS and node.op not in WEIGHTED_OPS:
+            if has_trait(node, Trait.PRODUCT):
                 a, b = (values[v.name] for v in node.inputs)
                 events = _product_events(a, b, node.op)
                 self.uses[node.name] += events
@@ -333,53 +319,55 @@ class OperationCounter:
         module = node.loc.module if node.loc else None
         flops = flops_of(node)
         where = self.partition_of[node.name]
-        runs = 1 if node.name in self.graph.once_per_inference else steps
-        share = runs / max(steps, 1)  # a once-per-inference product: the mean over the steps
+        once = node.name in self.graph.once_per_inference
+        runs = 1 if once else steps
         uses = self.uses[node.name] / samples
-        if node.op in PRODUCT_OPS:
-            uses *= share
-        binary = [
-            f.domain.kind is DomainKind.BINARY and node.name not in self.graded for f in inputs
-        ]
+        # a once-per-inference op reads the mean over T of its input: a real value (MAC)
+        binary = [f.domain.kind is DomainKind.BINARY and not once for f in inputs]
         ev_macs, ev_acs = (0.0, uses) if any(binary) else (uses, 0.0)
-        if node.op in PRODUCT_OPS:
+        if has_trait(node, Trait.PRODUCT):
             domain = " x ".join(str(f.domain) for f in inputs)
             if any(binary):
-                acs = self.events[node.name] / samples * share
+                acs = self.events[node.name] / samples
                 return LayerCost(
                     node.name, node.op, module, where, domain, flops, None, 0.0, acs,
-                    runs=runs, event_macs=ev_macs, event_acs=ev_acs,
+                    steps_charged=runs, event_macs=ev_macs, event_acs=ev_acs,
                 )  # fmt: skip
             macs = float(runs * flops)
             return LayerCost(
                 node.name, node.op, module, where, domain, flops, None, macs, 0.0,
-                runs=runs, event_macs=ev_macs, event_acs=ev_acs,
+                steps_charged=runs, event_macs=ev_macs, event_acs=ev_acs,
             )  # fmt: skip
         flow = inputs[0]
+        if once:
+            return LayerCost(
+                node.name, node.op, module, where, "real", flops, None, float(flops), 0.0,
+                steps_charged=1, event_macs=ev_macs, event_acs=ev_acs,
+            )  # fmt: skip
         numel = math.prod(node.inputs[0].type.shape)
         mean_value = self.sums[node.name] / (steps * samples * numel)
         if binary[0]:
-            macs, acs = 0.0, mean_value * runs * flops
+            macs, acs = 0.0, mean_value * steps * flops
             rate: float | None = mean_value
         else:
-            macs, acs, rate = float(runs * flops), 0.0, None
+            macs, acs, rate = float(steps * flops), 0.0, None
         expanded_weights = expanded_acs = None
         if flow.domain.kind is DomainKind.COUNT:
             expanded_weights = int(node.attrs.weight.size) * (flow.domain.bound or 1)
-            expanded_acs = mean_value * runs * flops
+            expanded_acs = mean_value * steps * flops
         return LayerCost(
             node.name,
             node.op,
             module,
             where,
-            str(flow.domain) + (" (mean over T)" if node.name in self.graded else ""),
+            str(flow.domain),
             flops,
             rate,
             macs,
             acs,
             expanded_weights,
             expanded_acs,
-            runs,
+            steps,
             ev_macs,
             ev_acs,
         )

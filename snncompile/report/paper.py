@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from snncompile.ir.graph import Graph
+from snncompile.ir.ops import Trait, has_trait
 from snncompile.ir.types import DomainKind
 from snncompile.passes.analyze_spike_domain import analyze
-from snncompile.passes.compliance import WEIGHTED_OPS
 from snncompile.report.energy import flops_of
 
 __all__ = ["PaperCount", "paper_counts"]
@@ -55,7 +55,7 @@ def paper_counts(
     flows = analyze(graph)
     result: dict[str, PaperCount] = {}
     for node in graph.nodes:
-        if node.op not in WEIGHTED_OPS or node.loc is None or node.loc.module is None:
+        if not has_trait(node, Trait.WEIGHTED) or node.loc is None or node.loc.module is None:
             continue
         module = node.loc.module
         runs = 1 if node.name in graph.once_per_inference else time_steps

@@ -1,8 +1,7 @@
 """Operation counts that respect where an op sits in time, and the ``events`` convention.
 
-A classifier head on the mean over T (Spikformer, Spikingformer) runs once per inference; an op
-on the static image before its repeat over T runs once too. Counts are checked against hand
-computation on a small traced model.
+A classifier head on the mean over T (Spikformer, Spikingformer) runs once per inference. Counts
+are checked against hand computation on a small traced model, in both conventions.
 """
 
 from __future__ import annotations
@@ -60,15 +59,17 @@ def _report(per_step_head: bool):  # type: ignore[no-untyped-def]
     return graph, values, {layer.module: layer for layer in report.layers}
 
 
-def test_head_after_mean_runs_once_and_static_input_op_runs_once() -> None:
+def test_head_after_mean_runs_once() -> None:
     graph, values, layers = _report(per_step_head=False)
     once = {graph.node(n).loc for n in graph.once_per_inference}
-    assert {loc.module for loc in once if loc is not None} == {"pre", "head"}
-    # hand count: pre 6x6 = 36 MACs once (not 4 x 36), fc 5x6 = 30 MACs per step on the real
-    # image (4 x 30 = 120), head 2x5 = 10 MACs once on the time-averaged spikes (not 40)
-    assert (layers["pre"].runs, layers["pre"].macs) == (1, 36.0)
-    assert (layers["fc"].runs, layers["fc"].macs) == (T, 120.0)
-    assert (layers["head"].runs, layers["head"].macs, layers["head"].acs) == (1, 10.0, 0.0)
+    assert {loc.module for loc in once if loc is not None} == {"head"}
+    # hand count: pre 6x6 = 36 MACs per step (the IR repeats the static image: 4 x 36), fc
+    # 5x6 = 30 MACs per step on the real input (4 x 30 = 120), head 2x5 = 10 MACs once on the
+    # time-averaged spikes (not 40)
+    assert (layers["pre"].steps_charged, layers["pre"].macs) == (T, 144.0)
+    assert (layers["fc"].steps_charged, layers["fc"].macs) == (T, 120.0)
+    head = layers["head"]
+    assert (head.steps_charged, head.macs, head.acs, head.input_domain) == (1, 10.0, 0.0, "real")
     # events: the head reads the non-zeros of the spike sum over T, once, 2 weights each
     spikes = values[graph.node(layers["fc"].node).output.name]  # fc feeds the LIF
     lif = next(n for n in graph.nodes if n.op == "lif")
@@ -84,7 +85,7 @@ def test_head_on_every_step_is_charged_every_step() -> None:
     s = values[lif.output.name]
     rate = float(s.mean())
     assert 0 < rate < 1
-    assert layers["head"].runs == T
+    assert layers["head"].steps_charged == T
     # binary input: rate x T x FLOPs ACs; events: every spike sends 2 events
     assert np.isclose(layers["head"].acs, rate * T * 10)
     assert layers["head"].event_acs == np.count_nonzero(s) * 2 / B

@@ -13,7 +13,7 @@ from snncompile.cli import main
 from snncompile.data.samples import sample_inputs
 from snncompile.frontend.load import load_model, to_graph
 from snncompile.frontend.simulate import time_major_inputs
-from snncompile.passes.partition_host import NEURON_OPS
+from snncompile.ir.ops import Trait, has_trait
 from snncompile.report.compliance import ComplianceReport, check_graph
 from snncompile.report.html import compliance_html
 from snncompile.report.terminal import render_compliance
@@ -46,7 +46,7 @@ def test_json_carries_every_convention_and_labelled_models() -> None:
     chip_neurons = sum(
         n.output.type.numel
         for n in report.graph.nodes
-        if n.op in NEURON_OPS and report.partition.where(n.name) == "chip"
+        if has_trait(n, Trait.NEURON) and report.partition.where(n.name) == "chip"
     )
     assert conv["chip"]["neuron_updates"] == chip_neurons * report.energy.time_steps
     assert conv["chip"]["spikes"] == pytest.approx(
