@@ -138,6 +138,31 @@ class CompileConfig:
             choices=("value", "subtract"),
         ),
     )
+    nir_spikes: str | None = field(
+        default=None,
+        metadata=_opt(
+            "NIR import: 'single' states that the source's neurons emit at most one spike per "
+            "step without a membrane floor (sinabs SingleSpike, rockpool max_spikes_per_dt=1); "
+            "'multi' is refused (IX813). sinabs and rockpool files cannot say it.",
+            choices=("single", "multi"),
+        ),
+    )
+    nir_input_gain: str | None = field(
+        default=None,
+        metadata=_opt(
+            "NIR import: the factor on a neuron's input: r (the file's r), leak (the per-step "
+            "leak times r: sinabs norm_input=True), unit (1) or euler (forward Euler).",
+            choices=("euler", "r", "unit", "leak"),
+        ),
+    )
+    nir_strict: bool = field(
+        default=True,
+        metadata=_opt(
+            "NIR import: refuse (IX811) what the file and the options leave open; "
+            "--no-nir-strict assumes the convention's documented default with a warning "
+            "(IX812)."
+        ),
+    )
 
     sim_backend: str = field(
         default="numpy",

@@ -325,6 +325,11 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IX808": (lambda: _nir_import("unknown"), "Threshold"),
     "IX809": (lambda: _nir_import("ambiguous"), "lif"),
     "IX810": (lambda: _nir_import("malformed"), "missing node ghost"),
+    "IX811": (lambda: _nir_import("open"), "cannot say reset"),
+    "IX812": (lambda: _nir_import("assumed"), "Assumed reset = value"),
+    "IX813": (lambda: _nir_import("multi"), "several spikes"),
+    "IX814": (lambda: _nir_import("cycle"), "neuron cuba"),
+    "IX815": (lambda: _nir_import("huge"), "input"),
     "NW901": (_lower_half_gain, "%half (scale)"),
     "NW902": (_population_fed_by_input, "%pop (population)"),
     "RS951": (lambda: _place_dense_row(140_000), "(at tgt)"),
@@ -389,10 +394,28 @@ def _nir_import(kind: str) -> None:
 
     if kind == "ambiguous":
         import_nir(foreign_graph())
-    if kind == "malformed":
+    if kind in ("malformed", "cycle"):
         from tests.frontend.test_nir_import import _malformed
 
-        _malformed("missing")
+        _malformed("missing" if kind == "malformed" else kind)
+    if kind in ("open", "assumed"):
+        import warnings
+
+        from snncompile.frontend.nir import NirAssumption
+        from tests.frontend.nir_fixtures import snntorch_model
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import_nir(snntorch_model()[1], convention="snntorch", strict=kind == "open")
+        raise next(w.message.error for w in caught if isinstance(w.message, NirAssumption))
+    if kind == "multi":
+        from tests.frontend.nir_fixtures import sinabs_graph
+
+        import_nir(sinabs_graph()[0], convention="sinabs", spikes="multi")
+    if kind == "huge":
+        graph = foreign_graph({"snncompile.dt": 1e-4, "snncompile.reset": "value"})
+        graph.nodes["input"] = nir.Input(input_type={"input": np.array([1 << 20, 1 << 20])})
+        import_nir(graph)
     graph = foreign_graph({"snncompile.dt": 1e-4, "snncompile.reset": "value"})
     graph.nodes["fc"] = nir.Threshold(threshold=np.ones(5))
     import_nir(graph)

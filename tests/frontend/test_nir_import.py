@@ -40,26 +40,32 @@ def test_snntorch_export_simulates_like_snntorch(tmp_path: Path) -> None:
     net, graph = fx.snntorch_model()
     path = tmp_path / "snntorch.nir"
     nir.write(str(path), graph)
-    ours = read_nir(path, convention="snntorch")
+    ours = read_nir(path, convention="snntorch", reset="value")
     x = torch.rand(6, 16, generator=torch.Generator().manual_seed(1)) * 2
     reference = fx.run_snntorch(net, x, STEPS)
     got = _spikes(ours, x.numpy())
     assert reference.sum() > 20  # the neurons fire
     np.testing.assert_array_equal(got, reference)
     lifs = [n for n in ours.nodes if n.op == "lif"]
-    assert lifs[0].attrs.decay == pytest.approx(0.2, abs=1e-6)  # 1 - beta
+    assert lifs[0].attrs.decay == np.float32(0.8)  # beta, exactly
+    assert lifs[0].attrs.dynamics == "snntorch" and lifs[0].attrs.reset_mechanism == "zero"
 
 
 def test_norse_export_simulates_like_norse() -> None:
-    """norse writes tau = dt / tau_mem_inv (NIR issue 411): its convention reads the file with
-    forward Euler at dt² = 1e-6, which gives back the torch model's decay dt · tau_mem_inv.
-    (norse's graph holds 0-d parameters, which ``nir.write`` cannot store: it is imported in
-    memory.)"""
+    """norse writes tau = dt / tau_mem_inv (NIR issue 411) and records no dt: given dt = 1e-3,
+    its convention reads the file with forward Euler at dt² = 1e-6, which gives back the torch
+    model's decay dt · tau_mem_inv. The file's Input keeps a batch axis ([1, 16]), which the
+    import drops. (norse's graph holds 0-d parameters, which ``nir.write`` cannot store: it is
+    imported in memory.)"""
     net, graph = fx.norse_model()
-    ours = import_nir(graph, convention="norse")
+    with pytest.raises(SnnCompileError) as info:
+        import_nir(graph, convention="norse")
+    assert info.value.code == "IX811" and "--nir-dt" in info.value.message
+    ours = import_nir(graph, convention="norse", dt=1e-3)
+    assert ours.inputs[0].type.shape == (16,)
     x = torch.rand(6, 16, generator=torch.Generator().manual_seed(2)) * 3
     reference = fx.run_norse(net, x, STEPS)
-    got = _spikes(ours, x.numpy()[:, None])[:, :, 0]  # norse's file keeps the batch axis
+    got = _spikes(ours, x.numpy())
     assert reference.sum() > 20
     np.testing.assert_array_equal(got, reference)
     decays = [n.attrs.decay for n in ours.nodes if n.op == "lif"]
@@ -68,7 +74,7 @@ def test_norse_export_simulates_like_norse() -> None:
 
 def test_sinabs_style_graph_follows_sinabs_dynamics() -> None:
     graph, params = fx.sinabs_graph()
-    ours = import_nir(graph, convention="sinabs")
+    ours = import_nir(graph, convention="sinabs", spikes="single", input_gain="r")
     x = np.random.default_rng(3).normal(size=(4, 1, 6, 6)).astype(np.float32)
     reference = fx.run_sinabs(params, x, STEPS)
     assert reference.sum() > 20
@@ -86,7 +92,7 @@ def test_lava_dl_style_cuba_graph_follows_loihi_dynamics() -> None:
 
 def test_rockpool_style_graph_is_refused_for_its_current_memory() -> None:
     with pytest.raises(SnnCompileError) as info:
-        import_nir(fx.rockpool_graph(), convention="rockpool")
+        import_nir(fx.rockpool_graph(), convention="rockpool", spikes="single")
     assert info.value.code == "IX808"
     assert "CubaLIF lif" in info.value.message and "current" in info.value.message
 
@@ -104,11 +110,11 @@ def test_ambiguous_graph_is_refused_until_the_discretisation_is_given(tmp_path: 
         import_nir(graph)
     assert info.value.code == "IX809" and "--nir-convention" in info.value.message
     generic = import_nir(graph, dt=1e-4, reset="value")  # NIR's own reading: strict >
-    named = import_nir(graph, convention="snntorch")
+    named = import_nir(graph, convention="snntorch", reset="value")
     x = np.random.default_rng(5).random((3, 16)) * 2
     np.testing.assert_array_equal(_spikes(generic, x), _spikes(named, x))
-    slower = import_nir(graph, convention="snntorch", dt=5e-5)  # dt changes the network
-    assert next(n for n in slower.nodes if n.op == "lif").attrs.decay == pytest.approx(0.1)
+    slower = import_nir(graph, convention="snntorch", reset="value", dt=5e-5)  # another network
+    assert next(n for n in slower.nodes if n.op == "lif").attrs.decay == np.float32(0.9)
 
 
 def test_cli_takes_the_convention(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -118,7 +124,10 @@ def test_cli_takes_the_convention(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main([str(path), "--target", "ir", "-o", str(tmp_path / "a.snnir")]) == 1
     assert "IX809" in capsys.readouterr().err
     args = [str(path), "--target", "ir", "--nir-convention", "snntorch", "-o"]
-    assert main([*args, str(tmp_path / "b.snnir")]) == 0
+    assert main([*args, str(tmp_path / "b.snnir")]) == 1
+    assert "IX811" in capsys.readouterr().err  # the file cannot say the reset
+    args = [str(path), "--target", "ir", "--nir-convention", "snntorch", "--nir-reset", "value"]
+    assert main([*args, "-o", str(tmp_path / "b.snnir")]) == 0
     args = [str(path), "--target", "ir", "--nir-dt", "1e-4", "--nir-reset", "value", "-o"]
     assert main([*args, str(tmp_path / "c.snnir")]) == 0
     assert "lif" in (tmp_path / "c.snnir").read_text()
@@ -160,6 +169,10 @@ def _malformed(kind: str) -> None:
         graph = _chain()
         graph.edges.append(("cuba", "fc"))
         import_nir(graph)
+    if kind == "loop":
+        graph = _chain(scale=nir.Scale(scale=np.ones(6)))
+        graph.edges += [("fc", "scale"), ("scale", "fc")]
+        import_nir(graph)
     if kind == "nested":
         graph = _chain()
         graph.edges.append(("fc", "cuba.input"))
@@ -176,7 +189,8 @@ def _malformed(kind: str) -> None:
         ("no_input_edge", "IX810", "fc has no input edge"),
         ("two_inputs", "IX810", "2 Input"),
         ("unknown", "IX808", "type LI"),
-        ("cycle", "IX808", "recurrent"),
+        ("cycle", "IX814", "a cycle through neuron cuba (nodes cuba, fc)"),
+        ("loop", "IX810", "holds no neuron"),
         ("nested", "IX808", "nested NIR graphs"),
     ],
 )

@@ -151,7 +151,7 @@ def test_unknown_and_recurrent_graphs_are_refused() -> None:
     cyclic.edges.append(("lif", "fc"))
     with pytest.raises(SnnCompileError) as info:
         import_nir(cyclic)
-    assert info.value.code == "IX808" and "recurrent" in info.value.message
+    assert info.value.code == "IX814" and "recurrent" in info.value.message
 
 
 def test_refusal_names_the_extensions_option(tmp_path: Path) -> None:
