@@ -117,6 +117,23 @@ def test_ambiguous_graph_is_refused_until_the_discretisation_is_given(tmp_path: 
     assert next(n for n in slower.nodes if n.op == "lif").attrs.decay == np.float32(0.9)
 
 
+def test_writer_in_the_metadata_picks_the_convention() -> None:
+    """A file whose metadata names its writer (``writer``, ``tool``, ...) is read with that
+    tool's convention; the caller's ``convention`` still wins."""
+    graph, params = fx.sinabs_graph()
+    graph.metadata = {"writer": "sinabs 3.1.3"}
+    with pytest.raises(SnnCompileError) as info:
+        import_nir(graph)  # no IX809: the writer is known, but multi-spike is open
+    assert info.value.code == "IX811" and "sinabs convention" in info.value.message
+    ours = import_nir(graph, spikes="single", input_gain="r")
+    x = np.random.default_rng(3).normal(size=(4, 1, 6, 6)).astype(np.float32)
+    np.testing.assert_array_equal(_spikes(ours, x), fx.run_sinabs(params, x, STEPS))
+    graph.metadata = {"tool": "unknown-tool 1.0"}
+    with pytest.raises(SnnCompileError) as info:
+        import_nir(graph)
+    assert info.value.code == "IX809"
+
+
 def test_cli_takes_the_convention(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _, graph = fx.snntorch_model()
     path = tmp_path / "snn.nir"
