@@ -378,6 +378,22 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "A Lava process raised (the message carries its traceback); every process was stopped. "
         "If the traceback is in snncompile's generated models, report it with the model.",
     ),
+    DiagnosticCode(
+        "LV520",
+        "netx sigma-delta layer",
+        "UnsupportedOpError",
+        "SDNN (sigma-delta) layers carry graded messages and sigma/last-sent state that the "
+        "network IR has no population for: import a CUBA/LOIHI (spiking) network instead, or "
+        "run the SDNN file in lava-dl.",
+    ),
+    DiagnosticCode(
+        "LV521",
+        "malformed netx file",
+        "SnnCompileError",
+        "Fix the file: layers named 0..n-1 under /layer, each with a type and the fields its "
+        "type needs, positive integer shapes, weights whose shape fits the layer before "
+        "(the message names the layer and the field).",
+    ),
     # --- ONNX and NIR interchange (IX8xx) ---------------------------------------------------
     DiagnosticCode(
         "IX801",

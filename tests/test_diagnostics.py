@@ -313,6 +313,8 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "LV504": (lambda tmp_path: _artifact(tmp_path, "version"), "format_version"),
     "LV505": (lambda: _netx_export(), "%c (population)"),
     "LV506": (lambda tmp_path: _netx_import(tmp_path), "layer/0 (pool)"),
+    "LV520": (lambda tmp_path: _netx_import(tmp_path, "sdnn"), "layer/0 (input)"),
+    "LV521": (lambda tmp_path: _netx_import(tmp_path, "gap"), "named 0..n-1"),
     "LV507": (lambda: _lava_run("stock"), "bias"),
     "LV508": (lambda: _lava_run("fail"), "deliberate failure at step 2"),
     "IX801": (lambda tmp_path: _onnx("corrupt", tmp_path), "bad.onnx"),
@@ -368,11 +370,24 @@ def _netx_export() -> None:
     netx_layers(or_graph())
 
 
-def _netx_import(tmp_path: Path) -> None:
+def _netx_import(tmp_path: Path, kind: str = "pool") -> None:
     import h5py
 
     from snncompile.frontend.netx import read_netx
 
+    if kind == "gap":
+        from tests.frontend.test_netx_import import _broken
+
+        read_netx(_broken(tmp_path / "gap.net", "gap"))
+    if kind == "sdnn":
+        path = tmp_path / "sdnn.net"
+        with h5py.File(path, "w") as handle:
+            layer = handle.create_group("layer").create_group("0")
+            layer.create_dataset("type", data=np.array([b"input"]))
+            layer.create_dataset("shape", data=np.array([4]))
+            neuron = layer.create_group("neuron")
+            neuron.create_dataset("type", data=np.array([b"SDNN"]))
+        read_netx(path)
     path = tmp_path / "pool.net"
     with h5py.File(path, "w") as handle:
         layer = handle.create_group("layer").create_group("0")
