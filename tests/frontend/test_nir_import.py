@@ -224,3 +224,88 @@ def test_unreadable_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SnnCompileError) as info:
         read_nir(path)
     assert info.value.code == "IX808" and "cannot read" in info.value.message
+
+
+# --- broken files (written, then edited with h5py) --------------------------------------------
+
+
+def _file(tmp_path: Path, kind: str) -> Path:
+    """A small valid NIR file (Input [3] -> Affine -> LIF -> Output), broken one way."""
+    import h5py
+
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([3])}),
+        "fc": nir.Affine(weight=np.ones((2, 3)), bias=np.zeros(2)),
+        "lif": nir.LIF(
+            tau=np.full(2, 2e-4), r=np.full(2, 2.0), v_leak=np.zeros(2), v_threshold=np.ones(2)
+        ),
+        "output": nir.Output(output_type={"output": np.array([2])}),
+    }
+    edges = [("input", "fc"), ("fc", "lif"), ("lif", "output")]
+    graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata={"snncompile.dtype": "f32"})
+    path = tmp_path / f"{kind}.nir"
+    nir.write(str(path), graph)
+
+    def replace(name: str, value: object) -> None:
+        del handle[name]
+        handle[name] = value
+
+    with h5py.File(path, "a") as handle:
+        root = "node/nodes"
+        if kind == "no_weight":
+            del handle[f"{root}/fc/weight"]
+        elif kind == "no_type":
+            del handle[f"{root}/fc/type"]
+        elif kind == "unknown_type":
+            replace(f"{root}/fc/type", "Frobnicate")
+        elif kind == "negative_dim":
+            replace(f"{root}/input/shape", np.array([-3]))
+        elif kind == "fractional_dim":
+            replace(f"{root}/input/shape", np.array([2.5]))
+        elif kind == "huge_dim":
+            replace(f"{root}/input/shape", np.array([1 << 40]))
+        elif kind == "huge_output":  # a conv whose padding makes a 2^40-element output
+            del handle[f"{root}/fc"]
+            group = handle.create_group(f"{root}/fc")
+            group["type"] = "Conv2d"
+            group["weight"] = np.ones((2, 3, 1, 1))
+            group["bias"] = np.zeros(2)
+            group["stride"] = np.array([1, 1])
+            group["padding"] = np.array([1 << 19, 1 << 19])
+            group["dilation"] = np.array([1, 1])
+            group["groups"] = 1
+            group["input_shape"] = np.array([1, 1])
+            replace(f"{root}/input/shape", np.array([3, 1, 1]))
+        elif kind == "missing_edge_node":
+            replace("node/edges", np.array([[b"input", b"fc"], [b"fc", b"ghost"]]))
+        elif kind == "bad_dtype":
+            replace("node/metadata/snncompile.dtype", "complex128")
+        elif kind == "not_hdf5":
+            pass
+    if kind == "not_hdf5":
+        path.write_bytes(b"\x89HDF\r\n" + b"\0" * 64)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "words"),
+    [
+        ("no_weight", "IX808", "cannot read"),
+        ("no_type", "IX808", "cannot read"),
+        ("unknown_type", "IX808", "cannot read"),
+        ("negative_dim", "IX815", "dimension <= 0"),
+        ("fractional_dim", "IX815", "non-integer dimension"),
+        ("huge_dim", "IX815", "elements"),
+        ("huge_output", "IX815", "elements"),
+        ("missing_edge_node", "IX810", "missing node ghost"),
+        ("bad_dtype", "IX810", "complex128"),
+        ("not_hdf5", "IX808", "cannot read"),
+    ],
+)
+def test_broken_files_have_codes(tmp_path: Path, kind: str, code: str, words: str) -> None:
+    """Every broken file stops with a code, never a traceback or a large allocation."""
+    path = _file(tmp_path, kind)
+    with pytest.raises(SnnCompileError) as info:
+        read_nir(path, dt=1e-4, reset="value")
+    assert info.value.code == code, info.value.render()
+    assert words in info.value.message
