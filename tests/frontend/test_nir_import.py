@@ -15,7 +15,7 @@ import torch
 from snncompile.cli import main
 from snncompile.config import NIR_CONVENTIONS
 from snncompile.diagnostics import SnnCompileError
-from snncompile.frontend.nir import import_nir, read_nir
+from snncompile.frontend.nir import NirAssumption, import_nir, read_nir
 from snncompile.frontend.nir_conventions import CONVENTIONS
 from snncompile.frontend.simulate import time_major_inputs
 from snncompile.ir.graph import Graph
@@ -145,6 +145,9 @@ def test_cli_takes_the_convention(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "IX811" in capsys.readouterr().err  # the file cannot say the reset
     args = [str(path), "--target", "ir", "--nir-convention", "snntorch", "--nir-reset", "value"]
     assert main([*args, "-o", str(tmp_path / "b.snnir")]) == 0
+    args = [str(path), "--target", "ir", "--nir-convention", "snntorch", "--no-nir-strict"]
+    with pytest.warns(NirAssumption, match=r"warning\[IX812\].*Assumed reset = value"):
+        assert main([*args, "-o", str(tmp_path / "w.snnir")]) == 0
     args = [str(path), "--target", "ir", "--nir-dt", "1e-4", "--nir-reset", "value", "-o"]
     assert main([*args, str(tmp_path / "c.snnir")]) == 0
     assert "lif" in (tmp_path / "c.snnir").read_text()
