@@ -18,7 +18,7 @@ from snncompile.diagnostics import error
 __all__ = ["TARGETS", "CompileConfig"]
 
 #: Compilation targets the CLI accepts.
-TARGETS = ("fixed", "ir", "loihi", "netx", "nir", "onnx")
+TARGETS = ("fixed", "ir", "loihi", "netx", "nir", "onnx", "onnx-network")
 #: Discretisation conventions of NIR files the import knows (snncompile.frontend.nir_conventions).
 NIR_CONVENTIONS = ("snncompile", "snntorch", "norse", "sinabs", "rockpool", "lava-dl")
 
@@ -41,7 +41,8 @@ class CompileConfig:
         default="fixed",
         metadata=_opt(
             "What to produce: the quantized integer IR (fixed), the traced IR, a Loihi artifact "
-            "(loihi), a lava-dl netx HDF5 file (netx, sequential networks only), NIR or ONNX. "
+            "(loihi), a lava-dl netx HDF5 file (netx, sequential networks only), NIR, ONNX, or "
+            "the compiled chip network as integer-exact ONNX (onnx-network). "
             "`snncompile run` runs a model or a Loihi artifact on the reference simulator.",
             choices=TARGETS,
         ),

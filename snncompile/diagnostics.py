@@ -511,6 +511,14 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "Every dimension in the file must be a positive integer and every value must fit the "
         "import's element limit (checked before allocating): fix the shapes the message names.",
     ),
+    DiagnosticCode(
+        "IX816",
+        "no ONNX form for this chip network",
+        "UnsupportedOpError",
+        "`--target onnx-network` writes the chip partition of the compiled network (one "
+        "partition: host ops only before and after it): compile without `--allow-host-ops`, or "
+        "export the tensor graph with `--target onnx`.",
+    ),
 )
 
 

@@ -332,6 +332,7 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IX813": (lambda: _nir_import("multi"), "several spikes"),
     "IX814": (lambda: _nir_import("cycle"), "neuron cuba"),
     "IX815": (lambda: _nir_import("huge"), "input"),
+    "IX816": (lambda: _onnx_network(), "host_sum"),
     "NW901": (_lower_half_gain, "%half (scale)"),
     "NW902": (_population_fed_by_input, "%pop (population)"),
     "RS951": (lambda: _place_dense_row(140_000), "(at tgt)"),
@@ -434,6 +435,13 @@ def _nir_import(kind: str) -> None:
     graph = foreign_graph({"snncompile.dt": 1e-4, "snncompile.reset": "value"})
     graph.nodes["fc"] = nir.Threshold(threshold=np.ones(5))
     import_nir(graph)
+
+
+def _onnx_network() -> None:
+    from snncompile.targets.onnx_network import export_network_onnx
+    from tests.targets.test_onnx_network import split_chip_graph
+
+    export_network_onnx(split_chip_graph(), 4)
 
 
 def _onnx(kind: str, tmp_path: Path | None = None) -> None:
