@@ -272,7 +272,26 @@ class _Reader:
             decay_input=kind.decay_input,
             decay=decay,
         )
+        if self.strip and node.name.startswith(self.strip) and len(node.input) > 1:
+            self._check_initial_state(node, 0.0 if lif.v_reset is None else lif.v_reset)
         return self.add(node, "lif", [self.value(node, 0)], lif)
+
+    def _check_initial_state(self, node: onnx.NodeProto, start: float) -> None:
+        """IX805 unless the first step's membrane (``v_init``) is the value the ``lif`` op
+        starts from (its ``v_reset``, 0 for a soft reset): the import would drop it."""
+        initial = self.consts.get(node.input[1])
+        if (
+            initial is None
+            or initial.size == 0
+            or not np.all(initial.astype(np.float32) == np.float32(start))
+        ):
+            shown = None if initial is None else np.unique(initial)[:4].tolist()
+            raise error(
+                "IX805",
+                f"neuron {node.name} starts from membrane {shown} ({node.input[1]}); the lif op "
+                f"starts from {start} (its v_reset), so the import would drop that state",
+                node=node.name,
+            )
 
 
 def _topological(

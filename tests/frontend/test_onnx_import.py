@@ -245,9 +245,22 @@ def test_broken_models_give_codes_never_tracebacks() -> None:
         except SnnCompileError as exc:
             codes[label] = exc.code
     assert {codes[f"input-dim-{d}"] for d in (-3, 0, 1 << 40)} == {"IX815"}
-    # an emptied weight, bias or constant is refused; the initial states (v_init, read from
-    # the neuron's own attributes) and the readout's time axis are not read by the import
+    # an emptied weight, bias, constant or initial state is refused; the readout's time axis
+    # is not read by the import
     emptied = [label for label, _ in mutants if label.endswith("-empty")]
-    unread = {label for label in emptied if ".v_init" in label or "time_axis" in label}
-    assert all(label in codes for label in emptied if label not in unread)
+    assert all(label in codes for label in emptied if "time_axis" not in label)
+    assert codes["stem.lif.v_init-empty"] == "IX805"
     assert len(codes) > 60
+
+
+def test_initial_membrane_other_than_the_reset_is_refused() -> None:
+    """The lif op starts from its v_reset; a model whose first step starts elsewhere (an edited
+    ``v_init``) is refused instead of silently starting from v_reset."""
+    model = export_onnx(every_op_graph(), 2)
+    for index, tensor in enumerate(model.graph.initializer):
+        if tensor.name == "stem.lif.v_init":
+            moved = numpy_helper.from_array(np.asarray(0.25, np.float32), tensor.name)
+            model.graph.initializer[index].CopyFrom(moved)
+    with pytest.raises(SnnCompileError) as info:
+        import_onnx(model)
+    assert info.value.code == "IX805" and "stem.lif.v_init" in info.value.message
