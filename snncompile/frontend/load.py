@@ -202,8 +202,8 @@ def load_model(
 ) -> LoadedModel:
     """Load ``source`` (see the module docstring) into a :class:`LoadedModel`.
 
-    ``nir_options`` (``convention``, ``dt``, ``reset``) are passed to
-    :func:`snncompile.frontend.nir.read_nir` for a ``.nir`` file.
+    ``nir_options`` (``convention``, ``dt``, ``reset``, ``spikes``, ``input_gain``,
+    ``strict``) are passed to :func:`snncompile.frontend.nir.read_nir` for a ``.nir`` file.
     """
     if isinstance(source, nn.Module):
         return LoadedModel(
@@ -271,6 +271,9 @@ def load_configured(source: str | Path | nn.Module, config: CompileConfig) -> Lo
             "convention": config.nir_convention,
             "dt": config.nir_dt,
             "reset": config.nir_reset,
+            "spikes": config.nir_spikes,
+            "input_gain": config.nir_input_gain,
+            "strict": config.nir_strict,
         },
     )
 
