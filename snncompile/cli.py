@@ -174,6 +174,15 @@ def _dump_to_stderr(pass_name: str, text: str) -> None:
 @click.option("--trust-pickle", is_flag=True, help="Allow a pickled nn.Module (runs code).")
 @click.option("--trust-code", is_flag=True, help="Allow the class a model card names (runs code).")
 @click.option("--max-memory", type=float, help="Memory limit in GiB (default: half of RAM).")
+@click.option(
+    "--count",
+    "convention",
+    type=click.Choice(["paper", "events", "chip"]),
+    default="paper",
+    show_default=True,
+    help="Counting convention shown first: paper (rate x T x FLOPs, as the papers), events "
+    "(synaptic events of the run) or chip (chip model activity); the JSON has all three.",
+)
 def check_command(
     model: str,
     arch: str | None,
@@ -187,6 +196,7 @@ def check_command(
     trust_pickle: bool,
     trust_code: bool,
     max_memory: float | None,
+    convention: str,
 ) -> None:
     """Check whether MODEL is spike-driven; count its operations and energy.
 
@@ -232,12 +242,16 @@ def check_command(
 
     display = progress_display()
     if display is None:
-        report = check_graph(graph, inputs, model=loaded.name)
+        report = check_graph(graph, inputs, model=loaded.name, convention=convention)
     else:
         with display:
             task = display.add_task(f"{loaded.name}: measuring", total=inputs.shape[1])
             report = check_graph(
-                graph, inputs, model=loaded.name, on_chunk=lambda n: display.advance(task, n)
+                graph,
+                inputs,
+                model=loaded.name,
+                on_chunk=lambda n: display.advance(task, n),
+                convention=convention,
             )
     render_compliance(report)
     if json_path is not None:
@@ -446,7 +460,8 @@ def run_command(
     if data["energy_uj_per_inference"] is not None:
         click.echo(
             f"  on chip (estimated): {data['cores']} cores, {data['time_us_per_step']:.2f} µs per "
-            f"step, {data['energy_uj_per_inference']:.2f} µJ per inference"
+            f"step, {data['energy_uj_per_inference']:.2f} µJ per inference (chip model: Loihi 1 "
+            f"per-op energies on this run; `snncompile check` gives the 45 nm compute figure)"
         )
     if result.comparison is not None:
         identical = sum(p["identical"] for p in result.comparison["populations"])

@@ -261,8 +261,8 @@ def load_model(
     imported because the caller named it; a model card that names one needs ``trust_code``
     (SC101), and unpickling needs ``trust_pickle`` (ML404).
 
-    ``nir_options`` (``convention``, ``dt``, ``reset``) are passed to
-    :func:`snncompile.frontend.nir.read_nir` for a ``.nir`` file.
+    ``nir_options`` (``convention``, ``dt``, ``reset``, ``spikes``, ``input_gain``,
+    ``strict``) are passed to :func:`snncompile.frontend.nir.read_nir` for a ``.nir`` file.
     """
     if isinstance(source, nn.Module):  # the caller's own object: consent is implied
         return LoadedModel(
@@ -332,6 +332,9 @@ def load_configured(source: str | Path | nn.Module, config: CompileConfig) -> Lo
             "convention": config.nir_convention,
             "dt": config.nir_dt,
             "reset": config.nir_reset,
+            "spikes": config.nir_spikes,
+            "input_gain": config.nir_input_gain,
+            "strict": config.nir_strict,
         },
     )
 

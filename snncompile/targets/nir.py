@@ -24,6 +24,7 @@ from typing import Any
 import nir
 import numpy as np
 
+from snncompile import __version__
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import SnnCompileError, error
 from snncompile.fileio import atomic_file
@@ -300,6 +301,8 @@ def export_nir(graph: Graph, *, extensions: bool = False) -> nir.NIRGraph:
     edges.append((names[y], "output"))
     metadata: dict[str, Any] = {
         **DISCRETISATION,
+        "snncompile.writer": f"snncompile {__version__}",
+        "snncompile.nir_version": nir.version,
         "snncompile.graph": graph.name,
         "snncompile.dtype": x.type.dtype,
     }
