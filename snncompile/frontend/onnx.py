@@ -184,6 +184,12 @@ class _Reader:
         return _topological(self.nodes, known, produced)
 
     def _check_output(self, graph: Graph) -> None:
+        if not self.onnx_graph.output:
+            raise error(
+                "IX801",
+                "the ONNX graph declares no output, so nothing says which value is the result",
+                node=self.onnx_graph.name or "graph",
+            )
         declared = self.onnx_graph.output[0].type.tensor_type.shape.dim if self.strip else []
         dims = tuple(d.dim_value for d in list(declared)[1:])
         if dims and dims != graph.outputs[0].type.shape:

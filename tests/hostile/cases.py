@@ -773,6 +773,9 @@ def _foreign(root: Path) -> Path:
     return root / "docs"
 
 
+from tests.hostile.exchange_cases import exchange_cases  # noqa: E402
+
+
 def all_cases() -> list[Case]:
     return [
         *checkpoint_cases(),
@@ -781,4 +784,5 @@ def all_cases() -> list[Case]:
         *data_cases(),
         *artifact_cases(),
         *output_cases(),
+        *exchange_cases(),
     ]

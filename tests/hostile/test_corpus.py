@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from tests.hostile.cases import all_cases
 from tests.hostile.conftest import COUNTS
 from tests.hostile.corpus import Case, _check_model, judge, run_case, tiny_ir, tiny_model
+from tests.hostile.exchange_cases import TARGETS, exchange_cases
 
 CASES = all_cases()
 GROUPS: dict[str, list[Case]] = defaultdict(list)
@@ -39,7 +40,14 @@ def _run(case: Case) -> str | None:
 def test_the_corpus_is_large_and_covers_every_category() -> None:
     assert len(CASES) >= 150, len(CASES)
     categories = {c.category for c in CASES}
-    assert categories == {"checkpoint", "card", "text-ir", "data", "artifact", "output"}
+    assert categories == {
+        *("checkpoint", "card", "text-ir", "data", "artifact", "output"),
+        *("nir", "onnx", "netx"),
+    }
+    for fmt in ("nir", "onnx", "netx"):
+        names = {c.name.split()[0] for c in CASES if c.category == fmt}
+        assert {"check", "run", "report", "compile"} <= names, (fmt, names)
+        assert {f"compile-{t}" for t in TARGETS} <= names, (fmt, names)
     commands = {c.name.split()[0] for c in CASES}
     assert {"check", "run", "report", "compile"} <= commands
 
@@ -175,3 +183,11 @@ def test_sweep_random_card_values(field: str, value: object) -> None:
 @given(st.text(max_size=2000))
 def test_sweep_random_text_as_ir(text: str) -> None:
     assert (problem := _run(_ir_text_case(text))) is None, problem
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_every_exchange_file_under_every_command() -> None:
+    """The full exchange sweep: every broken NIR, ONNX and netx file under every command."""
+    problems = [p for p in (_run(case) for case in exchange_cases(full=True)) if p]
+    assert not problems, "\n".join(problems)
