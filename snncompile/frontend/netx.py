@@ -159,7 +159,10 @@ def _neuron(
 def _bias(layer: Any, shape: tuple[int, ...]) -> np.ndarray | None:
     if "bias" not in layer:
         return None
-    bias = np.asarray(layer["bias"][()], dtype=np.float64).astype(np.int64).astype(np.float64)
+    raw = np.asarray(layer["bias"][()], dtype=np.float64)
+    if not np.all(np.isfinite(raw)) or np.any(np.abs(raw) > 2.0**62):
+        raise _malformed("a layer", "has a bias that is not a finite integer")
+    bias = raw.astype(np.int64).astype(np.float64)
     if len(shape) == 3:  # per channel, broadcast over H, W
         return bias.reshape(-1, 1, 1)
     return bias.reshape(-1)
@@ -169,6 +172,8 @@ def _dense_weight(layer: Any, where: str) -> np.ndarray:
     weight = np.asarray(_field(layer, "weight", where)[()], dtype=np.float64)
     if not np.all(np.isfinite(weight)):
         raise _malformed(where, "has a weight that is not finite")
+    if np.any(np.abs(weight) > 2.0**62) or np.any(weight != np.round(weight)):
+        raise _malformed(where, "has a weight that is not an integer (netx stores integers)")
     weight = weight.astype(np.int64)
     if weight.ndim == 1:  # netx: weight.reshape(shape[0], -1)
         out = int(np.prod(_dims(_field(layer, "shape", where)[()], where, "shape")))

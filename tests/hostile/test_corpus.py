@@ -191,3 +191,35 @@ def test_every_exchange_file_under_every_command() -> None:
     """The full exchange sweep: every broken NIR, ONNX and netx file under every command."""
     problems = [p for p in (_run(case) for case in exchange_cases(full=True)) if p]
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "kind", "code"),
+    [
+        ("netx", "fractional-weight", "LV521"),
+        ("netx", "huge-weight", "LV521"),
+        ("netx", "nan-weight", "LV521"),
+        ("onnx", "no-outputs", "IX801"),
+    ],
+)
+def test_exchange_readers_refuse_with_the_right_code(fmt: str, kind: str, code: str) -> None:
+    """Values netx cannot hold (fractional or beyond int64) and an ONNX graph without outputs
+    are refused by the reader, not truncated or crashed on."""
+    from tests.hostile.exchange_cases import _builders
+
+    with tempfile.TemporaryDirectory(prefix="hostile_") as tmp:
+        root = Path(tmp)
+        path = _builders(fmt)[kind](root)
+        case = Case(
+            fmt,
+            f"run {kind}",
+            lambda r: ["run", str(path), "--backend", "float", "--input", str(_zeros_input(r))],
+            None,
+        )
+        outcome = run_case(case, root)
+    assert (outcome.kind, outcome.code) == ("error", code), outcome.detail
+
+
+def _zeros_input(root: Path) -> Path:
+    np.save(root / "x.npy", np.zeros((2, 8), dtype=np.float32))
+    return root / "x.npy"
