@@ -155,6 +155,14 @@ and slows down most when other jobs share the machine. MiB are 2²⁰ bytes; 4 G
 strictly as 4×10⁹ bytes (GB in the peak column are 10⁹ bytes); the machine line gives the
 core count.
 """,
+    "startup": """
+What a user waits for at the command line, each command in a fresh process with its imports
+(the best of a few runs): `snncompile --help`, `snncompile info` (without `--run-lava`, which
+also starts a tiny Lava network), the first line `snncompile run MODEL` prints (it reports
+that it is reading and compiling before the first batch; in a terminal a spinner appears) and
+`snncompile MODEL --target loihi -o OUT` from start to exit. Targets (issue 23): help < 0.5 s,
+info < 2 s, the Loihi compile of the digits Spikingformer < 4 s.
+""",
     "gpu": """
 `python -m benchmarks.gpu_check` runs the four digits models on the numpy engine and on the
 torch engine on CUDA and checks outputs, spikes and statistics bit for bit (its own table
@@ -306,6 +314,20 @@ SECTIONS: tuple[Section, ...] = (
         ),
         NOTES["imagenet"],
         first_column="model",
+    ),
+    Section(
+        "startup",
+        "Start-up at the command line",
+        (
+            ("--help (s)", lambda r: f"{_s(r['help_s'])} {_yes(r['help_s'] < 0.5)}"),
+            ("info (s)", lambda r: f"{_s(r['info_s'])} {_yes(r['info_s'] < 2.0)}"),
+            ("run: first line (s)", lambda r: _s(r["run_first_output_s"])),
+            (
+                "--target loihi (s)",
+                lambda r: f"{_s(r['loihi_compile_s'])} {_yes(r['loihi_compile_s'] < 4.0)}",
+            ),
+        ),
+        NOTES["startup"],
     ),
     Section(
         "gpu",

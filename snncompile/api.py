@@ -11,7 +11,7 @@ Example::
 
 Backends (:mod:`snncompile.backends`): ``sim`` (the reference simulator on the network IR;
 ``mode`` pipelined, as the chip runs, or layerwise, as PyTorch computes; engine numpy, or torch
-on CPU/CUDA with ``sim_backend="torch", device=...``), ``float`` (the traced model in float64)
+on CPU/CUDA with ``sim_backend="torch", device=...``), ``float`` (the traced model, float32 like the compile)
 and ``lava`` (Lava's CPU simulation of the emitted processes, ``form`` stock or fused). How a
 model runs is a :class:`~snncompile.config.RunConfig`; ``run`` takes its fields as keywords.
 Models are read and compiled by the driver (:mod:`snncompile.driver`), as the CLI does.
@@ -74,7 +74,7 @@ class Compiled:
     """A model compiled to the network IR, ready to run (see the module docstring)."""
 
     loaded: LoadedModel
-    graph: Graph  # the traced tensor IR (float64, snncompile.driver.TRACE_DTYPE)
+    graph: Graph  # the traced tensor IR (snncompile.driver.TRACE_DTYPE)
     config: CompileConfig
     target: str = "sim"
     _program: NetworkProgram | None = field(default=None, repr=False)

@@ -565,11 +565,16 @@ def demo_command(out_dir: Path, samples: int, limit: int | None, lava_samples: i
 
 @cli.command("info")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def info_command(as_json: bool) -> None:
+@click.option(
+    "--run-lava",
+    is_flag=True,
+    help="Also run a tiny network in Lava (a few seconds) before calling Lava usable.",
+)
+def info_command(as_json: bool, run_lava: bool) -> None:
     """Versions of the stack and which backends are usable here."""
     from snncompile.info import collect_info, render_info
 
-    report = collect_info()
+    report = collect_info(run_lava=run_lava)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:

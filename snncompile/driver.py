@@ -5,7 +5,7 @@
 (:mod:`snncompile.pipelines`) with :func:`run_pipeline`:
 
 1. :func:`read_model` loads the source (:mod:`snncompile.frontend.load`) and traces it to tensor
-   IR in :data:`TRACE_DTYPE` (float64; see docs/architecture.md for why);
+   IR in :data:`TRACE_DTYPE` (float32; see docs/architecture.md for why);
 2. :func:`run_pipeline` runs a pipeline once with one :class:`PassContext` (each pass publishes
    its report; ``ctx.timings`` records every pass);
 3. :func:`compile_graph` runs the target's pipeline and hands the result to the target's emitter,
@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 #: The dtype every model is traced in (compile, check, run and the API alike).
-TRACE_DTYPE = "float64"
+TRACE_DTYPE = "float32"
 
 DumpSink = Callable[[str, str], None]
 

@@ -22,8 +22,8 @@ pipeline      passes                                                            
 .. [#q] fold-batchnorm, fold-scales, lower-residuals, decompose-attention, quantize-fixed-point.
 
 The software targets (``ir``, ``nir``, ``onnx``) keep their short pipelines beside their
-emitters. Every pipeline starts from the traced tensor IR in float64
-(:data:`snncompile.driver.TRACE_DTYPE`).
+emitters. Every pipeline starts from the tensor IR traced in the one trace dtype
+(:data:`snncompile.driver.TRACE_DTYPE`, float32).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Backends (:mod:`snncompile.api`):
   arithmetic bit for bit; ``--mode pipelined`` (default) as the chip runs it, one step per
   projection hop, the output of step t appearing at t + depth (latency T + depth steps), or
   ``--mode layerwise`` as PyTorch computes it;
-- ``float``: the traced model in float64 (what PyTorch computes);
+- ``float``: the traced model in float32 (what PyTorch computes);
 - ``lava``: Lava's own fixed-point CPU simulation of the emitted processes (``--lava-mode``
   stock or fused); ``--compare sim`` also runs the simulator and reports, per population,
   whether the spike trains are identical.

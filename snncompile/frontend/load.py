@@ -368,6 +368,11 @@ def to_graph(loaded: LoadedModel, dtype: torch.dtype = torch.float32) -> Graph:
     else:
         example = torch.zeros((1, *loaded.input_shape), dtype=dtype)
         layout = "static"
-    return trace(
-        module, example, time_steps=loaded.time_steps, input_layout=layout, name=loaded.name
-    )
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)  # state a model creates while it runs (snntorch's) follows
+    try:
+        return trace(
+            module, example, time_steps=loaded.time_steps, input_layout=layout, name=loaded.name
+        )
+    finally:
+        torch.set_default_dtype(previous)
