@@ -11,10 +11,11 @@ Example::
 
 Backends (:mod:`snncompile.backends`): ``sim`` (the reference simulator on the network IR;
 ``mode`` pipelined, as the chip runs, or layerwise, as PyTorch computes; engine numpy, or torch
-on CPU/CUDA with ``sim_backend="torch", device=...``), ``float`` (the traced model, float32 like the compile)
-and ``lava`` (Lava's CPU simulation of the emitted processes, ``form`` stock or fused). How a
-model runs is a :class:`~snncompile.config.RunConfig`; ``run`` takes its fields as keywords.
-Models are read and compiled by the driver (:mod:`snncompile.driver`), as the CLI does.
+on CPU/CUDA with ``sim_backend="torch", device=...``), ``float`` (the traced model, float32 as
+the compile traces it) and ``lava`` (Lava's CPU simulation of the emitted processes, ``form``
+stock or fused). How a model runs is a :class:`~snncompile.config.RunConfig`; ``run`` takes its
+fields as keywords. Models are read and compiled by the driver (:mod:`snncompile.driver`), as
+the CLI does.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ backend    what runs
 ``sim``    the reference simulator on the network IR (``mode`` pipelined, as the chip runs, or
            layerwise, as PyTorch computes; engine ``sim_backend`` numpy, or torch on
            ``device``; bit-identical)
-``float``  the traced tensor IR in float32 (what PyTorch computes)  
+``float``  the traced tensor IR in float32 (what PyTorch computes)
 ``lava``   Lava's CPU simulation of the emitted processes (``lava_mode`` stock or fused)
 =========  ===================================================================================
 
