@@ -160,8 +160,9 @@ What a user waits for at the command line, each command in a fresh process with 
 (the best of a few runs): `snncompile --help`, `snncompile info` (without `--run-lava`, which
 also starts a tiny Lava network), the first line `snncompile run MODEL` prints (it reports
 that it is reading and compiling before the first batch; in a terminal a spinner appears) and
-`snncompile MODEL --target loihi -o OUT` from start to exit. Targets (issue 23): help < 0.5 s,
-info < 2 s, the Loihi compile of the digits Spikingformer < 4 s.
+`snncompile MODEL --target loihi -o OUT` from start to exit. Wall times grow with the machine's
+load (see the run log); CPU seconds (user + system of the process) much less. Targets (issue
+23), on wall time: help < 0.5 s, info < 2 s, the Loihi compile of the digits Spikingformer < 4 s.
 """,
     "gpu": """
 `python -m benchmarks.gpu_check` runs the four digits models on the numpy engine and on the
@@ -319,13 +320,16 @@ SECTIONS: tuple[Section, ...] = (
         "startup",
         "Start-up at the command line",
         (
-            ("--help (s)", lambda r: f"{_s(r['help_s'])} {_yes(r['help_s'] < 0.5)}"),
-            ("info (s)", lambda r: f"{_s(r['info_s'])} {_yes(r['info_s'] < 2.0)}"),
+            ("--help: wall / CPU (s)", lambda r: f"{_s(r['help_s'])} / {_s(r['help_cpu_s'])}"),
+            ("info: wall / CPU (s)", lambda r: f"{_s(r['info_s'])} / {_s(r['info_cpu_s'])}"),
             ("run: first line (s)", lambda r: _s(r["run_first_output_s"])),
             (
-                "--target loihi (s)",
-                lambda r: f"{_s(r['loihi_compile_s'])} {_yes(r['loihi_compile_s'] < 4.0)}",
+                "--target loihi: wall / CPU (s)",
+                lambda r: f"{_s(r['loihi_compile_s'])} / {_s(r['loihi_compile_cpu_s'])}",
             ),
+            ("help < 0.5 s", lambda r: _yes(r["help_s"] < 0.5)),
+            ("info < 2 s", lambda r: _yes(r["info_s"] < 2.0)),
+            ("loihi < 4 s", lambda r: _yes(r["loihi_compile_s"] < 4.0)),
         ),
         NOTES["startup"],
     ),
