@@ -399,17 +399,16 @@ def run_command(
     --shard-size or --ray the data set is evaluated in shards (on Ray workers), each written to
     OUT.shards.jsonl (or --resume-dir) as it finishes; re-running resumes.
     """
+    run = RunConfig.from_dict(_split(options, RunConfig))
+    config = CompileConfig.from_dict(options)
+    click.echo(f"reading and compiling {model} ...", err=True)  # before the heavy imports
     import numpy as np
 
     from snncompile.distributed import shards_path_for
     from snncompile.runner import run_model
 
-    run = RunConfig.from_dict(_split(options, RunConfig))
-    config = CompileConfig.from_dict(options)
     sharded = run.shard_size is not None or run.ray is not None or resume_dir is not None
     progress = _is_terminal(sys.stderr)
-    if not progress:
-        click.echo(f"reading and compiling {model} ...", err=True)
     result = run_model(
         model,
         run_config=run,
