@@ -217,3 +217,19 @@ def test_check_accepts_what_the_compile_accepts(
     status, out, err = _run(["check", model, "--samples", "2", flag], capsys)
     assert status == 0, out + err  # what `--target loihi` with the flag compiles
     assert code in out and why in " ".join(out.split())  # (the terminal wraps lines)
+
+
+def test_text_ir_goes_to_a_terminal_only_with_dash_o(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from snncompile import cli as cli_module
+    from snncompile.ir.printer import print_graph
+    from tests.conftest import make_conv_lif_graph
+
+    source = tmp_path / "net.snnir"
+    source.write_text(print_graph(make_conv_lif_graph()))
+    monkeypatch.setattr(cli_module, "_is_terminal", lambda stream: True)
+    code, out, err = _run([str(source), "--target", "ir"], capsys)
+    assert code == 1 and "error[CF204]" in err and out == ""
+    code, out, err = _run([str(source), "--target", "ir", "-o", "-"], capsys)
+    assert code == 0 and "graph @conv_lif" in out
