@@ -233,3 +233,10 @@ def test_text_ir_goes_to_a_terminal_only_with_dash_o(
     assert code == 1 and "error[CF204]" in err and out == ""
     code, out, err = _run([str(source), "--target", "ir", "-o", "-"], capsys)
     assert code == 0 and "graph @conv_lif" in out
+
+
+def test_check_prints_each_fix_once(capsys: pytest.CaptureFixture[str]) -> None:
+    model = str(Path(__file__).resolve().parents[1] / "examples" / "digits" / "spikformer.pt")
+    status, out, _ = _run(["check", model, "--samples", "2"], capsys)
+    assert status == 2 and out.count("violation SD201") == 8
+    assert out.count("fix: The input is a sum") == 1  # eight SD201 findings, one fix

@@ -86,12 +86,15 @@ def render_compliance(report: ComplianceReport, console: Console | None = None) 
             mark,
         )
     console.print(table)
+    fixed: set[str] = set()  # each code's fix is printed once, under its first finding
     for finding in report.findings:
         colour = "red" if finding.severity == "violation" else "yellow"
         where = f" ({finding.module})" if finding.module else ""
+        fix = "" if finding.code in fixed else f"\n  fix: {finding.fix}"
+        fixed.add(finding.code)
         console.print(
             f"[{colour}]{finding.severity} {finding.code}[/{colour}] %{finding.node}{where}: "
-            f"{finding.message}\n  fix: {finding.fix}"
+            f"{finding.message}{fix}"
         )
     energy = report.energy
     console.print(
