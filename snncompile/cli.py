@@ -277,6 +277,15 @@ def _dump_to_stderr(pass_name: str, text: str) -> None:
     type=click.IntRange(min=1),
     help="How many samples to measure.",
 )
+@click.option(
+    "--count",
+    "convention",
+    type=click.Choice(["paper", "events", "chip"]),
+    default="paper",
+    show_default=True,
+    help="Counting convention shown first: paper (rate x T x FLOPs, as the papers), events "
+    "(synaptic events of the run) or chip (chip model activity); the JSON has all three.",
+)
 @model_options
 def check_command(
     model: str,
@@ -285,6 +294,7 @@ def check_command(
     dataset: str | None,
     input_path: Path | None,
     samples: int,
+    convention: str,
     **options: Any,
 ) -> None:
     """Check whether MODEL is spike-driven; count its operations and energy.
@@ -322,7 +332,7 @@ def check_command(
     )
     display = progress_display()
     if display is None:
-        report = check_graph(graph, inputs, model=loaded.name, config=config)
+        report = check_graph(graph, inputs, model=loaded.name, config=config, convention=convention)
     else:
         with display:
             task = display.add_task(f"{loaded.name}: measuring", total=inputs.shape[1])
@@ -332,6 +342,7 @@ def check_command(
                 model=loaded.name,
                 config=config,
                 on_chunk=lambda n: display.advance(task, n),
+                convention=convention,
             )
     render_compliance(report)
     if json_path is not None:
@@ -432,7 +443,8 @@ def run_command(
         click.echo(
             f"  on chip (estimated): {_plural(data['cores'], 'core')}, "
             f"{data['time_us_per_step']:.2f} µs per step, "
-            f"{data['energy_uj_per_inference']:.2f} µJ per inference"
+            f"{data['energy_uj_per_inference']:.2f} µJ per inference (chip model: Loihi 1 "
+            f"per-op energies on this run; `snncompile check` gives the 45 nm compute figure)"
         )
     if result.comparison is not None:
         identical = sum(p["identical"] for p in result.comparison["populations"])

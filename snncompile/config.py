@@ -66,7 +66,8 @@ class CompileConfig:
         default="fixed",
         metadata=_opt(
             "What to produce: the quantized integer IR (fixed), the traced IR, a Loihi artifact "
-            "(loihi), a lava-dl netx HDF5 file (netx, sequential networks only), NIR or ONNX. "
+            "(loihi), a lava-dl netx HDF5 file (netx, sequential networks only), NIR, ONNX, or "
+            "the compiled chip network as integer-exact ONNX (onnx-network). "
             "`snncompile run` runs a model or a Loihi artifact on the reference simulator.",
             choices=TARGETS,
         ),
@@ -167,6 +168,31 @@ class CompileConfig:
             "NIR import: the reset mode, to v_reset (value) or by subtracting the threshold "
             "(overrides the file's or the convention's).",
             choices=("value", "subtract"),
+        ),
+    )
+    nir_spikes: str | None = field(
+        default=None,
+        metadata=_opt(
+            "NIR import: 'single' states that the source's neurons emit at most one spike per "
+            "step without a membrane floor (sinabs SingleSpike, rockpool max_spikes_per_dt=1); "
+            "'multi' is refused (IX813). sinabs and rockpool files cannot say it.",
+            choices=("single", "multi"),
+        ),
+    )
+    nir_input_gain: str | None = field(
+        default=None,
+        metadata=_opt(
+            "NIR import: the factor on a neuron's input: r (the file's r), leak (the per-step "
+            "leak times r: sinabs norm_input=True), unit (1) or euler (forward Euler).",
+            choices=("euler", "r", "unit", "leak"),
+        ),
+    )
+    nir_strict: bool = field(
+        default=True,
+        metadata=_opt(
+            "NIR import: refuse (IX811) what the file and the options leave open; "
+            "--no-nir-strict assumes the convention's documented default with a warning "
+            "(IX812)."
         ),
     )
 

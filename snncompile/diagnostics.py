@@ -113,6 +113,34 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "SnnCompileError",
         "A graph's stage is `tensor` or `network`.",
     ),
+    DiagnosticCode(
+        "IR112",
+        "op declares no spike-domain rule",
+        "InternalError",
+        "Give the op's `OpDef` a `domain=` rule from snncompile/ir/domains.py (or a new one "
+        "there); see docs/architecture.md, 'Adding an op'.",
+    ),
+    DiagnosticCode(
+        "IR113",
+        "op declares no operation count",
+        "InternalError",
+        "Give the op's `OpDef` a `count=` from snncompile/ir/counts.py; an op without synaptic "
+        "operations declares `no_synaptic_ops`.",
+    ),
+    DiagnosticCode(
+        "IR114",
+        "op traits disagree with its count",
+        "InternalError",
+        "An op with synaptic operations must be `WEIGHTED` or `PRODUCT` (so that the "
+        "spike-driven check sees it), and a weighted op or product must count its operations.",
+    ),
+    DiagnosticCode(
+        "IR115",
+        "no quantization rule for op",
+        "UnsupportedOpError",
+        "Keep the op on the host (it is outside the chip partition) or add its rule to "
+        "snncompile/passes/quantize.py.",
+    ),
     # --- configuration and pass pipeline (CF2xx) -------------------------------------------
     DiagnosticCode(
         "CF201",
@@ -193,6 +221,23 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "ComplianceError",
         "A product needs at least one binary (spike) operand to be built from neurons and "
         "static synapses; otherwise it runs on the host.",
+    ),
+    DiagnosticCode(
+        "SD220",
+        "silent neuron layer",
+        "SnnCompileError",
+        "A warning, not a violation: the layer never spiked on the measured samples (rate 0), "
+        "so everything after it sees no input and the energy figures are not meaningful. Check "
+        "that the weights are trained (zoo:NAME has random weights), the input scale and the "
+        "thresholds; measure on real data (--dataset or --input).",
+    ),
+    DiagnosticCode(
+        "SD221",
+        "saturated neuron layer",
+        "SnnCompileError",
+        "A warning, not a violation: every neuron of the layer spiked at every step on the "
+        "measured samples (rate 1), so it carries no information. Check the input scale, the "
+        "thresholds and the weights; measure on real data (--dataset or --input).",
     ),
     DiagnosticCode(
         "SD301",
@@ -418,6 +463,29 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "A Lava process raised (the message carries its traceback); every process was stopped. "
         "If the traceback is in snncompile's generated models, report it with the model.",
     ),
+    DiagnosticCode(
+        "LV520",
+        "netx sigma-delta layer",
+        "UnsupportedOpError",
+        "SDNN (sigma-delta) layers carry graded messages and sigma/last-sent state that the "
+        "network IR has no population for: import a CUBA/LOIHI (spiking) network instead, or "
+        "run the SDNN file in lava-dl.",
+    ),
+    DiagnosticCode(
+        "LV521",
+        "malformed netx file",
+        "SnnCompileError",
+        "Fix the file: layers named 0..n-1 under /layer, each with a type and the fields its "
+        "type needs, positive integer shapes, weights whose shape fits the layer before "
+        "(the message names the layer and the field).",
+    ),
+    # --- energy and operation counts (EN1xx) ------------------------------------------------
+    DiagnosticCode(
+        "EN101",
+        "unknown counting convention",
+        "ConfigError",
+        "Pass one of paper, events or chip to --count (the JSON report carries all three).",
+    ),
     # --- ONNX and NIR interchange (IX8xx) ---------------------------------------------------
     DiagnosticCode(
         "IX801",
@@ -494,6 +562,54 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "Fix the file: every edge must name existing nodes, the graph needs one Input and one "
         "Output, every node an input edge, and each node's parameters must fit the shape that "
         "reaches it (the message names the node and both shapes).",
+    ),
+    DiagnosticCode(
+        "IX811",
+        "the NIR file cannot say this",
+        "ConfigError",
+        "The writing tool leaves something out of the file that changes the network (snntorch's "
+        "reset mechanism, norse's dt, sinabs/rockpool multi-spike neurons and input scaling): "
+        "give the option the message names (`--nir-reset`, `--nir-dt`, `--nir-spikes single`, "
+        "`--nir-input-gain`), or pass `--no-nir-strict` to accept the documented assumption "
+        "with a warning (docs/nir.md).",
+    ),
+    DiagnosticCode(
+        "IX812",
+        "NIR import assumed what the file cannot say",
+        "SnnCompileError",
+        "A warning of a non-strict import (`--no-nir-strict`): check the assumption it names "
+        "against the source model, and give the option instead to silence it.",
+    ),
+    DiagnosticCode(
+        "IX813",
+        "multi-spike neurons",
+        "UnsupportedOpError",
+        "The lif op emits at most one spike per step: retrain or re-export the source with "
+        "single-spike neurons (sinabs SingleSpike, rockpool max_spikes_per_dt=1) and import with "
+        "`--nir-spikes single`.",
+    ),
+    DiagnosticCode(
+        "IX814",
+        "recurrent NIR graph",
+        "UnsupportedOpError",
+        "Recurrent edges (a cycle through a neuron) need recurrent projections with a one-step "
+        "delay, which are not implemented yet (docs/nir.md, 'Recurrent graphs'): export a "
+        "feed-forward network.",
+    ),
+    DiagnosticCode(
+        "IX815",
+        "impossible or huge dimensions",
+        "SnnCompileError",
+        "Every dimension in the file must be a positive integer and every value must fit the "
+        "import's element limit (checked before allocating): fix the shapes the message names.",
+    ),
+    DiagnosticCode(
+        "IX816",
+        "no ONNX form for this chip network",
+        "UnsupportedOpError",
+        "`--target onnx-network` writes the chip partition of the compiled network (one "
+        "partition: host ops only before and after it): compile without `--allow-host-ops`, or "
+        "export the tensor graph with `--target onnx`.",
     ),
 )
 

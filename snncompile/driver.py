@@ -108,8 +108,10 @@ def run_pipeline(
     *,
     dump: DumpSink | None = None,
     ctx: PassContext | None = None,
+    initial_properties: frozenset[str] = frozenset(),
 ) -> tuple[PipelineResult, PassContext]:
-    """Run ``passes`` on ``graph`` once, with ``config``'s verification and IR dumps."""
+    """Run ``passes`` on ``graph`` once, with ``config``'s verification and IR dumps
+    (``initial_properties``: what the input graph already has, e.g. a netx network)."""
     config = config or CompileConfig()
     ctx = ctx or PassContext(config=config)
     manager = PassManager(
@@ -117,6 +119,7 @@ def run_pipeline(
         verify_each=config.verify_each_pass,
         dump_ir_after=config.dump_ir_after,
         dump=dump,
+        initial_properties=initial_properties,
     )
     return manager.run(graph, ctx), ctx
 
@@ -142,10 +145,17 @@ def compile_graph(
             node="target",
         )
     target = get_target(config.target)
+    passes = target.pipeline(config)
+    initial: frozenset[str] = frozenset()
+    if graph.stage == "network":  # already fixed point (a netx file): no tensor-level passes
+        passes = [p for p in passes if p.requires & {"network"} or not (p.requires or p.ensures)]
+        initial = frozenset({"quantized", "network"})
     ctx = PassContext(config=config)
     if source is not None:
         ctx.reports["source"] = str(source)
-    result, ctx = run_pipeline(graph, target.pipeline(config), config, dump=dump, ctx=ctx)
+    result, ctx = run_pipeline(
+        graph, passes, config, dump=dump, ctx=ctx, initial_properties=initial
+    )
     return CompileResult(result, target.emit(result.graph, config, ctx, output))
 
 

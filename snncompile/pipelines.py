@@ -86,6 +86,7 @@ def check_pipeline(
     model: str | None = None,
     chunk: int = 8,
     on_chunk: Callable[[int], None] | None = None,
+    convention: str = "paper",
 ) -> list[Pass]:
     """``check``: the spike-driven analysis, measured on ``inputs`` (``[T, B, *shape]``)."""
     from snncompile.passes.analyze_spike_domain import AnalyzeSpikeDomain
@@ -94,7 +95,9 @@ def check_pipeline(
     from snncompile.passes.partition_host import PartitionHost
     from snncompile.report.compliance import MeasureCompliance
 
-    measure = MeasureCompliance(inputs, model=model, chunk=chunk, on_chunk=on_chunk)
+    measure = MeasureCompliance(
+        inputs, model=model, chunk=chunk, on_chunk=on_chunk, convention=convention
+    )
     return [FoldBatchNorm(), FoldScales(), AnalyzeSpikeDomain(), PartitionHost(), measure]
 
 

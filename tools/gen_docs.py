@@ -5,7 +5,9 @@
 writes ``docs/diagnostics.md`` (every code, with a real example produced by triggering it
 through the public API, as the test suite does) and ``docs/ir.md`` (every op with its
 attributes, stages and equations), and fills the key tables of ``docs/schemas.md`` (between
-``<!-- schema:NAME -->`` and ``<!-- /schema:NAME -->``) from ``snncompile/report/schemas``.
+``<!-- schema:NAME -->`` and ``<!-- /schema:NAME -->``) from ``snncompile/report/schemas`` and
+the NIR tool table of ``docs/nir.md`` (between ``<!-- nir-tools -->`` markers) from
+``tests/frontend/nir_tools.py``.
 ``tests/test_docs.py`` and ``tests/report/test_schemas.py`` fail when they are stale.
 """
 
@@ -74,7 +76,19 @@ def ir_markdown() -> str:
         "time step; kernels run one step on a batch. The text form of a node is",
         "`%out = op(%in, ...) {attr=value, ...} : tensor<shape x dtype, domain>`.",
         "",
+        "Each op also declares its traits (`snncompile/ir/ops/base.py` `Trait`), its spike-domain",
+        "rule (`snncompile/ir/domains.py`) and its operation count (`snncompile/ir/counts.py`);",
+        "see docs/architecture.md, 'Op traits'.",
+        "",
+        "| op | traits | spike-domain rule | operation count |",
+        "| --- | --- | --- | --- |",
     ]
+    for op in OPS.values():
+        traits = ", ".join(sorted(t.value for t in op.traits)) or "-"
+        domain = getattr(op.domain, "__name__", "?")
+        count = getattr(op.count, "__name__", "?")
+        lines.append(f"| `{op.name}` | {traits} | `{domain}` | `{count}` |")
+    lines.append("")
     for op in OPS.values():
         kinds = field_kinds(op.attrs)
         attrs = ", ".join(
@@ -87,6 +101,9 @@ def ir_markdown() -> str:
             f"- stages: {', '.join(sorted(op.stages))}; inputs: {arity}; "
             f"stateful: {'yes' if op.stateful else 'no'}",
             f"- attributes: {attrs or 'none'}",
+            f"- traits: {', '.join(sorted(t.value for t in op.traits)) or 'none'}; "
+            f"spike domain: `{getattr(op.domain, '__name__', '?')}`; "
+            f"count: `{getattr(op.count, '__name__', '?')}`",
             "",
             "```",
             op.doc,
@@ -171,12 +188,24 @@ def schemas_markdown(text: str) -> str:
     return re.sub(r"<!-- schema:([\w-]+) -->.*?<!-- /schema:\1 -->", table, text, flags=re.DOTALL)
 
 
+def nir_markdown(text: str) -> str:
+    """``text`` (docs/nir.md) with the tool × neuron × option table between
+    ``<!-- nir-tools -->`` markers regenerated from ``tests/frontend/nir_tools.py``."""
+    from tests.frontend.nir_tools import table_markdown
+
+    start, end = "<!-- nir-tools -->\n", "\n<!-- /nir-tools -->"
+    head, rest = text.split(start, 1)
+    return head + start + table_markdown() + end + rest.split(end, 1)[1]
+
+
 def main() -> None:
     (ROOT / "docs").mkdir(exist_ok=True)
     (ROOT / "docs" / "diagnostics.md").write_text(diagnostics_markdown())
     (ROOT / "docs" / "ir.md").write_text(ir_markdown())
     schemas = ROOT / "docs" / "schemas.md"
     schemas.write_text(schemas_markdown(schemas.read_text()))
+    nir_page = ROOT / "docs" / "nir.md"
+    nir_page.write_text(nir_markdown(nir_page.read_text()))
 
 
 if __name__ == "__main__":

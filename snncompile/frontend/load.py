@@ -250,9 +250,10 @@ def load_model(
 ) -> LoadedModel:
     """Load ``source`` (see the module docstring) into a :class:`LoadedModel`.
 
-    ``nir_options`` (``convention``, ``dt``, ``reset``) are passed to
-    :func:`snncompile.frontend.nir.read_nir` for a ``.nir`` file. ``input_shape`` replaces the
-    recorded input shape of a model that is traced (not of an IR graph).
+    ``nir_options`` (``convention``, ``dt``, ``reset``, ``spikes``, ``input_gain``,
+    ``strict``) are passed to :func:`snncompile.frontend.nir.read_nir` for a ``.nir`` file.
+    ``input_shape`` replaces the recorded input shape of a model that is traced (not of an IR
+    graph).
     """
     loaded = _load(source, arch, trust_pickle, seed, time_steps, input_shape, nir_options)
     if input_shape is not None and loaded.graph is None:
@@ -341,6 +342,9 @@ def load_configured(source: str | Path | nn.Module, config: CompileConfig) -> Lo
             "convention": config.nir_convention,
             "dt": config.nir_dt,
             "reset": config.nir_reset,
+            "spikes": config.nir_spikes,
+            "input_gain": config.nir_input_gain,
+            "strict": config.nir_strict,
         },
     )
 

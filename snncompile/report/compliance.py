@@ -4,7 +4,10 @@
 ``fold-scales``, ``analyze-spike-domain``, ``partition-host``, ``measure-compliance``). The last,
 :class:`MeasureCompliance`, applies the spike-driven rule (:mod:`snncompile.passes.compliance`),
 runs the folded graph on sample inputs to measure firing rates, and counts operations and energy
-(:mod:`snncompile.report.energy`); ``--target loihi`` runs the same pass on random samples.
+(:mod:`snncompile.report.energy`, in every counting convention, priced by every energy model of
+:mod:`snncompile.report.models`); ``--target loihi`` runs the same pass on random samples. Neuron
+layers that never spike (rate 0) or always spike (rate 1) over the samples get SD220/SD221
+warnings.
 
 JSON schema (``ComplianceReport.to_dict``; ``snncompile/report/schemas/check.schema.json``,
 documented in ``docs/schemas.md``)::
@@ -14,14 +17,16 @@ documented in ``docs/schemas.md``)::
      "diagnostics": [{"code", "severity", "node", "op", "module", "domain", "message", "fix"}],
      "partitions": {"host_encoder": [node], "chip": [node], "host_readout": [node]},
      "neurons": [{"node", "module", "firing_rate", "neurons"}],
-     "energy": {"mac_ops", "ac_ops", "energy_mj", "layers": [...], ...},
+     "energy": {"mac_ops", "ac_ops", "energy_mj", "energy_uj", "selected",
+                "conventions": {"paper", "events", "chip"}, "models": {...},
+                "layers": [...], ...},
      "passes": [{"pass", "seconds", "nodes_before", "nodes_after"}]}
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -35,7 +40,7 @@ from snncompile.passes.analyze_spike_domain import analyze
 from snncompile.passes.compliance import Finding, findings
 from snncompile.passes.manager import PassContext, PassTiming
 from snncompile.passes.partition_host import NEURON_OPS, Partition, partition
-from snncompile.report.energy import EnergyReport, OperationCounter
+from snncompile.report.energy import CONVENTIONS, EnergyReport, OperationCounter
 
 __all__ = [
     "COMPLIANCE_SAMPLES",
@@ -128,8 +133,15 @@ class MeasureCompliance:
     model: str | None = None
     chunk: int = 8
     on_chunk: Callable[[int], None] | None = field(default=None, compare=False)
+    convention: str = "paper"
 
     def run(self, graph: Graph, ctx: PassContext) -> Graph:
+        if self.convention not in CONVENTIONS:
+            raise error(
+                "EN101",
+                f"unknown counting convention {self.convention!r}; choose one of "
+                f"{', '.join(CONVENTIONS)}",
+            )
         inputs = self.inputs
         if inputs is None:
             if graph.stage != "tensor" or len(graph.inputs) != 1:
@@ -137,7 +149,7 @@ class MeasureCompliance:
                 return graph
             inputs = _random_inputs(graph, ctx.config.time_steps or 4, self.samples, ctx)
         ctx.reports[self.name] = _measure(
-            graph, inputs, self.model or graph.name, self.chunk, self.on_chunk, ctx
+            graph, inputs, self.model or graph.name, self.chunk, self.on_chunk, ctx, self.convention
         )
         return graph
 
@@ -178,6 +190,7 @@ def _measure(
     chunk: int,
     on_chunk: Callable[[int], None] | None,
     ctx: PassContext,
+    convention: str,
 ) -> ComplianceReport:
     if not any(node.op in NEURON_OPS for node in graph.nodes):
         raise error(
@@ -204,7 +217,7 @@ def _measure(
         run_layerwise(graph, [batch], observer=counter.observe)
         if on_chunk is not None:
             on_chunk(batch.shape[1])
-    energy = counter.report()
+    energy = dataclasses.replace(counter.report(), convention=convention)
     steps, samples = energy.time_steps, energy.samples
     neurons = tuple(
         NeuronStats(
@@ -215,6 +228,7 @@ def _measure(
         )
         for node in neuron_nodes
     )
+    found.extend(activity_findings(graph, neurons, samples))
     return ComplianceReport(model, graph, tuple(found), parts, neurons, energy, tuple(ctx.timings))
 
 
@@ -226,6 +240,7 @@ def check_graph(
     chunk: int = 8,
     on_chunk: Callable[[int], None] | None = None,
     config: CompileConfig | None = None,
+    convention: str = "paper",
 ) -> ComplianceReport:
     """Analyse ``graph`` and measure it on ``inputs`` (``[T, B, *input_shape]``): the ``check``
     pipeline (:func:`snncompile.pipelines.check_pipeline`), run by the driver with ``config``
@@ -233,12 +248,40 @@ def check_graph(
 
     Samples run ``chunk`` at a time and statistics accumulate step by step, so memory stays
     at one step of one chunk however many samples are measured; ``on_chunk(n)`` is called
-    after each chunk with its sample count (a progress bar).
+    after each chunk with its sample count (a progress bar). ``convention`` (one of
+    :data:`~snncompile.report.energy.CONVENTIONS`) is the one the reports show first.
     """
     from snncompile.driver import run_pipeline
     from snncompile.pipelines import check_pipeline
 
-    passes = check_pipeline(inputs, model=model, chunk=chunk, on_chunk=on_chunk)
+    passes = check_pipeline(
+        inputs, model=model, chunk=chunk, on_chunk=on_chunk, convention=convention
+    )
     _, ctx = run_pipeline(graph, passes, config)
     report: ComplianceReport = ctx.reports[MeasureCompliance.name]
     return report
+
+
+def activity_findings(graph: Graph, neurons: Sequence[NeuronStats], samples: int) -> list[Finding]:
+    """SD220/SD221 warnings for neuron layers that never spike (rate 0) or always spike (rate
+    1) over the measured samples: a random-weight or dead network, or a bad input scale."""
+    result = []
+    for stats in neurons:
+        if stats.firing_rate not in (0.0, 1.0):
+            continue
+        node = graph.node(stats.node)
+        silent = stats.firing_rate == 0.0
+        what = "never spiked" if silent else "spiked at every step, every neuron"
+        result.append(
+            Finding(
+                "SD220" if silent else "SD221",
+                "warning",
+                node.name,
+                node.op,
+                stats.module,
+                "binary",
+                f"neuron layer {stats.module or node.name} ({stats.neurons} neurons) {what} on "
+                f"the {samples} measured sample(s) (firing rate {stats.firing_rate:.0f})",
+            )
+        )
+    return result

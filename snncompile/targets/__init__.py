@@ -25,6 +25,7 @@ TARGET_CLASSES: dict[str, str] = {
     "netx": "snncompile.targets.loihi.netx:NetxTarget",
     "nir": "snncompile.targets.nir:NirTarget",
     "onnx": "snncompile.targets.onnx:OnnxTarget",
+    "onnx-network": "snncompile.targets.onnx_network:OnnxNetworkTarget",
 }
 #: The ``--target`` names, in the order the CLI lists them.
 TARGET_NAMES: tuple[str, ...] = tuple(TARGET_CLASSES)

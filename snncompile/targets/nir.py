@@ -24,10 +24,12 @@ from typing import Any
 import nir
 import numpy as np
 
+from snncompile import __version__
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import SnnCompileError, error
 from snncompile.frontend.nir import EXTENSION_IR, EXTENSION_OP
 from snncompile.ir.graph import Graph, GraphBuilder, Node, Value
+from snncompile.ir.ops import Trait, ops_with
 from snncompile.ir.printer import print_graph
 from snncompile.passes.dead_code import DeadCode
 from snncompile.passes.fold_batchnorm import FoldBatchNorm
@@ -43,7 +45,7 @@ DISCRETISATION: dict[str, Any] = {
     "snncompile.threshold": ">=",
 }
 #: Ops that multiply two activations (attention): NIR has no primitive for them.
-PRODUCTS = frozenset({"matmul", "mul"})
+PRODUCTS = ops_with(Trait.PRODUCT)
 
 
 @dataclass(frozen=True)
@@ -297,6 +299,8 @@ def export_nir(graph: Graph, *, extensions: bool = False) -> nir.NIRGraph:
     edges.append((names[y], "output"))
     metadata: dict[str, Any] = {
         **DISCRETISATION,
+        "snncompile.writer": f"snncompile {__version__}",
+        "snncompile.nir_version": nir.version,
         "snncompile.graph": graph.name,
         "snncompile.dtype": x.type.dtype,
     }
