@@ -161,6 +161,13 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "Order the pipeline so that the passes this pass requires run before it.",
     ),
     DiagnosticCode(
+        "CF204",
+        "text IR to a terminal",
+        "ConfigError",
+        "Give `-o FILE` to write the IR to a file, or `-o -` to print it to standard output on "
+        "purpose (a pipe or file works without it).",
+    ),
+    DiagnosticCode(
         "PM301",
         "a pass broke the IR",
         "InternalError",
@@ -314,7 +321,9 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "ML401",
         "unknown model architecture",
         "ConfigError",
-        "Pick a name from `snncompile zoo`.",
+        "Pass `--arch`: a name from `snncompile zoo`, or your own class as `--arch FILE.py:Class` "
+        "(its folder is importable); `snncompile card MODEL.pt --arch FILE.py:Class "
+        "--input-shape 1,28,28 --time-steps 4` records it for next time.",
     ),
     DiagnosticCode(
         "ML402",
@@ -369,6 +378,37 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "an object, input `image` or `frames` (docs/frontend.md).",
     ),
     # --- model inputs (IN6xx) --------------------------------------------------------------
+    DiagnosticCode(
+        "ML410",
+        "input shape unknown",
+        "ConfigError",
+        "Pass `--input-shape C,H,W` (one sample, e.g. 1,28,28; the Python API's `input_shape=` "
+        "or `example_input=`), or record it once with `snncompile card MODEL.pt --arch "
+        "FILE.py:Class --input-shape 1,28,28 --time-steps 4`.",
+    ),
+    DiagnosticCode(
+        "ML411",
+        "pickled module's code not importable",
+        "ConfigError",
+        "A pickled nn.Module names the module of its class: run from the folder holding that "
+        "file, or save a state dict (`torch.save(model.state_dict(), ...)`) and pass `--arch "
+        "FILE.py:Class`.",
+    ),
+    DiagnosticCode(
+        "ML412",
+        "malformed recorded model facts",
+        "ConfigError",
+        "A `.snnir` header (`# snncompile: time_steps=T input_shape=C,H,W`) or a model card "
+        "holds positive integers; correct the file or rewrite it (`snncompile MODEL --target "
+        "ir -o FILE.snnir`, or `snncompile card MODEL.pt --force` with the flags).",
+    ),
+    DiagnosticCode(
+        "ML413",
+        "cannot write the model card",
+        "ConfigError",
+        "`snncompile card` writes the card of a checkpoint (.pt, .pth, ...); pass `--force` to "
+        "replace an existing card, or `-o` to write it elsewhere.",
+    ),
     DiagnosticCode(
         "IN601",
         "unreadable model or data input",

@@ -54,11 +54,17 @@ class PassContext:
         config: the build configuration.
         properties: the properties established so far (initial ones plus passes' ``ensures``).
         reports: results passes publish for reports (e.g. ``compliance``), keyed by name.
+        graphs: graphs a pass keeps for the emitter besides the one it returns (e.g. the
+            layerwise network before ``pipeline-delays``), keyed by name.
+        timings: the :class:`PassTiming` of every pass run so far with this context, in order
+            (what the artifact records).
     """
 
     config: CompileConfig = field(default_factory=CompileConfig)
     properties: set[str] = field(default_factory=set)
     reports: dict[str, Any] = field(default_factory=dict)
+    graphs: dict[str, Graph] = field(default_factory=dict)
+    timings: list[PassTiming] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -178,7 +184,9 @@ class PassManager:
                         node=exc.node or p.name,
                     ) from exc
             ctx.properties |= p.ensures
-            timings.append(PassTiming(p.name, elapsed, before, len(result.nodes)))
+            timing = PassTiming(p.name, elapsed, before, len(result.nodes))
+            timings.append(timing)
+            ctx.timings.append(timing)
             log.debug("pass %s: %.3f s, %d -> %d nodes", p.name, elapsed, before, len(result.nodes))
             if "all" in self.dump_ir_after or p.name in self.dump_ir_after:
                 self.dump(p.name, print_graph(result, elide_arrays=True))

@@ -371,7 +371,7 @@ def compliance_html(report: ComplianceReport) -> str:
         verdict = (
             '<div id="verdict" class="verdict ok"><strong>Spike-driven.</strong> Every synaptic '
             "op on the chip is driven by binary spikes: accumulates (ACs) only"
-            + (f", with {notes} other finding(s) below." if notes else ".")
+            + (f", with {notes} other finding{'' if notes == 1 else 's'} below." if notes else ".")
             + "</div>"
         )
     else:

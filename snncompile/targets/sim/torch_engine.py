@@ -3,7 +3,7 @@
 :class:`TorchSimulator` runs the same network graph with the same integer semantics as
 :class:`snncompile.targets.sim.engine.Simulator` and returns the same :class:`SimResult`
 (numpy outputs, recorded spikes and :class:`SimStats`), so either can serve ``Compiled.run``
-(``CompileConfig.sim_backend``, ``CompileConfig.device``). Everything stays on the device
+(``RunConfig.sim_backend``, ``RunConfig.device``). Everything stays on the device
 between steps; the constants (views, exactness bounds, fan-outs, fused product specs) come
 from the numpy engine's executors, so the two cannot disagree on what they compute:
 
