@@ -313,7 +313,7 @@ def _numpy_dtype(graph: Any) -> str:
     "--expand-sew", is_flag=True, help="Distribute count-driven synapses over their sources."
 )
 @click.option("--allow-host-ops", is_flag=True, help="Run non-synaptic ops (SD202-204) on host.")
-@click.option("--weight-bits", default=8, show_default=True, help="Synaptic weight bits.")
+@click.option("--weight-bits", type=int, help="Synaptic weight bits (default: the chip's).")
 def run_command(
     model: str,
     arch: str | None,
@@ -337,7 +337,7 @@ def run_command(
     accept_saturation: bool,
     expand_sew: bool,
     allow_host_ops: bool,
-    weight_bits: int,
+    weight_bits: int | None,
 ) -> None:
     """Run MODEL on a data set: predictions, accuracy, latency, time and energy per inference.
 

@@ -76,9 +76,18 @@ class CompileConfig:
             choices=("stock", "fused"),
         ),
     )
-    weight_bits: int = field(
-        default=8,
-        metadata=_opt("Synaptic weight bits of the target (Loihi 2: up to 8)."),
+    chip: str = field(
+        default="loihi2",
+        metadata=_opt(
+            "The chip model to compile for (snncompile.chip.CHIPS): its number formats, neuron "
+            "step, core limits and energy constants."
+        ),
+    )
+    weight_bits: int | None = field(
+        default=None,
+        metadata=_opt(
+            "Synaptic weight precision in bits (default: the chip's, Loihi 2: 8; at most that)."
+        ),
     )
     expand_sew: bool = field(
         default=False,
@@ -176,9 +185,14 @@ class CompileConfig:
             )
         if self.nir_dt is not None and not self.nir_dt > 0:
             raise error("CF201", f"nir_dt must be > 0, got {self.nir_dt}", node="nir_dt")
-        if not 1 <= self.weight_bits <= 8:
+        from snncompile.chip import get_chip
+
+        bits = get_chip(self.chip).weights.bits
+        if self.weight_bits is not None and not 1 <= self.weight_bits <= bits:
             raise error(
-                "CF201", f"weight_bits must be in 1..8, got {self.weight_bits}", node="weight_bits"
+                "CF201",
+                f"weight_bits must be in 1..{bits} for chip {self.chip}, got {self.weight_bits}",
+                node="weight_bits",
             )
 
     # --- serialization ------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from snncompile.chip import ChipModel, get_chip
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import SnnCompileError, error
 from snncompile.ir.graph import Graph
@@ -54,11 +55,17 @@ class PassContext:
         config: the build configuration.
         properties: the properties established so far (initial ones plus passes' ``ensures``).
         reports: results passes publish for reports (e.g. ``compliance``), keyed by name.
+        chip: the chip model compiled for, resolved once from ``config.chip`` (or given).
     """
 
     config: CompileConfig = field(default_factory=CompileConfig)
     properties: set[str] = field(default_factory=set)
     reports: dict[str, Any] = field(default_factory=dict)
+    chip: ChipModel = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.chip is None:
+            self.chip = get_chip(self.config.chip)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from snncompile.chip import DEFAULT_CHIP, get_chip
 from snncompile.config import CompileConfig
 from snncompile.ir.graph import Graph
 from snncompile.ir.printer import print_graph
@@ -43,11 +44,16 @@ def quantize_passes() -> list[Pass]:
 
 @dataclass(frozen=True)
 class FixedTarget:
-    """Quantize to Loihi's formats and print the integer IR (and its report)."""
+    """Quantize to the chip's formats and print the integer IR (and its report)."""
 
     name: str = "fixed"
     limits: Mapping[str, int] = field(
-        default_factory=lambda: MappingProxyType({"weight_bits": 8, "state_bits": 24})
+        default_factory=lambda: MappingProxyType(
+            {
+                "weight_bits": get_chip(DEFAULT_CHIP).weights.bits,
+                "state_bits": get_chip(DEFAULT_CHIP).neuron.voltage_bits,
+            }
+        )
     )
 
     def pipeline(self, config: CompileConfig) -> list[Pass]:

@@ -5,8 +5,8 @@ graph; tests check it bit for bit), organised for speed:
 
 - every node is compiled once into an executor holding its constants (weights as torch
   tensors, thresholds and biases as int64, view programs) and its state;
-- vectorised over the batch; neuron state in int64 (Lava's 24-bit arithmetic,
-  :mod:`snncompile.ir.loihi`);
+- vectorised over the batch; neuron state in int64, advanced by the chip model's one neuron
+  step (:meth:`snncompile.chip.NeuronArithmetic.step`; Loihi 2: Lava's 24-bit arithmetic);
 - synapses as float32 BLAS products where an exactness bound proves every partial sum stays
   below 2^24 (binary spikes times integer weights: ``max_o Σ_i |W[o, i]| < 2^24``), float64
   otherwise (exact below 2^53; graded payloads and host currents);
@@ -31,8 +31,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from snncompile.chip import NUMPY, shift
 from snncompile.ir.graph import Graph, Node, Value
-from snncompile.ir.loihi import CURRENT_LIMIT, VOLTAGE_LIMIT, shift, trunc_div_4096
 from snncompile.ir.ops import get_op
 from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.views import View
@@ -188,20 +188,20 @@ def _output_padding(
 
 
 class _Population:
-    """Lava's LIF on int64 state (``snncompile.ir.loihi.LifFixed``), or a product neuron."""
+    """The chip's integer LIF on int64 state (one step: ``NeuronArithmetic.step``), or a
+    graded product / relay neuron."""
 
     def __init__(self, node: Node) -> None:
         a: PopulationAttrs = node.attrs
         self.name = node.output.name
         self.a = a
+        self.arithmetic = a.chip_model.neuron
         self.shape = node.output.type.shape
         self.neurons = int(np.prod(self.shape))
-        self.decay_u = 4096 - (a.du + 1)
-        self.decay_v = 4096 - a.dv
+        self.retained = self.arithmetic.retained(a.du, a.dv)
         bias = 0 if a.bias_mant is None else np.asarray(a.bias_mant, dtype=np.float64)
         self.bias = shift(np.rint(np.asarray(bias)).astype(np.int64), a.bias_exp)
-        vth = a.vth if a.vth_map is None else np.asarray(a.vth_map, dtype=np.int64)
-        self.threshold = np.asarray(vth, dtype=np.int64) << 6
+        self.threshold = self.arithmetic.threshold(a.thresholds())
         self.step = 0
         self.u = self.v = np.zeros(0, np.int64)
 
@@ -227,19 +227,9 @@ class _Population:
         a_in = np.rint(inputs[0]).astype(np.int64)
         for current in inputs[1:]:
             a_in += np.rint(current).astype(np.int64)
-        a_in <<= 6
-        if self.decay_u:
-            a_in += trunc_div_4096(self.u * self.decay_u)
-        a_in[a_in > CURRENT_LIMIT] -= 2 * CURRENT_LIMIT  # wrap into (-2^23, 2^23]
-        a_in[a_in <= -CURRENT_LIMIT] += 2 * CURRENT_LIMIT
-        self.u = a_in
-        v = self.u + self.bias
-        if self.decay_v:
-            v += trunc_div_4096(self.v * self.decay_v)
-        np.clip(v, -VOLTAGE_LIMIT, VOLTAGE_LIMIT, out=v)
-        spikes = v > self.threshold
-        v[spikes] = 0
-        self.v = v
+        self.u, self.v, spikes = self.arithmetic.step(
+            NUMPY, self.u, self.v, a_in, self.retained, self.bias, self.threshold
+        )
         return spikes.astype(np.float64)
 
 
@@ -337,7 +327,8 @@ def _fusable(node: Node, users: dict[Value, list[Node]]) -> Node | None:
     if reader.op != "projection" or r.kind != "sum" or r.pre or not r.axes:
         return None
     if a.kind == "and":
-        if a.du != 4095 or a.dv != 4096 or a.vth != 1 or a.bias_mant is not None:
+        memoryless = a.chip_model.neuron.memoryless(a.du, a.dv)
+        if not memoryless or a.vth != 1 or a.bias_mant is not None:
             return None
         for p in node.inputs:
             pa: ProjectionAttrs = p.producer.attrs  # type: ignore[union-attr]

@@ -32,9 +32,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from snncompile.chip import shift as _shift
 from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph, Node
-from snncompile.ir.loihi import CURRENT_LIMIT, VOLTAGE_LIMIT
 from snncompile.ir.views import View
 from snncompile.targets.sim.engine import Simulator, _Population, _Product, _Projection
 from snncompile.targets.sim.loop import DelayLine, Engine, require_network
@@ -79,14 +79,20 @@ def apply_view(view: View, x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def _shift(x: torch.Tensor, exponent: int) -> torch.Tensor:
-    """:func:`snncompile.ir.loihi.shift` on int64 tensors (``>>`` is arithmetic: floor)."""
-    return x << exponent if exponent >= 0 else x >> -exponent
+class _TorchOps:
+    """:class:`snncompile.chip.ArrayOps` on torch tensors (no data-dependent indexing: no
+    host synchronisation on CUDA)."""
+
+    def wrap_(self, x: torch.Tensor, limit: int) -> torch.Tensor:
+        x.sub_((x > limit).to(x.dtype) * (2 * limit))
+        x.add_((x <= -limit).to(x.dtype) * (2 * limit))
+        return x
+
+    def clip_(self, x: torch.Tensor, limit: int) -> torch.Tensor:
+        return x.clamp_(-limit, limit)
 
 
-def _trunc_div_4096(x: torch.Tensor) -> torch.Tensor:
-    """``sign(x) · (|x| >> 12)``: division by 4096 rounding toward zero."""
-    return torch.sign(x) * (x.abs() >> 12)
+TORCH = _TorchOps()
 
 
 def _rint_int64(x: torch.Tensor) -> torch.Tensor:
@@ -165,7 +171,8 @@ class _TorchProjection:
 
 
 class _TorchPopulation:
-    """Lava's LIF on int64 device state, or a gated product / relay neuron (``_Population``)."""
+    """The chip's integer LIF on int64 device state (the same ``NeuronArithmetic.step`` as the
+    numpy engine), or a gated product / relay neuron (``_Population``)."""
 
     def __init__(self, base: _Population, device: torch.device) -> None:
         self.a = base.a
@@ -173,7 +180,7 @@ class _TorchPopulation:
         self.shape = base.shape
         self.neurons = base.neurons
         self.device = device
-        self.decay_u, self.decay_v = base.decay_u, base.decay_v
+        self.arithmetic, self.retained = base.arithmetic, base.retained
         self.bias = torch.tensor(np.array(base.bias, np.int64), device=device)
         self.threshold = torch.tensor(np.array(base.threshold, np.int64), device=device)
         self.graded_bias = (  # added to the payload of gated and relay populations
@@ -207,18 +214,10 @@ class _TorchPopulation:
             return value if self.a.kind == "relay" else value * xs[-1]
         a_in = _rint_int64(inputs[0])
         for current in inputs[1:]:
-            a_in = a_in + _rint_int64(current)
-        a_in = a_in << 6
-        if self.decay_u:
-            a_in = a_in + _trunc_div_4096(self.u * self.decay_u)
-        u = torch.where(a_in > CURRENT_LIMIT, a_in - 2 * CURRENT_LIMIT, a_in)
-        self.u = torch.where(u <= -CURRENT_LIMIT, u + 2 * CURRENT_LIMIT, u)
-        v = self.u + self.bias
-        if self.decay_v:
-            v = v + _trunc_div_4096(self.v * self.decay_v)
-        v = v.clamp(-VOLTAGE_LIMIT, VOLTAGE_LIMIT)
-        spikes = v > self.threshold
-        self.v = v.masked_fill(spikes, 0)
+            a_in += _rint_int64(current)
+        self.u, self.v, spikes = self.arithmetic.step(
+            TORCH, self.u, self.v, a_in, self.retained, self.bias, self.threshold
+        )
         return spikes.to(torch.float64)
 
 
