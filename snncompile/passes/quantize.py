@@ -363,10 +363,6 @@ class QuantizeFixedPoint:
     input_bound: float = 1.0  # largest |input| (digits images are in [0, 1])
 
     def run(self, graph: Graph, ctx: PassContext) -> Graph:
-        host_ops = [f for f in findings(graph) if f.severity == "violation"]
-        if host_ops and not ctx.config.allow_host_ops:
-            raise host_ops[0].to_error()
-        chip = set(partition(graph).chip)
         bits = ctx.config.weight_bits
         if bits is not None and bits > ctx.chip.weights.bits:
             raise error(
@@ -375,6 +371,10 @@ class QuantizeFixedPoint:
                 "weights",
                 node="weight_bits",
             )
+        host_ops = [f for f in findings(graph) if f.severity == "violation"]
+        if host_ops and not ctx.config.allow_host_ops:
+            raise host_ops[0].to_error()
+        chip = set(partition(graph).chip)
         builder = _Builder(
             graph, analyze(graph), chip, self.max_scale, self.input_bound, ctx.chip, bits
         )
