@@ -40,7 +40,7 @@ def test_registry_resolves_the_default_chip_and_refuses_unknown_ones() -> None:
     assert info.value.code == "CF201" and "loihi2" in info.value.message
     with registered():
         assert PassContext(config=CompileConfig(chip="test4")).chip is TEST_CHIP
-        with pytest.raises(SnnCompileError, match="1..4"):
+        with pytest.raises(SnnCompileError, match=r"1\.\.4"):
             CompileConfig(chip="test4", weight_bits=8)
     assert "test4" not in CHIPS
 
