@@ -279,6 +279,14 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "the op on the host with --allow-host-ops where the model allows it.",
     ),
     DiagnosticCode(
+        "NW905",
+        "target cannot run the chip",
+        "ConfigError",
+        "The target writes processes for another chip (`--target loihi` and `netx`: Loihi 2): "
+        "compile with --chip loihi2 for them, or use --target fixed / ir and the simulator "
+        "for other chip models.",
+    ),
+    DiagnosticCode(
         "RS951",
         "does not fit the chip",
         "ResourceLimitError",

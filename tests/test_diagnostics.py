@@ -251,7 +251,8 @@ def _lava_run(kind: str) -> None:
 
 def _test_chip(code: str) -> None:
     """The test chip (4-bit weights, binary spikes only): more weight bits than it has
-    (QZ904), a network mixing it with Loihi 2 (NW903), graded products on it (NW904)."""
+    (QZ904), a network mixing it with Loihi 2 (NW903), graded products on it (NW904), a Lava
+    artifact for it (NW905)."""
     from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs, graph_chip
     from snncompile.passes.quantize import QuantizeFixedPoint
     from snncompile.targets.sim.program import build_program
@@ -271,6 +272,10 @@ def _test_chip(code: str) -> None:
             attrs = PopulationAttrs(kind="lif", du=0, dv=0, vth=1, chip="test4")
             c = b.add_node("population", [q], attrs, name="c")
             graph_chip(b.finish([c]))
+        elif code == "NW905":
+            from snncompile.targets.loihi.target import LoihiTarget
+
+            LoihiTarget().pipeline(CompileConfig(chip="test4"))
         else:
             config = CompileConfig(chip="test4", allow_host_ops=True, accept_saturation=True)
             build_program(attention(), config)
@@ -356,6 +361,7 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "NW902": (_population_fed_by_input, "%pop (population)"),
     "NW903": (lambda: _test_chip("NW903"), "@mixed"),
     "NW904": (lambda: _test_chip("NW904"), "chip test4"),
+    "NW905": (lambda: _test_chip("NW905"), "chip test4"),
     "QZ904": (lambda: _test_chip("QZ904"), "weight_bits"),
     "RS951": (lambda: _place_dense_row(140_000), "(at tgt)"),
 }

@@ -7,7 +7,11 @@ current probe ``P`` with projections ``p`` from sources ``x_p``::
 
     arrive(P) = max_p (arrive(x_p) + 1)
     delay_p   = arrive(P) - arrive(x_p)           (>= 1: the hop plus a balancing delay)
+    start(p)  = arrive(x_p)                       (when the projection first has data)
     start(P)  = arrive(P)                         (bias gating: no integration before data)
+
+The timing is computed here once and stored on the IR (``start`` of populations and
+projections); the simulator reads it.
 
 Host ops take their inputs in the step the latest one arrives; earlier inputs go through a host
 ``delay`` op. With ``D = arrive(output)``, the pipelined output at step ``t + D`` equals the
@@ -76,7 +80,7 @@ class PipelineDelays:
             if node.op == "projection":
                 (target,) = users[node.output]
                 delay = target_time[target.name] - arrive[node.inputs[0]]
-                attrs = dataclasses.replace(attrs, delay=delay)
+                attrs = dataclasses.replace(attrs, delay=delay, start=arrive[node.inputs[0]])
                 if delay > 1:
                     balancing.append(delay - 1)
             elif node.op == "population":

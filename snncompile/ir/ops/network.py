@@ -221,7 +221,9 @@ class ProjectionAttrs(OpAttrs):
     channel for conv/dense); ``weight_exp`` shifts the sum; ``pre``/``post`` are view programs
     (:mod:`snncompile.ir.views`); ``delay`` is the latency in steps (0 in the layerwise network,
     one per hop and more where paths are balanced in the pipelined one); ``graded``: the source
-    sends integer payloads (gated neurons, host currents) instead of binary spikes.
+    sends integer payloads (gated neurons, host currents) instead of binary spikes; ``start``:
+    the step its source's data first arrives (set once by ``pipeline-delays``, read by the
+    simulator; 0 in the layerwise network).
     """
 
     kind: str
@@ -238,6 +240,7 @@ class ProjectionAttrs(OpAttrs):
     dilation: tuple[int, ...] = (1, 1)
     groups: int = 1
     graded: bool = False
+    start: int = field(default=0, metadata={"elide_default": True})
 
     @cached_property
     def pre_view(self) -> View:

@@ -26,6 +26,7 @@ from snncompile.chip import (
     NeuronArithmetic,
     WeightFormat,
 )
+from snncompile.diagnostics import error
 
 __all__ = [
     "ENERGY",
@@ -38,6 +39,7 @@ __all__ = [
     "WEIGHTS",
     "effective_weights",
     "quantize_weights",
+    "require_loihi2",
 ]
 
 #: Loihi 2 synaptic delays (netx clamps to 62; Lava's DelayDense checks <= 63).
@@ -154,6 +156,18 @@ LOIHI2 = ChipModel(
     energy=ENERGY,
     sources=SOURCES,
 )
+
+
+def require_loihi2(chip: str, target: str) -> None:
+    """NW905 unless ``chip`` is Loihi 2: the Lava processes ``target`` writes compute Loihi 2's
+    arithmetic, not another chip model's."""
+    if chip != LOIHI2.name:
+        raise error(
+            "NW905",
+            f"--target {target} writes Lava processes that compute Loihi 2's arithmetic; the "
+            f"model was compiled for chip {chip}",
+            node="chip",
+        )
 
 
 def effective_weights(weights: np.ndarray, num_weight_bits: int = WEIGHTS.bits) -> np.ndarray:

@@ -54,6 +54,7 @@ from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.views import parse_view
 from snncompile.passes.manager import Pass, PassContext
 from snncompile.targets.base import Emitted
+from snncompile.targets.loihi.arch import require_loihi2
 from snncompile.targets.sim.program import network_passes
 
 __all__ = ["NetxLayer", "NetxTarget", "export_netx", "netx_layers", "run_netx"]
@@ -346,6 +347,7 @@ class NetxTarget:
     )
 
     def pipeline(self, config: CompileConfig) -> list[Pass]:
+        require_loihi2(config.chip, "netx")
         return network_passes(pipelined=True)
 
     def emit(

@@ -23,6 +23,7 @@ from snncompile.ir.graph import Graph
 from snncompile.passes.manager import Pass, PassContext, PassManager
 from snncompile.passes.pipeline_delays import PipelineDelays
 from snncompile.targets.base import Emitted
+from snncompile.targets.loihi.arch import require_loihi2
 from snncompile.targets.loihi.artifact import network_counts, write_artifact
 from snncompile.targets.sim.program import NetworkProgram, network_passes
 
@@ -77,6 +78,7 @@ class LoihiTarget:
     )
 
     def pipeline(self, config: CompileConfig) -> list[Pass]:
+        require_loihi2(config.chip, "loihi")
         return [KeepTraced(), *network_passes(pipelined=False)]
 
     def emit(

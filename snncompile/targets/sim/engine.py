@@ -308,29 +308,6 @@ class _Product:
         return xp.contiguous(xp.view(self.reader.post, y))
 
 
-def _first_steps(graph: Graph) -> dict[str, int]:
-    """Per population and projection, the step its input data first arrives (0 everywhere in a
-    layerwise graph): populations at their ``start``, projections with their source. In a
-    pipelined graph node ``n`` at step ``first[n] + k`` holds layerwise step ``k``. (Host ops,
-    e.g. a host ``delay``, always run: their timing is not needed here.)
-    """
-    arrival: dict[Value, int] = {v: 0 for v in graph.inputs}
-    first: dict[str, int] = {}
-    for node in graph.nodes:
-        if node.op == "population":
-            first[node.name] = node.attrs.start
-            arrival[node.output] = node.attrs.start
-        elif node.op == "projection":
-            first[node.name] = arrival[node.inputs[0]]
-            arrival[node.output] = first[node.name] + node.attrs.delay
-        else:
-            latest = max((arrival[v] for v in node.inputs), default=0)
-            extra = node.attrs.steps if node.op == "delay" else 0
-            for v in node.outputs:
-                arrival[v] = latest + extra
-    return first
-
-
 def _fusable(node: Node, users: dict[Value, list[Node]]) -> Node | None:
     """The summing reader of a product population that can be fused, else None."""
     a: PopulationAttrs = node.attrs
@@ -415,7 +392,10 @@ class Simulator(Engine):
                 ex = get_op(node.op)
             executors[node.name] = ex
             self.plan.append((node, ex))
-        self.first_step = _first_steps(graph)
+        # the pipeline timing, as pipeline-delays stored it (0 everywhere in a layerwise graph)
+        self.first_step = {
+            n.name: n.attrs.start for n in graph.nodes if n.op in ("population", "projection")
+        }
         self._zeros: dict[str, Any] = {}
 
     def _unfused(self) -> Simulator:
