@@ -107,6 +107,7 @@ def test_test_chip_compiles_places_and_simulates_self_consistently() -> None:
     with registered():
         program = build_program(graph, CompileConfig(chip="test4", accept_saturation=True))
         weights = TEST_CHIP.weights
+        assert program.chip == "test4"
         pops = list(program.populations("layerwise"))
         assert pops and all(p.attrs.chip == "test4" for p in pops)
         for p in pops:
@@ -133,6 +134,13 @@ def test_test_chip_compiles_places_and_simulates_self_consistently() -> None:
             np.testing.assert_array_equal(
                 piped.outputs[v.name][program.depth : steps], reference[v.name]
             )
+        for n in program.projections():  # the timing is stored once, on the IR
+            source = n.inputs[0].producer
+            if source is not None and source.op == "population":
+                assert n.attrs.start == source.attrs.start
+                (target,) = program.pipelined.users()[n.output]
+                if target.op == "population":
+                    assert n.attrs.start + n.attrs.delay == target.attrs.start
         assert piped.stats is not None
         report = perf_report(placement, piped.stats)
         assert report.model.name == "test4 (made up)"

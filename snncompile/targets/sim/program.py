@@ -14,6 +14,7 @@ from typing import Any
 
 from snncompile.config import CompileConfig
 from snncompile.ir.graph import Graph, Node
+from snncompile.ir.ops.network import graph_chip
 from snncompile.passes.lower_to_network import LowerToNetwork
 from snncompile.passes.manager import Pass, PassContext, PassManager
 from snncompile.passes.pipeline_delays import PipelineDelays
@@ -43,6 +44,11 @@ class NetworkProgram:
     pipelined: Graph
     depth: int
     reports: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def chip(self) -> str:
+        """The chip the program was compiled for (its populations name it)."""
+        return graph_chip(self.pipelined)
 
     def graph(self, mode: str) -> Graph:
         """The graph for ``mode`` (``pipelined`` or ``layerwise``)."""

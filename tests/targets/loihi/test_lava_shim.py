@@ -1,7 +1,7 @@
 """The Lava shim: lava-nc 0.10 imports on this Python, and a two-population LIF network runs
 under Loihi2SimCfg(select_tag='fixed_pt') with exactly the spikes of Lava's integer equations
-(lava.md section 1.2) as snncompile's bit-accurate kernels (snncompile.ir.loihi)
-compute them."""
+(lava.md section 1.2) as snncompile's bit-accurate kernels (snncompile.chip with the Loihi 2
+model of targets.loihi.arch) compute them."""
 
 from __future__ import annotations
 
