@@ -145,6 +145,9 @@ def print_graph(graph: Graph, *, elide_arrays: bool = False) -> str:
     names = _ArrayNames()
     lines = [f"graph @{graph.name} stage={graph.stage} {{"]
     lines += [f"  input %{v.name} : {v.type}" for v in graph.inputs]
+    if graph.once_per_inference:
+        once = ", ".join(f"%{n}" for n in sorted(graph.once_per_inference))
+        lines.append(f"  once_per_inference {once}")
     lines += [_format_node(node, names) for node in graph.nodes]
     lines.append("  output " + ", ".join(f"%{v.name}" for v in graph.outputs))
     lines.append("}")

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from snncompile.chip import DEFAULT_CHIP, LifNeuron, get_chip, shift
+from snncompile.ir import counts, domains
 from snncompile.ir.attrs import Array, NoAttrs, OpAttrs
-from snncompile.ir.ops.base import OpDef, ShapeError, State
+from snncompile.ir.ops.base import OpDef, ShapeError, State, Trait
 from snncompile.ir.types import TensorType
 
 __all__ = ["OPS", "DelayAttrs", "LifFixedAttrs", "ShiftAttrs"]
@@ -146,6 +147,8 @@ def _round(a: NoAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[n
     return (np.rint(xs[0]),)
 
 
+_NONE = counts.no_synaptic_ops
+
 OPS: list[OpDef] = [
     OpDef(
         "delay",
@@ -155,8 +158,20 @@ OPS: list[OpDef] = [
         TENSOR,
         init_state=_delay_state,
         doc=(_delay.__doc__ or "").strip(),
+        traits=frozenset({Trait.LINEAR}),
+        domain=domains.same,
+        count=_NONE,
     ),
-    OpDef("round", NoAttrs, _infer_shift, _round, TENSOR, doc=(_round.__doc__ or "").strip()),
+    OpDef(
+        "round",
+        NoAttrs,
+        _infer_shift,
+        _round,
+        TENSOR,
+        doc=(_round.__doc__ or "").strip(),
+        domain=domains.shift,
+        count=_NONE,
+    ),
     OpDef(
         "lif_fixed",
         LifFixedAttrs,
@@ -165,6 +180,18 @@ OPS: list[OpDef] = [
         TENSOR,
         init_state=_lif_fixed_state,
         doc=(_lif_fixed.__doc__ or "").strip(),
+        traits=frozenset({Trait.NEURON}),
+        domain=domains.neuron,
+        count=_NONE,
     ),
-    OpDef("shift", ShiftAttrs, _infer_shift, _shift, TENSOR, doc=(_shift.__doc__ or "").strip()),
+    OpDef(
+        "shift",
+        ShiftAttrs,
+        _infer_shift,
+        _shift,
+        TENSOR,
+        doc=(_shift.__doc__ or "").strip(),
+        domain=domains.shift,
+        count=_NONE,
+    ),
 ]

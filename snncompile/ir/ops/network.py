@@ -33,9 +33,10 @@ import torch.nn.functional as F
 
 from snncompile.chip import DEFAULT_CHIP, ChipModel, LifNeuron, get_chip, shift
 from snncompile.diagnostics import error
+from snncompile.ir import counts, domains
 from snncompile.ir.attrs import Array, OpAttrs
 from snncompile.ir.graph import Graph
-from snncompile.ir.ops.base import OpDef, ShapeError, State
+from snncompile.ir.ops.base import OpDef, ShapeError, State, Trait
 from snncompile.ir.types import TensorType
 from snncompile.ir.views import View, ViewError, parse_view
 
@@ -390,6 +391,9 @@ OPS: list[OpDef] = [
         arity=None,
         init_state=_population_state,
         doc=(_population.__doc__ or "").strip(),
+        traits=frozenset({Trait.NEURON}),
+        domain=domains.population,
+        count=counts.no_synaptic_ops,
     ),
     OpDef(
         "projection",
@@ -399,6 +403,9 @@ OPS: list[OpDef] = [
         NETWORK,
         init_state=_projection_state,
         doc=((project.__doc__ or "") + "\n" + (_projection.__doc__ or "")).strip(),
+        traits=frozenset({Trait.WEIGHTED}),
+        domain=domains.integer_currents,
+        count=counts.projection_count,
     ),
     OpDef(
         "current_sum",
@@ -408,5 +415,7 @@ OPS: list[OpDef] = [
         NETWORK,
         arity=None,
         doc=(_current_sum.__doc__ or "").strip(),
+        domain=domains.integer_currents,
+        count=counts.no_synaptic_ops,
     ),
 ]
