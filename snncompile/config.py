@@ -108,9 +108,19 @@ class CompileConfig:
         default=False,
         metadata=_opt("Run ops that cannot be built from synapses (e.g. max over reals) on host."),
     )
-    weight_bits: int = field(
-        default=8,
-        metadata=_opt("Synaptic weight bits of the target (Loihi 2).", minimum=1, maximum=8),
+    chip: str = field(
+        default="loihi2",
+        metadata=_opt(
+            "The chip model to compile for (snncompile.chip.CHIPS): its number formats, neuron "
+            "step, core limits and energy constants."
+        ),
+    )
+    weight_bits: int | None = field(
+        default=None,
+        metadata=_opt(
+            "Synaptic weight precision in bits (default: the chip's, Loihi 2: 8; at most that).",
+            minimum=1,
+        ),
     )
     expand_sew: bool = field(
         default=False,
@@ -218,6 +228,15 @@ class CompileConfig:
 
     def __post_init__(self) -> None:
         _validate(self)
+        from snncompile.chip import get_chip
+
+        bits = get_chip(self.chip).weights.bits
+        if self.weight_bits is not None and not 1 <= self.weight_bits <= bits:
+            raise error(
+                "CF201",
+                f"weight_bits must be in 1..{bits} for chip {self.chip}, got {self.weight_bits}",
+                node="weight_bits",
+            )
 
     # --- serialization ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -291,6 +291,13 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "(weights or thresholds), or accept saturation with --accept-saturation (the report "
         "gives every population's margin).",
     ),
+    DiagnosticCode(
+        "QZ904",
+        "weight precision beyond the chip",
+        "ConfigError",
+        "--weight-bits asks for more bits than the chip's weights have (`snncompile.chip`: "
+        "the chip model's WeightFormat.bits): lower it, or leave it unset for the chip's own.",
+    ),
     # --- network IR and chip resources (NW9xx, RS9xx) ---------------------------------------
     DiagnosticCode(
         "NW901",
@@ -309,12 +316,36 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "This is a compiler bug if the graph came from lower-to-network: please report it.",
     ),
     DiagnosticCode(
+        "NW903",
+        "populations of different chips in one network",
+        "SnnCompileError",
+        "A network graph runs on one chip: every population names the same `chip`. Compile the "
+        "whole model for one chip (--chip).",
+    ),
+    DiagnosticCode(
+        "NW904",
+        "neuron kind the chip cannot host",
+        "UnsupportedOpError",
+        "The chip model does not host this population kind (e.g. graded products on a chip "
+        "without graded spikes, or coincidence neurons): compile for a chip that does, or run "
+        "the op on the host with --allow-host-ops where the model allows it.",
+    ),
+    DiagnosticCode(
+        "NW905",
+        "target cannot run the chip",
+        "ConfigError",
+        "The target writes processes for another chip (`--target loihi` and `netx`: Loihi 2): "
+        "compile with --chip loihi2 for them, or use --target fixed / ir and the simulator "
+        "for other chip models.",
+    ),
+    DiagnosticCode(
         "RS951",
         "does not fit the chip",
         "ResourceLimitError",
         "A population or its synapses exceed a core's or the system's limits (the message gives "
         "the numbers): use fewer time-multiplexed copies, a smaller model, or allow more "
-        "chips (`CoreLimits(max_chips=...)` of `place_cores`; unbounded by default).",
+        "chips (`dataclasses.replace(chip.limits, max_chips=...)` for `place_cores`; "
+        "unbounded by default).",
     ),
     # --- models and checkpoints (ML4xx) -----------------------------------------------------
     DiagnosticCode(

@@ -350,6 +350,38 @@ def _card_of_text_ir(tmp_path: Path) -> None:
     write_card(path, load_model(path))
 
 
+def _test_chip(code: str) -> None:
+    """The test chip (4-bit weights, binary spikes only): more weight bits than it has
+    (QZ904), a network mixing it with Loihi 2 (NW903), graded products on it (NW904), a Lava
+    artifact for it (NW905)."""
+    from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs, graph_chip
+    from snncompile.passes.quantize import QuantizeFixedPoint
+    from snncompile.targets.sim.program import build_program
+    from tests.chip_models import TEST_CHIP, registered
+    from tests.passes.graphs import attention
+
+    with registered():
+        if code == "QZ904":
+            ctx = PassContext(config=CompileConfig(weight_bits=8), chip=TEST_CHIP)
+            QuantizeFixedPoint().run(attention(), ctx)
+        elif code == "NW903":
+            b = GraphBuilder("mixed", stage="network")
+            x = b.input("x", TensorType((2,), "f64"))
+            p = b.add_node("projection", [x], ProjectionAttrs(kind="sum", graded=True))
+            a = b.add_node("population", [p], PopulationAttrs(kind="lif", vth=1), name="a")
+            q = b.add_node("projection", [a], ProjectionAttrs(kind="sum"))
+            attrs = PopulationAttrs(kind="lif", du=0, dv=0, vth=1, chip="test4")
+            c = b.add_node("population", [q], attrs, name="c")
+            graph_chip(b.finish([c]))
+        elif code == "NW905":
+            from snncompile.targets.loihi.target import LoihiTarget
+
+            LoihiTarget().pipeline(CompileConfig(chip="test4"))
+        else:
+            config = CompileConfig(chip="test4", allow_host_ops=True, accept_saturation=True)
+            build_program(attention(), config)
+
+
 # code -> (trigger taking (tmp_path, monkeypatch), text the message must name)
 TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IR101": (_parse("  %y = scale(%x) {factor=} : tensor<4xf32>\n"), "%y"),
@@ -462,6 +494,10 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IX816": (lambda: _onnx_network(), "host_sum"),
     "NW901": (_lower_half_gain, "%half (scale)"),
     "NW902": (_population_fed_by_input, "%pop (population)"),
+    "NW903": (lambda: _test_chip("NW903"), "@mixed"),
+    "NW904": (lambda: _test_chip("NW904"), "chip test4"),
+    "NW905": (lambda: _test_chip("NW905"), "chip test4"),
+    "QZ904": (lambda: _test_chip("QZ904"), "weight_bits"),
     "RS951": (lambda: _place_dense_row(140_000), "(at tgt)"),
 }
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from snncompile.chip import ChipModel, get_chip
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import SnnCompileError, error
 from snncompile.ir.graph import Graph
@@ -58,6 +59,7 @@ class PassContext:
             layerwise network before ``pipeline-delays``), keyed by name.
         timings: the :class:`PassTiming` of every pass run so far with this context, in order
             (what the artifact records).
+        chip: the chip model compiled for, resolved once from ``config.chip`` (or given).
     """
 
     config: CompileConfig = field(default_factory=CompileConfig)
@@ -65,6 +67,11 @@ class PassContext:
     reports: dict[str, Any] = field(default_factory=dict)
     graphs: dict[str, Graph] = field(default_factory=dict)
     timings: list[PassTiming] = field(default_factory=list)
+    chip: ChipModel = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.chip is None:
+            self.chip = get_chip(self.config.chip)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from snncompile.chip import DEFAULT_CHIP, get_chip
 from snncompile.config import CompileConfig
 from snncompile.fileio import write_text
 from snncompile.frontend.recorded import header
@@ -30,11 +31,16 @@ __all__ = ["FixedTarget", "quantize_passes"]
 
 @dataclass(frozen=True)
 class FixedTarget:
-    """Quantize to Loihi's formats and print the integer IR (and its report)."""
+    """Quantize to the chip's formats and print the integer IR (and its report)."""
 
     name: str = "fixed"
     limits: Mapping[str, int] = field(
-        default_factory=lambda: MappingProxyType({"weight_bits": 8, "state_bits": 24})
+        default_factory=lambda: MappingProxyType(
+            {
+                "weight_bits": get_chip(DEFAULT_CHIP).weights.bits,
+                "state_bits": get_chip(DEFAULT_CHIP).neuron.voltage_bits,
+            }
+        )
     )
 
     def pipeline(self, config: CompileConfig) -> list[Pass]:

@@ -23,6 +23,7 @@ from snncompile.passes.manager import Pass, PassContext
 from snncompile.pipelines import loihi_pipeline
 from snncompile.report.compliance import COMPLIANCE_SAMPLES, MeasureCompliance
 from snncompile.targets.base import Emitted
+from snncompile.targets.loihi.arch import require_loihi2
 from snncompile.targets.loihi.artifact import network_counts, write_artifact
 from snncompile.targets.loihi.integrity import read_sign_key
 from snncompile.targets.sim.program import NetworkProgram
@@ -42,6 +43,7 @@ class LoihiTarget:
     )
 
     def pipeline(self, config: CompileConfig) -> list[Pass]:
+        require_loihi2(config.chip, "loihi")
         return loihi_pipeline(config)
 
     def emit(

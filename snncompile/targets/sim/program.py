@@ -14,6 +14,7 @@ from typing import Any
 
 from snncompile.config import CompileConfig
 from snncompile.ir.graph import Graph, Node
+from snncompile.ir.ops.network import graph_chip
 from snncompile.passes.manager import Pass, PassContext
 
 __all__ = ["NetworkProgram", "build_program", "network_passes"]
@@ -50,6 +51,11 @@ class NetworkProgram:
         ``keep-layerwise`` kept and the depth ``pipeline-delays`` reported."""
         depth = int(ctx.reports["pipeline-delays"]["depth"])
         return cls(ctx.graphs["layerwise"], pipelined, depth, dict(ctx.reports))
+
+    @property
+    def chip(self) -> str:
+        """The chip the program was compiled for (its populations name it)."""
+        return graph_chip(self.pipelined)
 
     def graph(self, mode: str) -> Graph:
         """The graph for ``mode`` (``pipelined`` or ``layerwise``)."""
