@@ -145,6 +145,12 @@ def test_snnir_keeps_its_time_steps(
     assert code == 0 and "T=3:" in out  # the flag wins
 
 
+def test_weight_bits_beyond_the_chip_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """The bound is the chip model's (Loihi 2: 8 bits), checked before anything loads."""
+    code, _, err = _run(["report", "x.pt", "--weight-bits", "9"], capsys)
+    assert code == 1 and "error[CF201]" in err and "1..8 for chip loihi2" in err, err
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -158,7 +164,6 @@ def test_snnir_keeps_its_time_steps(
         ["compile", "x.pt", "--nir-dt", "inf"],
         ["compile", "x.pt", "--nir-dt", "nan"],
         ["compile", "x.pt", "--input-shape", "1,-3,3"],
-        ["report", "x.pt", "--weight-bits", "9"],
         ["demo", "--limit", "0"],
     ],
 )
