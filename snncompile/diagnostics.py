@@ -216,6 +216,20 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "Make Python control flow depend on shapes only (not on tensor data), or move it out of "
         "the model's forward.",
     ),
+    DiagnosticCode(
+        "FE704",
+        "neuron class without an exact chip form",
+        "UnsupportedOpError",
+        "Use a neuron with an exact form: spikingjelly LIFNode, ParametricLIFNode or IFNode "
+        "(0.0.0.0.14 or 2.0), the snncompile zoo neurons or snntorch Leaky (docs/frontend.md).",
+    ),
+    DiagnosticCode(
+        "FE705",
+        "neuron option without an exact chip form",
+        "UnsupportedOpError",
+        "Change the named option: step_mode='m' (functional.set_step_mode(net, 'm')) or a "
+        "layer.MultiStepContainer around a single-step neuron; the default (float) precision.",
+    ),
     # --- quantization (QZ9xx) ---------------------------------------------------------------
     DiagnosticCode(
         "QZ901",
