@@ -337,7 +337,8 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "Lava is not installed",
         "ConfigError",
         "Install the loihi extra: `make setup` does it, or `pip install --no-deps "
-        "--ignore-requires-python lava-nc==0.10.0 lava-dl==0.6.0` then requirements/loihi.txt.",
+        "--ignore-requires-python lava-nc==0.10.0 lava-dl==0.6.0` then requirements/loihi.txt "
+        "(docs/install.md).",
     ),
     DiagnosticCode(
         "LV502",
