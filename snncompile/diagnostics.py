@@ -113,6 +113,34 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "SnnCompileError",
         "A graph's stage is `tensor` or `network`.",
     ),
+    DiagnosticCode(
+        "IR112",
+        "op declares no spike-domain rule",
+        "InternalError",
+        "Give the op's `OpDef` a `domain=` rule from snncompile/ir/domains.py (or a new one "
+        "there); see docs/architecture.md, 'Adding an op'.",
+    ),
+    DiagnosticCode(
+        "IR113",
+        "op declares no operation count",
+        "InternalError",
+        "Give the op's `OpDef` a `count=` from snncompile/ir/counts.py; an op without synaptic "
+        "operations declares `no_synaptic_ops`.",
+    ),
+    DiagnosticCode(
+        "IR114",
+        "op traits disagree with its count",
+        "InternalError",
+        "An op with synaptic operations must be `WEIGHTED` or `PRODUCT` (so that the "
+        "spike-driven check sees it), and a weighted op or product must count its operations.",
+    ),
+    DiagnosticCode(
+        "IR115",
+        "no quantization rule for op",
+        "UnsupportedOpError",
+        "Keep the op on the host (it is outside the chip partition) or add its rule to "
+        "snncompile/passes/quantize.py.",
+    ),
     # --- configuration and pass pipeline (CF2xx) -------------------------------------------
     DiagnosticCode(
         "CF201",

@@ -9,8 +9,24 @@ import torch
 from snncompile.ir.graph import Graph, GraphBuilder, SourceLoc
 from snncompile.ir.ops.tensor import Conv2dAttrs, LifAttrs, ScaleAttrs
 from snncompile.ir.types import SpikeDomain, TensorType
+from tests.golden import UPDATE_OPTION, Goldens
 
 torch.set_num_threads(1)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        UPDATE_OPTION,
+        action="store_true",
+        default=False,
+        help="(re)write the golden files the selected tests compare with (tests/golden.py)",
+    )
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Goldens:
+    """Compare text with a committed golden file; a missing one fails (tests/golden.py)."""
+    return Goldens(bool(request.config.getoption(UPDATE_OPTION)))
 
 
 def make_conv_lif_graph(seed: int = 0) -> Graph:

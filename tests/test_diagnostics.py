@@ -25,12 +25,12 @@ from snncompile.ir.ops.tensor import LifAttrs, ScaleAttrs
 from snncompile.ir.parser import parse_graph
 from snncompile.ir.types import TensorType
 from snncompile.ir.verify import verify
-from snncompile.passes.compliance import findings, spike_driven_spec
+from snncompile.passes.compliance import findings
 from snncompile.passes.manager import PassContext, PassManager
 from snncompile.passes.partition_host import PartitionHost
 from snncompile.passes.rewrite import apply_patterns
 from tests.conftest import make_conv_lif_graph
-from tests.passes.graphs import attention, ms_block, sew_block
+from tests.passes.graphs import attention, ms_block, raise_violations, sew_block
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -164,7 +164,7 @@ def _real_into_synapses() -> None:
         "linear", [current], LinearAttrs(weight=np.ones((4, 4)), bias=None), name="mac"
     )
     out = b.add_node("lif", [mac], LifAttrs(), name="out")
-    verify(b.finish([out]), spike_driven_spec())
+    raise_violations(b.finish([out]))
 
 
 def _no_neurons() -> None:
@@ -230,6 +230,15 @@ def _trace_single_step_neuron() -> None:
     from snncompile.models.neuron import LIFNode
 
     trace(_OneNeuron(LIFNode(step_mode="s")), torch.rand(2, 3), time_steps=4)
+
+
+def _register(**changes: Any) -> None:
+    """Register a throwaway op modelled on ``mul`` with ``changes`` to its declaration."""
+    import dataclasses
+
+    from snncompile.ir.ops import OPS, build_registry
+
+    build_registry([dataclasses.replace(OPS["mul"], name="bilinear", **changes)])
 
 
 def _quantize(build: str) -> None:
@@ -302,6 +311,10 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IR109": (_output_undefined, "%lif"),
     "IR110": (_arity, "%twoin (lif)"),
     "IR111": (_unknown_stage, "silicon"),
+    "IR112": (lambda: _register(domain=None), "'bilinear'"),
+    "IR113": (lambda: _register(count=None), "'bilinear'"),
+    "IR114": (lambda: _register(traits=frozenset()), "'bilinear'"),
+    "IR115": (lambda: _quantize("unruled_op_graph"), "%offset"),
     "CF201": (lambda: CompileConfig(target="fpga"), "target"),
     "CF202": (lambda: PassManager([], dump_ir_after=["fold-everything"]), "fold-everything"),
     "CF203": (lambda: PassManager([_NeedsFolded()]), "needs-folded"),
@@ -317,13 +330,13 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "ML404": (lambda tmp_path: _checkpoint(tmp_path, "pickled"), "model.pt"),
     "ML405": (lambda tmp_path: _checkpoint(tmp_path, "user_arch"), "mymodel.py:Net"),
     "SD101": (_no_neurons, "@conv_lif"),
-    "SD201": (lambda: verify(sew_block(), spike_driven_spec()), "block.1.attn.q_linear"),
+    "SD201": (lambda: raise_violations(sew_block()), "block.1.attn.q_linear"),
     "SD202": (_real_into_synapses, "%mac (linear)"),
     "SD203": (
-        lambda: verify(ms_block(maxpool_on_current=True), spike_driven_spec()),
+        lambda: raise_violations(ms_block(maxpool_on_current=True)),
         "%block0_pool",
     ),
-    "SD204": (lambda: verify(attention(), spike_driven_spec()), "%real_real (mul)"),
+    "SD204": (lambda: raise_violations(attention()), "%real_real (mul)"),
     "SD301": (_gated_note, "%qkv (matmul)"),
     "FE701": (lambda: _trace_bad("softmax"), "inner.1"),
     "FE702": (lambda: _trace_bad("sum_time"), "inner.1"),

@@ -74,7 +74,19 @@ def ir_markdown() -> str:
         "time step; kernels run one step on a batch. The text form of a node is",
         "`%out = op(%in, ...) {attr=value, ...} : tensor<shape x dtype, domain>`.",
         "",
+        "Each op also declares its traits (`snncompile/ir/ops/base.py` `Trait`), its spike-domain",
+        "rule (`snncompile/ir/domains.py`) and its operation count (`snncompile/ir/counts.py`);",
+        "see docs/architecture.md, 'Op traits'.",
+        "",
+        "| op | traits | spike-domain rule | operation count |",
+        "| --- | --- | --- | --- |",
     ]
+    for op in OPS.values():
+        traits = ", ".join(sorted(t.value for t in op.traits)) or "-"
+        domain = getattr(op.domain, "__name__", "?")
+        count = getattr(op.count, "__name__", "?")
+        lines.append(f"| `{op.name}` | {traits} | `{domain}` | `{count}` |")
+    lines.append("")
     for op in OPS.values():
         kinds = field_kinds(op.attrs)
         attrs = ", ".join(
@@ -87,6 +99,9 @@ def ir_markdown() -> str:
             f"- stages: {', '.join(sorted(op.stages))}; inputs: {arity}; "
             f"stateful: {'yes' if op.stateful else 'no'}",
             f"- attributes: {attrs or 'none'}",
+            f"- traits: {', '.join(sorted(t.value for t in op.traits)) or 'none'}; "
+            f"spike domain: `{getattr(op.domain, '__name__', '?')}`; "
+            f"count: `{getattr(op.count, '__name__', '?')}`",
             "",
             "```",
             op.doc,

@@ -99,6 +99,8 @@ class Context:
     root_name: str
     node: fx.Node | None = None
     notes: list[str] = field(default_factory=list)
+    #: Nodes emitted on values the model has averaged over T: they run once per inference.
+    once_per_inference: set[str] = field(default_factory=set)
 
     # --- diagnostics ---------------------------------------------------------------------
     def loc(self, node: fx.Node | None = None) -> SourceLoc:
@@ -162,7 +164,11 @@ class Context:
 
     def act(self, op: str, inputs: Sequence[Act], attrs: OpAttrs, layout: Layout) -> Act:
         """Emit an op on activations; its result keeps ``layout``."""
-        return Act(self.emit(op, [a.value for a in inputs], attrs), layout)
+        value = self.emit(op, [a.value for a in inputs], attrs)
+        if any(a.layout.averaged for a in inputs):
+            assert value.producer is not None
+            self.once_per_inference.add(value.producer.name)
+        return Act(value, layout)
 
     def reshape(self, x: Act, shape: Sequence[int], layout: Layout | None = None) -> Act:
         """``x`` reshaped to per-sample ``shape`` (no node when the shape is unchanged)."""

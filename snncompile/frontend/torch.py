@@ -651,6 +651,7 @@ def _translate(
             f"mean over T, or per-step [T, B, ...]",
         )
     graph = builder.finish([out.value])
+    graph.once_per_inference = frozenset(ctx.once_per_inference)
     verify(graph)  # a frontend bug must not escape as a malformed graph
     return graph, out.layout.averaged
 

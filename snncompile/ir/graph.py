@@ -117,6 +117,10 @@ class Graph:
         inputs: graph input values (per sample, per time step).
         nodes: the nodes, each after the producers of its inputs.
         outputs: the values the graph returns.
+        once_per_inference: names of nodes the model computes once per inference, on values it
+            has averaged over T (a classifier head after the mean over time). They commute with
+            that mean, so the per-step graph computes the same averaged output; cost reports
+            charge them once instead of T times. Printed as a ``once_per_inference`` line.
     """
 
     def __init__(
@@ -126,9 +130,11 @@ class Graph:
         inputs: Sequence[Value] = (),
         nodes: Sequence[Node] = (),
         outputs: Sequence[Value] = (),
+        once_per_inference: frozenset[str] = frozenset(),
     ) -> None:
         self.name = name
         self.stage = stage
+        self.once_per_inference = frozenset(once_per_inference)
         self.inputs: list[Value] = list(inputs)
         self.nodes: list[Node] = list(nodes)
         self.outputs: list[Value] = list(outputs)
@@ -192,7 +198,9 @@ class Graph:
             new_outputs = [clone(v) for v in node.outputs]
             nodes.append(Node(node.op, new_inputs, node.attrs, new_outputs, node.loc))
         outputs = [mapping[v] for v in self.outputs]
-        return Graph(self.name, stage or self.stage, inputs, nodes, outputs)
+        return Graph(
+            self.name, stage or self.stage, inputs, nodes, outputs, self.once_per_inference
+        )
 
     def __repr__(self) -> str:
         return f"<Graph @{self.name} stage={self.stage} nodes={len(self.nodes)}>"

@@ -376,6 +376,7 @@ def parse_graph(text: str) -> Graph:
     inputs: list[tuple[str, TensorType, int]] = []
     pending: list[_PendingNode] = []
     outputs: list[str] = []
+    once: list[str] = []
     output_line = 0
     while not cur.accept("}"):
         if cur.peek("input ") or cur.peek("input\t"):
@@ -384,6 +385,11 @@ def parse_graph(text: str) -> Graph:
             value_name = cur.sigil_name("%")
             cur.expect(":")
             inputs.append((value_name, _parse_type(cur), line))
+        elif cur.peek("once_per_inference"):
+            cur.keyword("once_per_inference")
+            once.append(cur.sigil_name("%"))
+            while cur.accept(","):
+                once.append(cur.sigil_name("%"))
         elif cur.peek("output"):
             output_line, _ = cur.line_col()
             cur.keyword("output")
@@ -397,7 +403,9 @@ def parse_graph(text: str) -> Graph:
     arrays = _parse_resources(cur) if not cur.at_end() else {}
     if not cur.at_end():
         raise cur.fail("end of input")
-    return _build(name, stage, inputs, pending, outputs, output_line, arrays)
+    graph = _build(name, stage, inputs, pending, outputs, output_line, arrays)
+    graph.once_per_inference = frozenset(once)
+    return graph
 
 
 def _build(

@@ -16,15 +16,7 @@ import torch
 
 from snncompile.models.registry import ModelSpec
 
-__all__ = ["count_parameters_paper", "paper_excluded_parameters"]
-
-
-def paper_excluded_parameters(spec: ModelSpec) -> list[str]:
-    """Names of the built model's parameters that the paper's count leaves out."""
-    patterns = [re.compile(p) for p in spec.extra.get("paper_excludes", ())]
-    with torch.device("meta"):
-        model = spec.build()
-    return [name for name, _ in model.named_parameters() if any(p.search(name) for p in patterns)]
+__all__ = ["count_parameters_paper"]
 
 
 def count_parameters_paper(spec: ModelSpec) -> int:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from snncompile.ir.graph import Graph, GraphBuilder, Node, Value
+from snncompile.ir.ops import Trait, has_trait
 from snncompile.ir.ops.fixed import DelayAttrs
 from snncompile.ir.types import DomainKind
 from snncompile.passes.analyze_spike_domain import analyze
@@ -44,7 +45,7 @@ MAX_SYNAPTIC_DELAY = 62
 def _neuron_like(node: Node, chip: set[str], binary: set[str]) -> bool:
     if node.name not in chip:
         return False
-    if node.op in ("lif_fixed", "lif"):
+    if has_trait(node, Trait.NEURON):
         return True
     # coincidence / gated neurons: products with a spike operand
     return node.op == "mul" and any(v.name in binary for v in node.inputs)

@@ -7,46 +7,36 @@ spike domains of :mod:`analyze_spike_domain` and the partition of :mod:`partitio
 ======================================  ==========================================================
 chip node                               finding
 ======================================  ==========================================================
-conv/linear/dense on ``binary``         compliant (AC)
-conv/linear/dense on ``count(k)``       SD201: a sum of k spike trains; expandable into k
+weighted op on ``binary``               compliant (AC)
+weighted op on ``count(k)``             SD201: a sum of k spike trains; expandable into k
                                         projections at k times the synapse memory
-conv/linear/dense on ``int``/``real``   SD202: a MAC on chip
-maxpool2d on ``int``/``real``           SD203: a max over graded values has no synaptic form
+weighted op on ``int``/``real``         SD202: a MAC on chip
+maximum on ``int``/``real``             SD203: a max over graded values has no synaptic form
 product, both operands ``binary``       compliant: coincidence (AND) neurons, exact
 product, one operand ``binary``         SD301 note: gated neurons with graded spikes, exact
 product, no ``binary`` operand          SD204: needs the host
 ======================================  ==========================================================
 
+"Weighted op", "product" and "maximum" are op traits (``Trait.WEIGHTED``, ``PRODUCT``,
+``MAXIMUM``) declared in the op registry, which refuses an op that counts synaptic operations
+without being weighted or a product (IR114): a new op cannot slip past this check.
 Nodes in the host encoder and host readout are never findings: the report counts their MACs.
 The chip partition is spike-driven iff there is no SD2xx finding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from snncompile.diagnostics import CODES, SnnCompileError, error
 from snncompile.ir.graph import Graph, Node
+from snncompile.ir.ops import Trait, get_op
 from snncompile.ir.types import DomainKind, SpikeDomain
-from snncompile.ir.verify import SPECS, StageSpec
 from snncompile.passes.analyze_spike_domain import Flow, analyze
 from snncompile.passes.partition_host import Partition, partition
 
-__all__ = [
-    "PRODUCT_OPS",
-    "WEIGHTED_OPS",
-    "Finding",
-    "findings",
-    "spike_driven_predicate",
-    "spike_driven_spec",
-]
-
-#: Ops with static synapses (weights) applied to their input.
-WEIGHTED_OPS = frozenset({"conv2d", "conv1d", "linear", "dense"})
-#: Products of two activations.
-PRODUCT_OPS = frozenset({"matmul", "mul"})
+__all__ = ["Finding", "findings"]
 
 
 @dataclass(frozen=True)
@@ -135,11 +125,12 @@ def findings(graph: Graph, parts: Partition | None = None) -> list[Finding]:
             continue
         inputs = [flows[v.name] for v in node.inputs]
         found: Finding | None = None
-        if node.op in WEIGHTED_OPS:
+        op = get_op(node.op)
+        if op.has(Trait.WEIGHTED):
             found = _weighted(node, inputs[0])
-        elif node.op in PRODUCT_OPS and len(inputs) == 2:
+        elif op.has(Trait.PRODUCT):
             found = _product(node, inputs)
-        elif node.op == "maxpool2d" and inputs[0].domain.kind in (DomainKind.INT, DomainKind.REAL):
+        elif op.has(Trait.MAXIMUM) and inputs[0].domain.kind in (DomainKind.INT, DomainKind.REAL):
             found = _finding(
                 "SD203",
                 node,
@@ -149,15 +140,3 @@ def findings(graph: Graph, parts: Partition | None = None) -> list[Finding]:
         if found is not None:
             result.append(found)
     return result
-
-
-def spike_driven_predicate(graph: Graph) -> Iterator[SnnCompileError]:
-    """Verifier predicate of the ``spike-driven`` spec: one error per violation."""
-    for found in findings(graph):
-        if found.severity == "violation":
-            yield found.to_error()
-
-
-def spike_driven_spec() -> StageSpec:
-    """The ``spike-driven`` verifier spec: tensor-stage ops plus the compliance predicate."""
-    return StageSpec("spike-driven", SPECS["tensor"].allowed_ops, (spike_driven_predicate,))

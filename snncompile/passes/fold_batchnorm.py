@@ -34,7 +34,7 @@ __all__ = ["FoldBatchNorm"]
 
 #: Weighted ops whose output channel is axis 0 of their weight, and that channel's axis in
 #: the op's (per-sample) output: ``None`` means the last axis.
-_CHANNEL_AXIS: dict[str, int | None] = {"conv2d": 0, "conv1d": 0, "linear": None}
+_CHANNEL_AXIS: dict[str, int | None] = {"conv2d": 0, "linear": None}
 
 
 def _reshape_source_axis(source: tuple[int, ...], target: tuple[int, ...], axis: int) -> int | None:

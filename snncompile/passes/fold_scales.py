@@ -35,29 +35,19 @@ from typing import ClassVar
 import numpy as np
 
 from snncompile.ir.graph import Graph, Node, Value
+from snncompile.ir.ops import Trait, has_trait, ops_with
 from snncompile.ir.ops.tensor import ScaleAttrs
 from snncompile.passes.manager import PassContext
 from snncompile.passes.rewrite import Rewriter, apply_patterns
 
 __all__ = ["FoldScales"]
 
-#: Ops through which a positive or negative factor moves to the output.
-LINEAR_OPS = frozenset(
-    {
-        "matmul",
-        "mul",
-        "sum",
-        "mean",
-        "avgpool2d",
-        "adaptive_avgpool2d",
-        "reshape",
-        "permute",
-        "slice",
-    }
-)
+#: Ops through which a positive or negative factor moves to the output (op traits).
+LINEAR_OPS = ops_with(Trait.LINEAR)
 #: Ops that commute with positive factors only.
-MONOTONE_OPS = frozenset({"maxpool2d"})
-WEIGHTED_OPS = frozenset({"conv2d", "linear"})
+MONOTONE_OPS = ops_with(Trait.MONOTONE)
+#: Ops whose weights and bias absorb a factor on their output.
+WEIGHTED_OPS = ops_with(Trait.WEIGHTED)
 
 
 def _scale_input(value: Value, graph: Graph) -> Node | None:
@@ -182,7 +172,7 @@ class _ConstThroughLayout:
     name = "const-through-layout"
 
     def apply(self, node: Node, rewriter: Rewriter) -> None:
-        if node.op not in ("reshape", "permute", "slice"):
+        if not has_trait(node, Trait.LAYOUT):
             return
         const = node.inputs[0].producer
         if const is None or const.op != "mul_const":

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 from snncompile.ir.attrs import NoAttrs
 from snncompile.ir.graph import Graph, Node, Value
+from snncompile.ir.ops import Trait, ops_with
 from snncompile.ir.types import DomainKind, SpikeDomain
 from snncompile.passes.analyze_spike_domain import Flow, analyze
 from snncompile.passes.compliance import findings
@@ -31,8 +32,8 @@ from snncompile.passes.rewrite import Rewriter, apply_patterns
 
 __all__ = ["LowerResiduals"]
 
-WEIGHTED = frozenset({"conv2d", "linear"})
-LAYOUT = frozenset({"reshape", "permute", "slice"})
+WEIGHTED = ops_with(Trait.WEIGHTED)
+LAYOUT = ops_with(Trait.LAYOUT)
 
 
 class _Expand:

@@ -19,12 +19,13 @@ from typing import ClassVar
 
 from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph, Node
+from snncompile.ir.ops import Trait, ops_with
 from snncompile.passes.manager import PassContext
 
 __all__ = ["NEURON_OPS", "Partition", "PartitionHost", "partition"]
 
-#: Ops that are spiking neurons.
-NEURON_OPS = frozenset({"lif", "lif_fixed", "population"})
+#: Ops that are spiking neurons (``Trait.NEURON`` in the op registry).
+NEURON_OPS = ops_with(Trait.NEURON)
 
 
 @dataclass(frozen=True)

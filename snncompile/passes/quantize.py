@@ -43,6 +43,7 @@ from snncompile.diagnostics import error
 from snncompile.ir.attrs import NoAttrs
 from snncompile.ir.graph import Graph, GraphBuilder, Node, Value, freeze_array
 from snncompile.ir.loihi import quantize_weights
+from snncompile.ir.ops import Trait, ops_with
 from snncompile.ir.ops.fixed import LifFixedAttrs, ShiftAttrs
 from snncompile.ir.ops.tensor import ScaleAttrs
 from snncompile.ir.types import DomainKind
@@ -54,8 +55,13 @@ from snncompile.passes.partition_host import partition
 
 __all__ = ["QuantizeFixedPoint", "choose_scales", "current_groups"]
 
-WEIGHTED = frozenset({"conv2d", "linear"})
+WEIGHTED = ops_with(Trait.WEIGHTED)
+NEURONS = ops_with(Trait.NEURON)
 AVERAGES = frozenset({"avgpool2d", "adaptive_avgpool2d", "mean", "mul_const", "scale"})
+#: Chip ops that are exact on integer currents as they stand (units pass through unchanged).
+EXACT = ops_with(Trait.LAYOUT) | {"add", "mul", "matmul", "sum", "maxpool2d"}
+#: Every op the quantizer has a rule for on the chip partition; any other is refused (IR115).
+RULES = WEIGHTED | AVERAGES | EXACT | {"lif", "batchnorm"}
 
 
 def _unitless(flow: Flow) -> bool:
@@ -81,7 +87,7 @@ def current_groups(graph: Graph, flows: dict[str, Flow], chip: set[str]) -> dict
         return name
 
     for node in graph.nodes:
-        if node.name not in chip or node.op in WEIGHTED or node.op in ("lif", "lif_fixed"):
+        if node.name not in chip or node.op in WEIGHTED or node.op in NEURONS:
             continue
         currents = [v.name for v in (*node.inputs, *node.outputs) if v.name in parent]
         for other in currents[1:]:
@@ -233,6 +239,13 @@ class _Builder:
         if node.name not in self.chip:
             outputs = self.builder.add_node_multi(
                 node.op, inputs, node.attrs, name=node.name, loc=node.loc
+            )
+        elif node.op not in RULES:
+            raise error(
+                "IR115",
+                f"{node.describe()} is on the chip partition but quantize-fixed-point has no "
+                f"rule for {node.op}; it has rules for {', '.join(sorted(RULES))}",
+                node=node.describe(),
             )
         elif node.op == "lif":
             outputs = (self._neuron(node, inputs[0]),)

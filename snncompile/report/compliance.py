@@ -27,12 +27,13 @@ import numpy as np
 
 from snncompile.ir.graph import Graph
 from snncompile.ir.interpret import run_layerwise
+from snncompile.ir.ops import Trait, has_trait
 from snncompile.passes.analyze_spike_domain import AnalyzeSpikeDomain, analyze
 from snncompile.passes.compliance import Finding, findings
 from snncompile.passes.fold_batchnorm import FoldBatchNorm
 from snncompile.passes.fold_scales import FoldScales
 from snncompile.passes.manager import PassContext, PassManager, PassTiming
-from snncompile.passes.partition_host import NEURON_OPS, Partition, PartitionHost, partition
+from snncompile.passes.partition_host import Partition, PartitionHost, partition
 from snncompile.report.energy import EnergyReport, OperationCounter
 
 __all__ = ["ComplianceReport", "NeuronStats", "check_graph"]
@@ -114,7 +115,7 @@ def check_graph(
     counter = OperationCounter(
         folded, analyze(folded), {node.name: parts.where(node.name) for node in folded.nodes}
     )
-    neuron_nodes = [node for node in folded.nodes if node.op in NEURON_OPS]
+    neuron_nodes = [node for node in folded.nodes if has_trait(node, Trait.NEURON)]
     counter.watch([node.output.name for node in neuron_nodes])
     for start in range(0, inputs.shape[1], chunk):
         batch = inputs[:, start : start + chunk]

@@ -11,6 +11,9 @@ linear ``out_elements · in``; biases not counted):
 - binary input: ``ACs = rate · T · FLOPs``, with ``rate`` the measured mean of the input spikes;
 - count, integer or real input: ``MACs = T · FLOPs`` (the papers charge the SEW count stream
   as MAC; the first conv on the image is a MAC).
+- an op the model applies once per inference, to its input averaged over T (Spikformer's and
+  Spikingformer's classifier head after the mean over time; the graph's ``once_per_inference``,
+  marked by the frontend): ``MACs = FLOPs``, charged once, the input being a real mean.
 
 Products of two activations, which the papers' counters miss, are counted from the products the
 decomposition actually builds, per step, summed over the measured values:
@@ -34,10 +37,11 @@ from typing import Any
 
 import numpy as np
 
+from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph, Node
+from snncompile.ir.ops import Trait, get_op, has_trait
 from snncompile.ir.types import DomainKind
 from snncompile.passes.analyze_spike_domain import Flow
-from snncompile.passes.compliance import PRODUCT_OPS, WEIGHTED_OPS
 
 __all__ = [
     "E_AC_PJ",
@@ -55,18 +59,12 @@ E_AC_PJ = 0.9
 
 
 def flops_of(node: Node) -> int:
-    """Multiply-accumulates of a weighted op or product, per sample and step (no biases)."""
-    out = math.prod(node.output.type.shape)
-    if node.op in ("conv2d", "conv1d"):
-        weight = node.attrs.weight
-        return out * math.prod(weight.shape[1:])
-    if node.op in ("linear", "dense"):
-        return out * int(node.attrs.weight.shape[1])
-    if node.op == "matmul":
-        return out * node.inputs[0].type.shape[-1]
-    if node.op == "mul":
-        return out
-    raise ValueError(f"{node.op} has no FLOP count")
+    """Multiply-accumulates of a weighted op or product, per sample and step (no biases): the
+    count its op declares in the registry (:mod:`snncompile.ir.counts`; zero for ops without
+    synaptic operations)."""
+    count = get_op(node.op).count
+    assert count is not None  # the registry refuses an op without one (IR113)
+    return count(node)
 
 
 @dataclass(frozen=True)
@@ -84,6 +82,8 @@ class LayerCost:
     acs: float
     expanded_weights: int | None = None
     expanded_acs: float | None = None
+    #: time steps charged: T, or 1 for an op applied once per inference (after the T mean)
+    steps_charged: int | None = None
 
     @property
     def energy_pj(self) -> float:
@@ -97,6 +97,7 @@ class LayerCost:
             "partition": self.partition,
             "input_domain": self.input_domain,
             "flops": self.flops,
+            "steps_charged": self.steps_charged,
             "firing_rate": self.firing_rate,
             "mac_ops": self.macs,
             "ac_ops": self.acs,
@@ -142,6 +143,8 @@ def _product_events(a: np.ndarray, b: np.ndarray, op: str) -> float:
     """Synaptic events of one decomposed product (one step, the whole batch)."""
     if op == "mul":
         return float(np.count_nonzero(a * b))
+    if op != "matmul":
+        raise error("IR102", f"no synaptic-event rule for the product {op!r}", node=op)
     # matmul [..., N, K] @ [..., K, M]: Σ_k nnz(A[:, k]) · Σ_m nnz(B[k, :])
     rows = np.count_nonzero(a, axis=-2)  # [..., K]
     cols = np.count_nonzero(b, axis=-1)  # [..., K]
@@ -158,11 +161,7 @@ class OperationCounter:
         self.graph = graph
         self.flows = flows
         self.partition_of = partition_of
-        self.nodes = [
-            n
-            for n in graph.nodes
-            if n.op in WEIGHTED_OPS or (n.op in PRODUCT_OPS and len(n.inputs) == 2)
-        ]
+        self.nodes = [n for n in graph.nodes if has_trait(n, Trait.WEIGHTED, Trait.PRODUCT)]
         self.sums: dict[str, float] = {n.name: 0.0 for n in self.nodes}  # Σ input values
         self.events: dict[str, float] = {n.name: 0.0 for n in self.nodes}  # product events
         self.spikes: dict[str, float] = {}  # Σ output values of observed value names
@@ -177,7 +176,7 @@ class OperationCounter:
     def observe(self, step: int, values: Mapping[str, np.ndarray]) -> None:
         self.steps = max(self.steps, step + 1)
         for node in self.nodes:
-            if node.op in PRODUCT_OPS and node.op not in WEIGHTED_OPS:
+            if has_trait(node, Trait.PRODUCT):
                 a, b = (values[v.name] for v in node.inputs)
                 if any(self.flows[v.name].domain.kind is DomainKind.BINARY for v in node.inputs):
                     self.events[node.name] += _product_events(a, b, node.op)
@@ -202,14 +201,42 @@ class OperationCounter:
         module = node.loc.module if node.loc else None
         flops = flops_of(node)
         where = self.partition_of[node.name]
-        if node.op in PRODUCT_OPS:
+        if has_trait(node, Trait.PRODUCT):
             domain = " x ".join(str(f.domain) for f in inputs)
             if any(f.domain.kind is DomainKind.BINARY for f in inputs):
                 acs = self.events[node.name] / samples
-                return LayerCost(node.name, node.op, module, where, domain, flops, None, 0.0, acs)
+                return LayerCost(
+                    node.name,
+                    node.op,
+                    module,
+                    where,
+                    domain,
+                    flops,
+                    None,
+                    0.0,
+                    acs,
+                    steps_charged=steps,
+                )
             macs = float(steps * flops)
-            return LayerCost(node.name, node.op, module, where, domain, flops, None, macs, 0.0)
+            return LayerCost(
+                node.name,
+                node.op,
+                module,
+                where,
+                domain,
+                flops,
+                None,
+                macs,
+                0.0,
+                steps_charged=steps,
+            )
         flow = inputs[0]
+        if node.name in self.graph.once_per_inference:
+            # the model applies it once, to the mean over T of its input: a real value (MAC)
+            macs = float(flops)
+            return LayerCost(
+                node.name, node.op, module, where, "real", flops, None, macs, 0.0, None, None, 1
+            )
         numel = math.prod(node.inputs[0].type.shape)
         mean_value = self.sums[node.name] / (steps * samples * numel)
         if flow.domain.kind is DomainKind.BINARY:
@@ -233,6 +260,7 @@ class OperationCounter:
             acs,
             expanded_weights,
             expanded_acs,
+            steps,
         )
 
 

@@ -28,6 +28,7 @@ from snncompile.config import CompileConfig
 from snncompile.diagnostics import SnnCompileError, error
 from snncompile.frontend.nir import EXTENSION_IR, EXTENSION_OP
 from snncompile.ir.graph import Graph, GraphBuilder, Node, Value
+from snncompile.ir.ops import Trait, ops_with
 from snncompile.ir.printer import print_graph
 from snncompile.passes.dead_code import DeadCode
 from snncompile.passes.fold_batchnorm import FoldBatchNorm
@@ -43,7 +44,7 @@ DISCRETISATION: dict[str, Any] = {
     "snncompile.threshold": ">=",
 }
 #: Ops that multiply two activations (attention): NIR has no primitive for them.
-PRODUCTS = frozenset({"matmul", "mul"})
+PRODUCTS = ops_with(Trait.PRODUCT)
 
 
 @dataclass(frozen=True)

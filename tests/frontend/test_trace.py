@@ -388,3 +388,30 @@ def test_recording_keeps_shapes_of_activations_and_values_of_constants() -> None
     assert not by_name["max_1"].is_meta and float(by_name["max_1"]) > 0
     assert not by_name["zeros"].is_meta
     assert tuple(by_name["getattr_1"]) == (2, 3)  # y.shape, a real torch.Size
+
+
+class _Head(nn.Module):
+    """A LIF layer and a classifier head applied after (``after_mean``) or before the mean."""
+
+    def __init__(self, after_mean: bool) -> None:
+        super().__init__()
+        self.fc = nn.Linear(6, 8)
+        self.lif = _lif()
+        self.head = nn.Linear(8, 3)
+        self.after_mean = after_mean
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: [T, B, 6]
+        s = self.lif(self.fc(x))
+        if self.after_mean:
+            return self.head(s.mean(0))
+        return self.head(s).mean(0)
+
+
+@pytest.mark.parametrize("after_mean", [True, False])
+def test_ops_after_the_mean_over_time_run_once_per_inference(after_mean: bool) -> None:
+    graph = trace(_Head(after_mean).double(), _x(T, 2, 6), time_steps=T, input_layout="TB")
+    assert graph.once_per_inference == ({"head"} if after_mean else set())
+    text = print_graph(graph)
+    assert ("once_per_inference %head" in text) == after_mean
+    assert parse_graph(text).once_per_inference == graph.once_per_inference
+    assert graph.copy().once_per_inference == graph.once_per_inference

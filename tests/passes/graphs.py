@@ -139,3 +139,13 @@ def attention(seed: int = 0) -> Graph:
     real_real = b.add_node("mul", [gated, x], NoAttrs(), name="real_real")
     out = _lif(b, real_real, "out_lif")
     return b.finish([out])
+
+
+def raise_violations(graph: Graph) -> None:
+    """Raise the first spike-driven violation of ``graph`` as its coded error (the way
+    ``quantize-fixed-point`` stops on one); notes (SD3xx) are not raised."""
+    from snncompile.passes.compliance import findings
+
+    for found in findings(graph):
+        if found.severity == "violation":
+            raise found.to_error()

@@ -14,23 +14,17 @@ from snncompile.ir.printer import print_graph
 from snncompile.passes.analyze_spike_domain import AnalyzeSpikeDomain
 from snncompile.passes.manager import PassContext, PassManager
 from snncompile.passes.partition_host import PartitionHost
+from tests.golden import Goldens
 from tests.passes.graphs import attention, ms_block, sew_block
 
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def _golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if not path.exists():  # pragma: no cover - written once, then reviewed and committed
-        path.write_text(text)
-    assert text == path.read_text()
-
-
-def test_domains_golden() -> None:
+def test_domains_golden(golden: Goldens) -> None:
     ctx = PassContext()
     result = PassManager([AnalyzeSpikeDomain()]).run(sew_block(), ctx).graph
     text = print_graph(result, elide_arrays=True)
-    _golden("sew_block_domains.snnir", text)
+    golden.check(GOLDEN / "sew_block_domains.snnir", text)
     assert "tensor<16x4xf64, count(2)>" in text  # the SEW residual
     # domains survive the text form
     parsed = parse_graph(print_graph(result))

@@ -22,6 +22,7 @@ from snncompile.ir.types import TensorType
 from snncompile.passes.balance_delays import BalanceDelays
 from snncompile.passes.manager import PassContext, PassManager
 from snncompile.runner import quantized_graph
+from tests.golden import Goldens
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "digits"
 GOLDEN = Path(__file__).parent / "golden"
@@ -55,7 +56,7 @@ def residual_graph() -> Graph:
     return b.finish([p2])
 
 
-def test_residual_gets_a_synaptic_delay_and_gated_populations() -> None:
+def test_residual_gets_a_synaptic_delay_and_gated_populations(golden: Goldens) -> None:
     graph = residual_graph()
     pipelined, depth = _pipeline(graph)
     assert depth == 2
@@ -63,11 +64,8 @@ def test_residual_gets_a_synaptic_delay_and_gated_populations() -> None:
     assert starts == {"pop0": 0, "pop1": 1, "pop2": 2}
     delays = sorted(n.attrs.steps for n in pipelined.nodes if n.op == "delay")
     assert delays == [1, 1, 1]  # two hops after pop0/pop1, one balancing delay on the skip
-    golden = GOLDEN / "residual_pipelined.snnir"
     text = print_graph(pipelined, elide_arrays=True)
-    if not golden.exists():  # pragma: no cover - written once, then reviewed and committed
-        golden.write_text(text)
-    assert text == golden.read_text()
+    golden.check(GOLDEN / "residual_pipelined.snnir", text)
     rng = np.random.default_rng(1)
     x = rng.integers(0, 12, size=(8, 3, 4)).astype(np.float64)
     layerwise = run_layerwise(graph, [x])["pop2"]

@@ -23,6 +23,7 @@ from snncompile.passes.decompose_attention import DecomposeAttention, chain_cost
 from snncompile.passes.fold_batchnorm import FoldBatchNorm
 from snncompile.passes.fold_scales import FoldScales
 from snncompile.passes.manager import PassContext, PassManager
+from tests.golden import Goldens
 from tests.passes.graphs import attention
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -88,17 +89,14 @@ def test_chain_order_is_chosen_by_cost() -> None:
     assert ctx.reports["decompose-attention"]["chains"][0]["chosen"] == "(AB)C"
 
 
-def test_report_counts_neurons_and_kinds() -> None:
+def test_report_counts_neurons_and_kinds(golden: Goldens) -> None:
     decomposed, ctx = _decompose(attention(), reassociate=False)
     report = ctx.reports["decompose-attention"]
     kinds = {p["node"]: (p["kind"], p["neurons"]) for p in report["products"]}
     assert kinds == {"qk": ("coincidence", 6 * 4 * 6), "qkv": ("gated", 6 * 6 * 4)}
     assert report["neurons"] == 288 and report["synapses"] == 3 * 288
     text = print_graph(decomposed, elide_arrays=True)
-    golden = GOLDEN / "attention_decomposed.snnir"
-    if not golden.exists():  # pragma: no cover - written once, then reviewed and committed
-        golden.write_text(text)
-    assert text == golden.read_text()
+    golden.check(GOLDEN / "attention_decomposed.snnir", text)
 
 
 @pytest.mark.parametrize("family", ["spikformer", "spikingformer", "sdt", "spikingresformer"])

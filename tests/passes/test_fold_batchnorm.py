@@ -12,6 +12,7 @@ from snncompile.ir.interpret import run_layerwise
 from snncompile.ir.printer import print_graph
 from snncompile.passes.fold_batchnorm import FoldBatchNorm
 from snncompile.passes.manager import PassContext, PassManager
+from tests.golden import Goldens
 from tests.passes.graphs import ms_block, sew_block
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -39,13 +40,10 @@ def test_folded_graph_computes_the_same(build: object, seed: int) -> None:
             np.testing.assert_array_equal(after[node.name], before[node.name])
 
 
-def test_golden_ir_after_folding() -> None:
+def test_golden_ir_after_folding(golden: Goldens) -> None:
     folded, _ = _fold(sew_block())
     text = print_graph(folded, elide_arrays=True)
-    golden = GOLDEN / "sew_block_folded.snnir"
-    if not golden.exists():  # pragma: no cover - written once, then reviewed and committed
-        golden.write_text(text)
-    assert text == golden.read_text()
+    golden.check(GOLDEN / "sew_block_folded.snnir", text)
 
 
 def test_shared_conv_output_is_not_folded() -> None:

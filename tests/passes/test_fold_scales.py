@@ -20,6 +20,7 @@ from snncompile.passes.analyze_spike_domain import analyze
 from snncompile.passes.fold_batchnorm import FoldBatchNorm
 from snncompile.passes.fold_scales import FoldScales
 from snncompile.passes.manager import PassContext, PassManager
+from tests.golden import Goldens
 from tests.passes.graphs import attention
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -40,7 +41,7 @@ def _same_spikes(before: Graph, after: Graph, x: np.ndarray) -> None:
     )
 
 
-def test_attention_scale_moves_into_the_threshold() -> None:
+def test_attention_scale_moves_into_the_threshold(golden: Goldens) -> None:
     graph = attention()
     folded, ctx = _fold(graph)
     assert "scale" not in folded.op_counts()
@@ -52,10 +53,7 @@ def test_attention_scale_moves_into_the_threshold() -> None:
     x = np.random.default_rng(0).normal(0.8, 1.0, size=(5, 3, 6, 4))
     _same_spikes(graph, folded, x)
     text = print_graph(folded, elide_arrays=True)
-    golden = GOLDEN / "attention_scales_folded.snnir"
-    if not golden.exists():  # pragma: no cover - written once, then reviewed and committed
-        golden.write_text(text)
-    assert text == golden.read_text()
+    golden.check(GOLDEN / "attention_scales_folded.snnir", text)
 
 
 def test_scale_after_weights_folds_into_them_and_chains_merge() -> None:

@@ -20,6 +20,7 @@ from snncompile.passes.fold_batchnorm import FoldBatchNorm
 from snncompile.passes.fold_scales import FoldScales
 from snncompile.passes.lower_residuals import LowerResiduals
 from snncompile.passes.manager import PassContext, PassManager
+from tests.golden import Goldens
 from tests.passes.graphs import ms_block, sew_block
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -46,7 +47,7 @@ def test_sew_input_stops_the_compile_by_default() -> None:
     assert "--expand-sew" in info.value.fix
 
 
-def test_sew_input_is_distributed_over_its_sources() -> None:
+def test_sew_input_is_distributed_over_its_sources(golden: Goldens) -> None:
     graph = sew_block()
     lowered, ctx = _lower(graph, expand=True)
     assert not [f for f in findings(lowered) if f.code == "SD201"]
@@ -56,10 +57,7 @@ def test_sew_input_is_distributed_over_its_sources() -> None:
     folded = PassManager([FoldBatchNorm(), FoldScales()]).run(graph).graph
     _same(folded, lowered, x)
     text = print_graph(lowered, elide_arrays=True)
-    golden = GOLDEN / "sew_block_lowered.snnir"
-    if not golden.exists():  # pragma: no cover - written once, then reviewed and committed
-        golden.write_text(text)
-    assert text == golden.read_text()
+    golden.check(GOLDEN / "sew_block_lowered.snnir", text)
 
 
 def test_ms_residuals_need_no_rewrite() -> None:

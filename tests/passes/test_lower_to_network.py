@@ -29,6 +29,7 @@ from snncompile.ir.verify import verify
 from snncompile.passes.lower_to_network import LowerToNetwork
 from snncompile.passes.manager import PassContext
 from snncompile.passes.pipeline_delays import PipelineDelays
+from tests.golden import Goldens
 
 LIF = LifFixedAttrs(du=4095, dv=2048, vth=64)
 
@@ -78,11 +79,11 @@ def _lower(graph: Graph, *, allow_host_ops: bool = False) -> tuple[Graph, PassCo
 GOLDEN = Path(__file__).parent / "golden" / "lower_to_network_block.snnir"
 
 
-def test_golden_network_ir() -> None:
+def test_golden_network_ir(golden: Goldens) -> None:
     net, ctx = _lower(_quantized_block())
     text = print_graph(net, elide_arrays=True)
     body = text[: text.index("\n}") + 2]
-    assert body + "\n" == GOLDEN.read_text()
+    golden.check(GOLDEN, body + "\n")
     # biases: conv bias (3, -5) per channel -> 64·bias; linear bias 8, -16 under >> 3 -> 1, -2
     np.testing.assert_array_equal(net.node("b").attrs.bias_mant[:, 0, 0], [192.0, -320.0])
     np.testing.assert_array_equal(net.node("c").attrs.bias_mant[0], [64.0, -128.0, 0.0])

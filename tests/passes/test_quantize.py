@@ -16,7 +16,7 @@ from snncompile.frontend.simulate import simulate
 from snncompile.ir.attrs import NoAttrs
 from snncompile.ir.graph import Graph, GraphBuilder
 from snncompile.ir.loihi import effective_weights
-from snncompile.ir.ops.tensor import BatchNormAttrs, LifAttrs, LinearAttrs
+from snncompile.ir.ops.tensor import BatchNormAttrs, ConstAttrs, LifAttrs, LinearAttrs
 from snncompile.ir.types import TensorType
 from snncompile.passes.decompose_attention import DecomposeAttention
 from snncompile.passes.fold_batchnorm import FoldBatchNorm
@@ -108,8 +108,30 @@ def unfolded_batchnorm_graph() -> Graph:
     return b.finish([out])
 
 
+def unruled_op_graph() -> Graph:
+    """A constant added to a chip current: the quantizer has no rule to scale it (the constant
+    would stay in float units while the current is in units of 1/k)."""
+    rng = np.random.default_rng(0)
+    b = GraphBuilder("g")
+    x = b.input("x", TensorType((4,), "f64"))
+    s = b.add_node("lif", [x], LifAttrs(), name="first")
+    fc1 = b.add_node("linear", [s], LinearAttrs(weight=rng.normal(size=(4, 4)), bias=None))
+    fc2 = b.add_node("linear", [s], LinearAttrs(weight=rng.normal(size=(4, 4)), bias=None))
+    both = b.add_node("add", [fc1, fc2], NoAttrs())
+    offset = b.add_node("add_const", [both], ConstAttrs(value=np.full(4, 0.3)), name="offset")
+    out = b.add_node("lif", [offset], LifAttrs(), name="out")
+    return b.finish([out])
+
+
 def quantize(graph: Graph) -> Graph:
     return _pipeline(graph)[1]
+
+
+def test_op_without_a_quantization_rule_is_refused() -> None:
+    with pytest.raises(SnnCompileError) as info:
+        quantize(unruled_op_graph())
+    assert info.value.code == "IR115" and "%offset" in info.value.message
+    assert "add_const" in info.value.message
 
 
 def test_neuron_without_decayed_input_is_refused() -> None:

@@ -7,12 +7,11 @@ import pytest
 
 from snncompile.diagnostics import CODES, SnnCompileError
 from snncompile.ir.ops import OPS
-from snncompile.ir.verify import verify
 from snncompile.passes.analyze_spike_domain import DOMAIN_RULES, AnalyzeSpikeDomain
-from snncompile.passes.compliance import findings, spike_driven_spec
+from snncompile.passes.compliance import findings
 from snncompile.passes.manager import PassContext, PassManager
 from snncompile.passes.partition_host import PartitionHost, partition
-from tests.passes.graphs import attention, ms_block, sew_block
+from tests.passes.graphs import attention, ms_block, raise_violations, sew_block
 
 
 def _domains(graph):  # type: ignore[no-untyped-def]
@@ -84,13 +83,13 @@ def test_sew_block_is_not_spike_driven() -> None:
     assert "count(2)" in found[0].message and "%stem_lif" in found[0].message
     assert "2x the synapse memory (16 -> 32 weights)" in found[0].message
     with pytest.raises(SnnCompileError) as info:
-        verify(sew_block(), spike_driven_spec())
+        raise_violations(sew_block())
     assert info.value.code == "SD201"
 
 
 def test_ms_block_is_spike_driven() -> None:
     assert findings(ms_block()) == []
-    verify(ms_block(), spike_driven_spec())
+    raise_violations(ms_block())
 
 
 def test_maxpool_on_currents_on_chip_is_flagged() -> None:
@@ -105,3 +104,17 @@ def test_products_are_classified() -> None:
     assert found["gated"].code == "SD301"
     assert found["real_real"].code == "SD204" and found["real_real"].severity == "violation"
     assert found["real_real"].fix == CODES["SD204"].fix
+
+
+def test_check_analyses_its_graph_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """analyze-spike-domain, the findings and the operation counter share one analysis."""
+    from snncompile.passes import analyze_spike_domain
+    from snncompile.report.compliance import check_graph
+
+    monkeypatch.setattr(analyze_spike_domain, "_CACHE", type(analyze_spike_domain._CACHE)())
+    monkeypatch.setitem(analyze_spike_domain.STATS, "computed", 0)
+    graph = ms_block()
+    inputs = np.random.default_rng(0).normal(size=(2, 1, *graph.inputs[0].type.shape))
+    report = check_graph(graph, inputs)
+    assert report.spike_driven
+    assert analyze_spike_domain.STATS["computed"] == 1

@@ -68,3 +68,26 @@ def test_coincidence_events_equal_brute_force() -> None:
     )
     (layer,) = report.layers
     assert layer.acs == brute / 2 and layer.macs == 0  # per sample
+
+
+def test_head_after_the_mean_over_time_is_charged_once() -> None:
+    """Issue 22 item 1: a head applied to the mean over T runs once per inference."""
+    rng = np.random.default_rng(3)
+    b = GraphBuilder("g")
+    x = b.input("x", TensorType((4,), "f64"))
+    s = b.add_node("lif", [x], LifAttrs(), name="s")
+    fc = b.add_node("linear", [s], LinearAttrs(weight=rng.normal(size=(6, 4)), bias=None))
+    h = b.add_node("lif", [fc], LifAttrs(), name="h")
+    head = b.add_node("linear", [h], LinearAttrs(weight=rng.normal(size=(3, 6)), bias=None))
+    graph = b.finish([head])
+    inputs = rng.normal(1.5, 1.0, size=(5, 2, 4))  # T = 5
+    values = run_layerwise(graph, [inputs], record=True)
+    where = {n.name: "chip" for n in graph.nodes}
+    per_step = count_operations(graph, values, analyze(graph), where).layers[1]
+    assert per_step.macs == 0 and np.isclose(per_step.acs, float(values["h"].mean()) * 5 * 18)
+    graph.once_per_inference = frozenset({head.name})
+    once = count_operations(graph, values, analyze(graph), where).layers[1]
+    # by hand: 3 outputs x 6 inputs = 18 MACs, once (not 5 x 18, not rate x 5 x 18 ACs)
+    assert (once.macs, once.acs, once.flops, once.steps_charged) == (18.0, 0.0, 18, 1)
+    assert once.input_domain == "real" and once.to_dict()["steps_charged"] == 1
+    assert per_step.steps_charged == 5

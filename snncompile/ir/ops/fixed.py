@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from snncompile.ir import counts, domains
 from snncompile.ir.attrs import Array, NoAttrs, OpAttrs
 from snncompile.ir.loihi import LifFixed, shift
-from snncompile.ir.ops.base import OpDef, ShapeError, State
+from snncompile.ir.ops.base import OpDef, ShapeError, State, Trait
 from snncompile.ir.types import TensorType
 
 __all__ = ["OPS", "DelayAttrs", "LifFixedAttrs", "ShiftAttrs"]
@@ -144,6 +145,8 @@ def _round(a: NoAttrs, xs: Sequence[np.ndarray], state: State | None) -> tuple[n
     return (np.rint(xs[0]),)
 
 
+_NONE = counts.no_synaptic_ops
+
 OPS: list[OpDef] = [
     OpDef(
         "delay",
@@ -153,8 +156,20 @@ OPS: list[OpDef] = [
         TENSOR,
         init_state=_delay_state,
         doc=(_delay.__doc__ or "").strip(),
+        traits=frozenset({Trait.LINEAR}),
+        domain=domains.same,
+        count=_NONE,
     ),
-    OpDef("round", NoAttrs, _infer_shift, _round, TENSOR, doc=(_round.__doc__ or "").strip()),
+    OpDef(
+        "round",
+        NoAttrs,
+        _infer_shift,
+        _round,
+        TENSOR,
+        doc=(_round.__doc__ or "").strip(),
+        domain=domains.shift,
+        count=_NONE,
+    ),
     OpDef(
         "lif_fixed",
         LifFixedAttrs,
@@ -163,6 +178,18 @@ OPS: list[OpDef] = [
         TENSOR,
         init_state=_lif_fixed_state,
         doc=(_lif_fixed.__doc__ or "").strip(),
+        traits=frozenset({Trait.NEURON}),
+        domain=domains.neuron,
+        count=_NONE,
     ),
-    OpDef("shift", ShiftAttrs, _infer_shift, _shift, TENSOR, doc=(_shift.__doc__ or "").strip()),
+    OpDef(
+        "shift",
+        ShiftAttrs,
+        _infer_shift,
+        _shift,
+        TENSOR,
+        doc=(_shift.__doc__ or "").strip(),
+        domain=domains.shift,
+        count=_NONE,
+    ),
 ]

@@ -31,9 +31,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from snncompile.ir import counts, domains
 from snncompile.ir.attrs import Array, OpAttrs
 from snncompile.ir.loihi import LifFixed, shift
-from snncompile.ir.ops.base import OpDef, ShapeError, State
+from snncompile.ir.ops.base import OpDef, ShapeError, State, Trait
 from snncompile.ir.types import TensorType
 from snncompile.ir.views import View, ViewError, parse_view
 
@@ -327,6 +328,9 @@ OPS: list[OpDef] = [
         arity=None,
         init_state=_population_state,
         doc=(_population.__doc__ or "").strip(),
+        traits=frozenset({Trait.NEURON}),
+        domain=domains.population,
+        count=counts.no_synaptic_ops,
     ),
     OpDef(
         "projection",
@@ -336,6 +340,9 @@ OPS: list[OpDef] = [
         NETWORK,
         init_state=_projection_state,
         doc=((project.__doc__ or "") + "\n" + (_projection.__doc__ or "")).strip(),
+        traits=frozenset({Trait.WEIGHTED}),
+        domain=domains.integer_currents,
+        count=counts.projection_count,
     ),
     OpDef(
         "current_sum",
@@ -345,5 +352,7 @@ OPS: list[OpDef] = [
         NETWORK,
         arity=None,
         doc=(_current_sum.__doc__ or "").strip(),
+        domain=domains.integer_currents,
+        count=counts.no_synaptic_ops,
     ),
 ]

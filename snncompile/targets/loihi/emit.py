@@ -63,7 +63,7 @@ from snncompile.targets.loihi.plan import (
     value_arrivals,
 )
 
-__all__ = ["FORMS", "GRADED_BITS", "LavaNetwork", "RecordSlot", "emit", "emit_report"]
+__all__ = ["FORMS", "GRADED_BITS", "LavaNetwork", "RecordSlot", "emit"]
 
 FORMS = ("stock", "fused")
 #: ``num_message_bits`` of synapses that read graded payloads.
@@ -523,8 +523,3 @@ def _emit_stock(
     network = _StockBuilder(graph, split, known, steps).build(path)
     _new_record_file(path, network.rows, steps)
     return network
-
-
-def emit_report(network: LavaNetwork) -> dict[str, Any]:
-    """The report of an emitted network (process counts by kind)."""
-    return network.report()
