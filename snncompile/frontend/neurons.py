@@ -2,10 +2,12 @@ r"""Recognizers: spiking-neuron modules of the supported libraries -> the IR ``l
 
 The torch frontend keeps every recognised neuron as one leaf node of the traced graph and asks
 :func:`recognize` for its :class:`~snncompile.ir.ops.tensor.LifAttrs`. The table
-:data:`RECOGNIZERS` is one explicit dict keyed by ``(module, class name)`` of the neuron class;
-nothing registers itself by import side effect, and spikingjelly is never imported here (its
-classes are recognised by name, so the frontend works with or without it installed and does not
-pay its import time).
+:data:`RECOGNIZERS` is one explicit dict keyed by the public ``(module, class name)`` a library
+exports its neuron under; a module's class is matched by identity with that export (so
+spikingjelly 2.0's ``neuron/lif.py`` classes are found as well as 0.0.0.0.14's ``neuron.py``
+ones), and only when the library is already imported: nothing registers itself by import side
+effect, and spikingjelly is never imported here. A spikingjelly neuron class that is not in the
+table is refused (FE704) rather than traced into.
 
 Supported neurons and what they become (spikingjelly's semantics, SEMANTICS.md section 2,
 except for snntorch's neuron; ``detach_reset`` and the surrogate only change gradients and are
@@ -22,6 +24,8 @@ LIFNode``
 / ``ParametricLIFNode``; spikingjelly ``clock_driven.    dtype of ``w``) and ``tau = 1/decay``
 neuron.MultiStepParametricLIFNode`` and
 ``activation_based.neuron.ParametricLIFNode``
+spikingjelly ``activation_based.neuron.IFNode``,        ``tau = inf``, ``decay_input = false``
+``clock_driven.neuron.MultiStepIFNode``                 (``H = V + X``, bit-identical)
 ``snntorch.Leaky`` (every ``snntorch.SpikingNeuron``    ``dynamics='snntorch'``, ``decay =
 is a leaf; the other classes are refused, FE701)        beta``, ``reset_mechanism``,
                                                         ``reset_delay``, ``v_threshold``; tensor
@@ -39,10 +43,11 @@ general. Known limit: with ``decay_input=False`` and ``V_reset = 0``, spikingjel
 neurons (and activation-based ones in training mode) evaluate ``V·(1 - 1/tau) + X`` while the
 kernel evaluates ``V - V/tau + X``: equal in exact arithmetic, possibly one ulp apart in floats.
 
-Only multi-step spikingjelly neurons are recognised (``step_mode='m'``, or the clock-driven
-``MultiStep*`` classes): a single-step neuron called once per time step in a Python loop has no
-place in a one-step graph and is reported as unsupported by the frontend. snntorch neurons are
-single-step by design; :mod:`snncompile.frontend.snntorch` traces their per-step models.
+Only multi-step spikingjelly neurons are traced (``step_mode='m'``, the clock-driven
+``MultiStep*`` classes, or a ``layer.MultiStepContainer`` around a single-step neuron): a
+single-step neuron called on ``[T, B, ...]`` is refused with FE705, which names the option.
+snntorch neurons are single-step by design; :mod:`snncompile.frontend.snntorch` traces their
+per-step models.
 """
 
 from __future__ import annotations
