@@ -17,6 +17,7 @@ runs, or layerwise, as PyTorch computes; engine numpy, or torch on CPU/CUDA with
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -32,6 +33,7 @@ from snncompile.frontend.load import LoadedModel, load_configured, to_graph
 from snncompile.frontend.simulate import time_major_inputs
 from snncompile.ir.graph import Graph
 from snncompile.ir.interpret import run_layerwise
+from snncompile.limits import require_memory
 from snncompile.targets.sim.engine import Simulator
 from snncompile.targets.sim.program import NetworkProgram, build_program
 from snncompile.targets.sim.stats import SimStats
@@ -92,6 +94,9 @@ class Compiled:
                 "run the source model file instead",
                 node="backend",
             )
+        from snncompile.frontend.consent import require_code_consent
+
+        require_code_consent(self.config.arch, "the artifact's manifest", self.config.trust_code)
         loaded = load_configured(self.source, self.config)
         self.graph = to_graph(loaded, torch.float64)
         return self.graph
@@ -160,6 +165,13 @@ class Compiled:
             seconds = time.perf_counter() - start
             return RunOutput(out.mean(axis=0), out, latency_steps=steps, seconds=seconds)
         depth = self.depth if mode == "pipelined" else 0
+        graph_values = self.program.graph(mode)
+        per_step = sum(out.type.numel for node in graph_values.nodes for out in node.outputs)
+        require_memory(  # the padded inputs of every step, and one step's values
+            8 * inputs.shape[1] * (per_step + (steps + depth) * math.prod(inputs.shape[2:])),
+            f"running {inputs.shape[1]} sample(s) of {self.loaded.name} for {steps + depth} steps",
+            node=self.loaded.name,
+        )
         if depth:  # the pipeline drains: inputs after T reach no counted output
             inputs = np.concatenate([inputs, np.zeros((depth, *inputs.shape[1:]))])
         name = self.program.graph(mode).outputs[0].name
@@ -228,14 +240,27 @@ def compile(
     return compiled
 
 
-def _from_artifact(path: Path) -> Compiled:
+def _from_artifact(path: Path, user: CompileConfig) -> Compiled:
+    """The verified artifact at ``path``; trust settings and the signing key come from the
+    user's ``config``, never from the manifest, and the recorded source is found relative to
+    the artifact and checked against its SHA-256 (AR104)."""
     from snncompile.frontend.load import _card
     from snncompile.targets.loihi import load
+    from snncompile.targets.loihi.artifact import resolve_source
+    from snncompile.targets.loihi.integrity import read_sign_key
 
-    artifact = load(path)
+    artifact = load(path, key=read_sign_key(user.sign_key))
     manifest, program = artifact.manifest, artifact.program
-    source = (manifest.get("source") or {}).get("path")
-    card = _card(Path(source)) if source and Path(source).is_file() else None
+    config = artifact.config.replace(
+        trust_pickle=user.trust_pickle,
+        trust_code=user.trust_code,
+        sign_key=user.sign_key,
+        max_memory=user.max_memory,
+        sim_backend=user.sim_backend,
+        device=user.device,
+    )
+    source = resolve_source(path, manifest)
+    card = _card(source) if source is not None else None
     graph = program.layerwise
     loaded = LoadedModel(
         name=str(manifest.get("model", path.name)),
@@ -247,8 +272,8 @@ def _from_artifact(path: Path) -> Compiled:
         dataset=(card or {}).get("dataset") or ("digits" if card and "split" in card else None),
         card=card,
     )
-    compiled = Compiled(loaded, graph, artifact.config, "loihi", _program=program)
-    compiled.source = source
+    compiled = Compiled(loaded, graph, config, "loihi", _program=program)
+    compiled.source = None if source is None else str(source)
     return compiled
 
 
@@ -264,7 +289,7 @@ def compile_config(
     ``model`` may also be an artifact directory written by ``--target loihi``: its verified
     network is used as it is (the float backend then needs the source model it records)."""
     if isinstance(model, str | Path) and (Path(model) / "manifest.json").is_file():
-        return _from_artifact(Path(model))
+        return _from_artifact(Path(model), config)
     loaded = load_configured(model, config)
     if input_shape is None and example_input is not None:
         example = example_input.detach() if hasattr(example_input, "detach") else example_input

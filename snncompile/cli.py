@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import sys
 import typing
 from collections.abc import Callable
@@ -32,6 +33,7 @@ import click
 from snncompile import __version__
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import InternalError, SnnCompileError
+from snncompile.fileio import refuse_overwriting_inputs, write_text
 
 __all__ = ["cli", "main"]
 
@@ -114,6 +116,8 @@ def compile_command(model: str, output: Path | None, **options: Any) -> None:
     from snncompile.driver import compile_file
 
     config = CompileConfig.from_dict(options)
+    refuse_overwriting_inputs([("-o", output)], [model, _card_of(model)])
+    _memory_limit(config.max_memory)
     result = compile_file(model, config, output=output, dump=_dump_to_stderr)
     if result.text is not None:
         click.echo(result.text, nl=False)
@@ -125,6 +129,21 @@ def compile_command(model: str, output: Path | None, **options: Any) -> None:
     else:
         for path in files:
             click.echo(f"wrote {path} ({result.summary})", err=True)
+
+
+def _memory_limit(gib: float | None) -> None:
+    """Apply ``--max-memory`` to this process's resource guards (snncompile.limits)."""
+    from snncompile.limits import set_memory_limit
+
+    if gib is not None and not 0 < gib < float("inf"):
+        raise click.BadParameter(f"--max-memory must be a positive number of GiB, got {gib}")
+    set_memory_limit(gib)
+
+
+def _card_of(model: str) -> Path | None:
+    """The model card beside a model file (an input too: no output may replace it)."""
+    card = None if model.startswith("zoo:") else Path(model).with_suffix(".json")
+    return card if card is not None and card.is_file() else None
 
 
 def _dump_to_stderr(pass_name: str, text: str) -> None:
@@ -153,6 +172,17 @@ def _dump_to_stderr(pass_name: str, text: str) -> None:
 @click.option("--time-steps", type=int, help="T (default: the model card's or zoo's).")
 @click.option("--seed", default=0, show_default=True, help="Seed of zoo:NAME weights and inputs.")
 @click.option("--trust-pickle", is_flag=True, help="Allow a pickled nn.Module (runs code).")
+@click.option("--trust-code", is_flag=True, help="Allow the class a model card names (runs code).")
+@click.option("--max-memory", type=float, help="Memory limit in GiB (default: half of RAM).")
+@click.option(
+    "--count",
+    "convention",
+    type=click.Choice(["paper", "events", "chip"]),
+    default="paper",
+    show_default=True,
+    help="Counting convention shown first: paper (rate x T x FLOPs, as the papers), events "
+    "(synaptic events of the run) or chip (chip model activity); the JSON has all three.",
+)
 def check_command(
     model: str,
     arch: str | None,
@@ -164,6 +194,9 @@ def check_command(
     time_steps: int | None,
     seed: int,
     trust_pickle: bool,
+    trust_code: bool,
+    max_memory: float | None,
+    convention: str,
 ) -> None:
     """Check whether MODEL is spike-driven; count its operations and energy.
 
@@ -177,8 +210,17 @@ def check_command(
     from snncompile.report.html import compliance_html
     from snncompile.report.terminal import render_compliance
 
+    refuse_overwriting_inputs(
+        [("--json", json_path), ("--html", html_path)], [model, input_path, _card_of(model)]
+    )
+    _memory_limit(max_memory)
     loaded = load_model(
-        model, arch=arch, trust_pickle=trust_pickle, seed=seed, time_steps=time_steps
+        model,
+        arch=arch,
+        trust_pickle=trust_pickle,
+        trust_code=trust_code,
+        seed=seed,
+        time_steps=time_steps,
     )
     graph = to_graph(loaded)
     frames = loaded.input_kind == "frames"
@@ -200,19 +242,23 @@ def check_command(
 
     display = progress_display()
     if display is None:
-        report = check_graph(graph, inputs, model=loaded.name)
+        report = check_graph(graph, inputs, model=loaded.name, convention=convention)
     else:
         with display:
             task = display.add_task(f"{loaded.name}: measuring", total=inputs.shape[1])
             report = check_graph(
-                graph, inputs, model=loaded.name, on_chunk=lambda n: display.advance(task, n)
+                graph,
+                inputs,
+                model=loaded.name,
+                on_chunk=lambda n: display.advance(task, n),
+                convention=convention,
             )
     render_compliance(report)
     if json_path is not None:
-        json_path.write_text(json.dumps(report.to_dict(), indent=2))
+        write_text(json_path, json.dumps(report.to_dict(), indent=2))
         click.echo(f"wrote {json_path}", err=True)
     if html_path is not None:
-        html_path.write_text(compliance_html(report))
+        write_text(html_path, compliance_html(report))
         click.echo(f"wrote {html_path}", err=True)
     if not report.spike_driven:
         raise click.exceptions.Exit(2)
@@ -314,6 +360,14 @@ def _numpy_dtype(graph: Any) -> str:
 )
 @click.option("--allow-host-ops", is_flag=True, help="Run non-synaptic ops (SD202-204) on host.")
 @click.option("--weight-bits", default=8, show_default=True, help="Synaptic weight bits.")
+@click.option("--trust-pickle", is_flag=True, help="Allow a pickled nn.Module (runs code).")
+@click.option("--trust-code", is_flag=True, help="Allow the class a model card names (runs code).")
+@click.option("--max-memory", type=float, help="Memory limit in GiB (default: half of RAM).")
+@click.option(
+    "--sign-key",
+    type=click.Path(path_type=Path),
+    help="Verify the artifact's HMAC signature with this key file.",
+)
 def run_command(
     model: str,
     arch: str | None,
@@ -338,6 +392,10 @@ def run_command(
     expand_sew: bool,
     allow_host_ops: bool,
     weight_bits: int,
+    trust_pickle: bool,
+    trust_code: bool,
+    max_memory: float | None,
+    sign_key: Path | None,
 ) -> None:
     """Run MODEL on a data set: predictions, accuracy, latency, time and energy per inference.
 
@@ -358,8 +416,21 @@ def run_command(
         weight_bits=weight_bits,
         sim_backend=sim_backend,
         device=device,
+        trust_pickle=trust_pickle,
+        trust_code=trust_code,
+        max_memory=max_memory,
+        sign_key=None if sign_key is None else str(sign_key),
+    )
+    _memory_limit(max_memory)
+    refuse_overwriting_inputs(
+        [("--json", json_path), ("--resume-dir", resume_dir)],
+        [model, input_path, _card_of(model)],
     )
     sharded = shard_size is not None or ray_address is not None or resume_dir is not None
+    if sharded and shards_path_for(json_path, resume_dir) is not None:
+        from snncompile.interrupt import kept
+
+        kept(f"the finished shards in {shards_path_for(json_path, resume_dir)}")
     result = run_model(
         model,
         backend=backend,
@@ -389,7 +460,8 @@ def run_command(
     if data["energy_uj_per_inference"] is not None:
         click.echo(
             f"  on chip (estimated): {data['cores']} cores, {data['time_us_per_step']:.2f} µs per "
-            f"step, {data['energy_uj_per_inference']:.2f} µJ per inference"
+            f"step, {data['energy_uj_per_inference']:.2f} µJ per inference (chip model: Loihi 1 "
+            f"per-op energies on this run; `snncompile check` gives the 45 nm compute figure)"
         )
     if result.comparison is not None:
         identical = sum(p["identical"] for p in result.comparison["populations"])
@@ -405,7 +477,7 @@ def run_command(
     counts = np.bincount(result.predictions, minlength=result.classes)
     click.echo(f"  predictions per class: {counts.tolist()}")
     if json_path is not None:
-        json_path.write_text(json.dumps(data, indent=2))
+        write_text(json_path, json.dumps(data, indent=2))
         click.echo(f"wrote {json_path}", err=True)
 
 
@@ -433,7 +505,10 @@ def report_command(model: str, json_path: Path | None, cores: bool, **options: A
     from snncompile.api import compile_config
     from snncompile.report.network import network_report, render_network
 
-    compiled = compile_config(model, CompileConfig.from_dict(options))
+    refuse_overwriting_inputs([("--json", json_path)], [model, _card_of(model)])
+    config = CompileConfig.from_dict(options)
+    _memory_limit(config.max_memory)
+    compiled = compile_config(model, config)
     placement = None
     if cores:
         from snncompile.targets.sim.cores import place_cores
@@ -443,7 +518,7 @@ def report_command(model: str, json_path: Path | None, cores: bool, **options: A
     title = f"network of {compiled.loaded.name} (T={compiled.time_steps})"
     render_network(report, title)
     if json_path is not None:
-        json_path.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+        write_text(json_path, json.dumps(report.to_dict(), indent=2) + "\n")
         click.echo(f"wrote {json_path}", err=True)
 
 
@@ -491,25 +566,78 @@ def zoo_command(as_json: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI and turn errors into one paragraph and an exit code."""
+    """Entry point: run the CLI and turn errors into one paragraph and an exit code.
+
+    SIGINT and SIGTERM end every child process and exit 130 / 143 with one line
+    (:mod:`snncompile.interrupt`)."""
+    from snncompile.interrupt import handling_signals
+    from snncompile.limits import set_memory_limit
+
     args = sys.argv[1:] if argv is None else argv
+    _STANDALONE["on"] = argv is None
+    with handling_signals():
+        try:
+            code = _main(args)
+        except KeyboardInterrupt:
+            code = _interrupted()
+        finally:
+            set_memory_limit(None)  # --max-memory holds for this command only
+        return code
+
+
+def _interrupted() -> int:
+    """Stop every child process; one line on what was kept; ``128 + signal``. Run as the
+    command line, the process ends here (``os._exit``): Ray's and Lava's exit handlers would
+    otherwise join children that were just ended, or exit with their own status."""
+    import signal
+
+    from snncompile.interrupt import end_children, kept, received
+
+    signum = received() or signal.SIGINT
+    where = kept()
+    click.echo(
+        f"interrupted by {signal.Signals(signum).name}: stopping every child process, "
+        f"no partial output left; {f'kept {where}' if where else 'nothing kept'}",
+        err=True,
+    )
+    end_children()
+    if _STANDALONE["on"]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(128 + int(signum))
+    return 128 + int(signum)
+
+
+#: Whether ``main`` runs as the command line (``argv`` None), not called from Python.
+_STANDALONE = {"on": False}
+
+
+def _main(args: list[str]) -> int:
+    from snncompile.interrupt import received
+
     debug = "--debug" in args
     try:
         code = cli.main(args=args, prog_name="snncompile", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except click.exceptions.Abort:
+        if received() is not None:
+            return _interrupted()
+        click.echo("aborted", err=True)
+        return 130
     except click.ClickException as exc:
         exc.show()
         return 1
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 130
     except SnnCompileError as exc:
+        if received() is not None:  # an error raised while stopping is the interruption
+            return _interrupted()
         if debug:
             raise
         click.echo(exc.render(), err=True)
         return 3 if isinstance(exc, InternalError) else 1
     except Exception as exc:
+        if received() is not None:
+            return _interrupted()
         if debug:
             raise
         click.echo(

@@ -18,7 +18,7 @@ from snncompile.diagnostics import error
 __all__ = ["TARGETS", "CompileConfig"]
 
 #: Compilation targets the CLI accepts.
-TARGETS = ("fixed", "ir", "loihi", "netx", "nir", "onnx")
+TARGETS = ("fixed", "ir", "loihi", "netx", "nir", "onnx", "onnx-network")
 #: Discretisation conventions of NIR files the import knows (snncompile.frontend.nir_conventions).
 NIR_CONVENTIONS = ("snncompile", "snntorch", "norse", "sinabs", "rockpool", "lava-dl")
 
@@ -41,7 +41,8 @@ class CompileConfig:
         default="fixed",
         metadata=_opt(
             "What to produce: the quantized integer IR (fixed), the traced IR, a Loihi artifact "
-            "(loihi), a lava-dl netx HDF5 file (netx, sequential networks only), NIR or ONNX. "
+            "(loihi), a lava-dl netx HDF5 file (netx, sequential networks only), NIR, ONNX, or "
+            "the compiled chip network as integer-exact ONNX (onnx-network). "
             "`snncompile run` runs a model or a Loihi artifact on the reference simulator.",
             choices=TARGETS,
         ),
@@ -106,6 +107,26 @@ class CompileConfig:
         default=False,
         metadata=_opt("Allow loading a pickled nn.Module (unpickling runs code)."),
     )
+    trust_code: bool = field(
+        default=False,
+        metadata=_opt(
+            "Allow importing the Python class a model card names (FILE.py:Class; runs its code)."
+        ),
+    )
+    sign_key: str | None = field(
+        default=None,
+        metadata=_opt(
+            "A key file: sign the manifest of a --target loihi artifact with HMAC-SHA256, and "
+            "verify artifacts read with it (else $SNNCOMPILE_SIGN_KEY; docs/security.md)."
+        ),
+    )
+    max_memory: float | None = field(
+        default=None,
+        metadata=_opt(
+            "Refuse inputs, graphs and runs estimated to need more than this many GiB "
+            "(default: half of this machine's memory)."
+        ),
+    )
     seed: int = field(
         default=0,
         metadata=_opt("Seed for random weights (zoo:NAME) and sampling."),
@@ -136,6 +157,31 @@ class CompileConfig:
             "NIR import: the reset mode, to v_reset (value) or by subtracting the threshold "
             "(overrides the file's or the convention's).",
             choices=("value", "subtract"),
+        ),
+    )
+    nir_spikes: str | None = field(
+        default=None,
+        metadata=_opt(
+            "NIR import: 'single' states that the source's neurons emit at most one spike per "
+            "step without a membrane floor (sinabs SingleSpike, rockpool max_spikes_per_dt=1); "
+            "'multi' is refused (IX813). sinabs and rockpool files cannot say it.",
+            choices=("single", "multi"),
+        ),
+    )
+    nir_input_gain: str | None = field(
+        default=None,
+        metadata=_opt(
+            "NIR import: the factor on a neuron's input: r (the file's r), leak (the per-step "
+            "leak times r: sinabs norm_input=True), unit (1) or euler (forward Euler).",
+            choices=("euler", "r", "unit", "leak"),
+        ),
+    )
+    nir_strict: bool = field(
+        default=True,
+        metadata=_opt(
+            "NIR import: refuse (IX811) what the file and the options leave open; "
+            "--no-nir-strict assumes the convention's documented default with a warning "
+            "(IX812)."
         ),
     )
 
@@ -174,8 +220,14 @@ class CompileConfig:
             raise error(
                 "CF201", f"time_steps must be >= 1, got {self.time_steps}", node="time_steps"
             )
-        if self.nir_dt is not None and not self.nir_dt > 0:
+        if self.nir_dt is not None and not 0 < self.nir_dt < float("inf"):
             raise error("CF201", f"nir_dt must be > 0, got {self.nir_dt}", node="nir_dt")
+        if self.max_memory is not None and not 0 < self.max_memory < float("inf"):
+            raise error(
+                "CF201",
+                f"max_memory must be a positive number of GiB, got {self.max_memory}",
+                node="max_memory",
+            )
         if not 1 <= self.weight_bits <= 8:
             raise error(
                 "CF201", f"weight_bits must be in 1..8, got {self.weight_bits}", node="weight_bits"

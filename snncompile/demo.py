@@ -243,7 +243,8 @@ def _print_loihi(console: Console, loihi: dict[str, Any]) -> None:
         f"{_pct(loihi['chip_accuracy'])}, latency {loihi['latency_steps']} steps, "
         f"{loihi['cores']} cores on {loihi['chips']} chip(s), "
         f"{loihi['time_us_per_step']:.2f} µs per step, "
-        f"{loihi['energy_uj_per_inference']:.2f} µJ per inference (Loihi 1 per-op energies)"
+        f"{loihi['energy_uj_per_inference']:.2f} µJ per inference (chip model, Loihi 1 per-op "
+        "energies; the table's energy is the 45 nm compute model)"
     )
     lava = loihi["lava"]
     if lava is None or "skipped" in lava:

@@ -216,6 +216,23 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "static synapses; otherwise it runs on the host.",
     ),
     DiagnosticCode(
+        "SD220",
+        "silent neuron layer",
+        "SnnCompileError",
+        "A warning, not a violation: the layer never spiked on the measured samples (rate 0), "
+        "so everything after it sees no input and the energy figures are not meaningful. Check "
+        "that the weights are trained (zoo:NAME has random weights), the input scale and the "
+        "thresholds; measure on real data (--dataset or --input).",
+    ),
+    DiagnosticCode(
+        "SD221",
+        "saturated neuron layer",
+        "SnnCompileError",
+        "A warning, not a violation: every neuron of the layer spiked at every step on the "
+        "measured samples (rate 1), so it carries no information. Check the input scale, the "
+        "thresholds and the weights; measure on real data (--dataset or --input).",
+    ),
+    DiagnosticCode(
         "SD301",
         "gated product needs graded spikes",
         "SnnCompileError",
@@ -342,6 +359,29 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "that imports and builds with the model card's `arch_kwargs`; the message gives the "
         "error it raised.",
     ),
+    DiagnosticCode(
+        "ML406",
+        "weights that cannot be computed",
+        "SnnCompileError",
+        "A weight, bias or BatchNorm statistic holds NaN or Inf (the message names the tensor "
+        "and the first bad index): retrain or repair the checkpoint; nothing is quantized or "
+        "run from it.",
+    ),
+    DiagnosticCode(
+        "ML407",
+        "negative BatchNorm variance",
+        "SnnCompileError",
+        "A BatchNorm running_var must be >= 0 (a variance); the checkpoint is corrupt or was "
+        "edited: re-export it from the trained model.",
+    ),
+    DiagnosticCode(
+        "ML408",
+        "malformed model card",
+        "SnnCompileError",
+        "Fix the named field of the JSON model card beside the checkpoint: arch a string, "
+        "input_shape a list of positive integers, time_steps a positive integer, arch_kwargs "
+        "an object, input `image` or `frames` (docs/frontend.md).",
+    ),
     # --- model inputs (IN6xx) --------------------------------------------------------------
     DiagnosticCode(
         "IN601",
@@ -358,6 +398,95 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "The shards file (OUT.shards.jsonl or --resume-dir) was written by a run with another "
         "model, config, data set or shard layout: re-run with the same options, or delete it or "
         "pick another --json/--resume-dir to start afresh.",
+    ),
+    DiagnosticCode(
+        "IN603",
+        "not a regular file",
+        "ConfigError",
+        "Inputs are read from regular files (or folders of them): a FIFO, a device such as "
+        "/dev/zero or a socket (also behind a symlink) could block or never end; copy the data "
+        "to a file.",
+    ),
+    DiagnosticCode(
+        "IN604",
+        "would need too much memory",
+        "ResourceLimitError",
+        "The input, graph or run would need more memory than the limit (the message gives the "
+        "estimate): check the file (a header claiming 1e12 samples is corrupt), use --limit, "
+        "or raise the limit with --max-memory (default: half of the machine's memory).",
+    ),
+    DiagnosticCode(
+        "IN605",
+        "inputs that cannot be computed",
+        "SnnCompileError",
+        "The data input holds NaN or Inf (the message names the array and the first bad "
+        "sample): clean the data; no prediction is made from it.",
+    ),
+    DiagnosticCode(
+        "IN606",
+        "malformed data input",
+        "SnnCompileError",
+        "--input takes X.npy (labels in X_labels.npy), X.npz with arrays x and y (or labels), "
+        "numeric samples of the model's shape, as many integer labels as samples, or a folder "
+        "of readable images in class sub-folders; the message names what differs.",
+    ),
+    DiagnosticCode(
+        "IN607",
+        "cannot write the output",
+        "ConfigError",
+        "The output path must be a file in an existing, writable directory (or a directory "
+        "for --target loihi) with room for it; nothing partial was left and an existing "
+        "output is untouched.",
+    ),
+    # --- security and consent (SC1xx) -------------------------------------------------------
+    DiagnosticCode(
+        "SC101",
+        "code needs your consent",
+        "ConfigError",
+        "A model card or artifact manifest names Python code (FILE.py:Class or module:Class), "
+        "and importing it runs that code: if you trust it, pass --trust-code (Python: "
+        "trust_code=True) or name the class yourself with --arch (docs/security.md).",
+    ),
+    DiagnosticCode(
+        "SC102",
+        "output would overwrite an input",
+        "ConfigError",
+        "An output path (-o, --json, --html, ...) resolves (through symlinks and relative "
+        "paths) to an input of the same command or the artifact being read: write to another "
+        "path.",
+    ),
+    # --- artifact integrity (AR1xx) -------------------------------------------------------
+    DiagnosticCode(
+        "AR101",
+        "artifact manifest changed",
+        "ConfigError",
+        "manifest.json no longer matches its integrity digest: a field was edited "
+        "after the artifact was written (the message names it when it can); rebuild the "
+        "artifact. The digest detects accidents and naive edits, not a forger who recomputes "
+        "it: sign artifacts (--sign-key) for that (docs/security.md).",
+    ),
+    DiagnosticCode(
+        "AR102",
+        "invalid artifact manifest field",
+        "ConfigError",
+        "A manifest field that decides the results (time_steps, pipeline_depth, config, "
+        "inputs, ...) is malformed or disagrees with the network: rebuild the artifact.",
+    ),
+    DiagnosticCode(
+        "AR103",
+        "artifact signature does not verify",
+        "ConfigError",
+        "The artifact was not signed with the key you gave (--sign-key FILE or "
+        "SNNCOMPILE_SIGN_KEY), or was changed after signing: get the artifact from its "
+        "producer again, or check the key.",
+    ),
+    DiagnosticCode(
+        "AR104",
+        "artifact source file differs",
+        "ConfigError",
+        "The float backend rebuilds the model from the source file the manifest records, "
+        "resolved relative to the artifact: put that exact file (same SHA-256) there, or run "
+        "the source model itself.",
     ),
     # --- targets (LV5xx) --------------------------------------------------------------------
     DiagnosticCode(
@@ -420,6 +549,29 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "InternalError",
         "A Lava process raised (the message carries its traceback); every process was stopped. "
         "If the traceback is in snncompile's generated models, report it with the model.",
+    ),
+    DiagnosticCode(
+        "LV520",
+        "netx sigma-delta layer",
+        "UnsupportedOpError",
+        "SDNN (sigma-delta) layers carry graded messages and sigma/last-sent state that the "
+        "network IR has no population for: import a CUBA/LOIHI (spiking) network instead, or "
+        "run the SDNN file in lava-dl.",
+    ),
+    DiagnosticCode(
+        "LV521",
+        "malformed netx file",
+        "SnnCompileError",
+        "Fix the file: layers named 0..n-1 under /layer, each with a type and the fields its "
+        "type needs, positive integer shapes, weights whose shape fits the layer before "
+        "(the message names the layer and the field).",
+    ),
+    # --- energy and operation counts (EN1xx) ------------------------------------------------
+    DiagnosticCode(
+        "EN101",
+        "unknown counting convention",
+        "ConfigError",
+        "Pass one of paper, events or chip to --count (the JSON report carries all three).",
     ),
     # --- ONNX and NIR interchange (IX8xx) ---------------------------------------------------
     DiagnosticCode(
@@ -498,6 +650,54 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "Output, every node an input edge, and each node's parameters must fit the shape that "
         "reaches it (the message names the node and both shapes).",
     ),
+    DiagnosticCode(
+        "IX811",
+        "the NIR file cannot say this",
+        "ConfigError",
+        "The writing tool leaves something out of the file that changes the network (snntorch's "
+        "reset mechanism, norse's dt, sinabs/rockpool multi-spike neurons and input scaling): "
+        "give the option the message names (`--nir-reset`, `--nir-dt`, `--nir-spikes single`, "
+        "`--nir-input-gain`), or pass `--no-nir-strict` to accept the documented assumption "
+        "with a warning (docs/nir.md).",
+    ),
+    DiagnosticCode(
+        "IX812",
+        "NIR import assumed what the file cannot say",
+        "SnnCompileError",
+        "A warning of a non-strict import (`--no-nir-strict`): check the assumption it names "
+        "against the source model, and give the option instead to silence it.",
+    ),
+    DiagnosticCode(
+        "IX813",
+        "multi-spike neurons",
+        "UnsupportedOpError",
+        "The lif op emits at most one spike per step: retrain or re-export the source with "
+        "single-spike neurons (sinabs SingleSpike, rockpool max_spikes_per_dt=1) and import with "
+        "`--nir-spikes single`.",
+    ),
+    DiagnosticCode(
+        "IX814",
+        "recurrent NIR graph",
+        "UnsupportedOpError",
+        "Recurrent edges (a cycle through a neuron) need recurrent projections with a one-step "
+        "delay, which are not implemented yet (docs/nir.md, 'Recurrent graphs'): export a "
+        "feed-forward network.",
+    ),
+    DiagnosticCode(
+        "IX815",
+        "impossible or huge dimensions",
+        "SnnCompileError",
+        "Every dimension in the file must be a positive integer and every value must fit the "
+        "import's element limit (checked before allocating): fix the shapes the message names.",
+    ),
+    DiagnosticCode(
+        "IX816",
+        "no ONNX form for this chip network",
+        "UnsupportedOpError",
+        "`--target onnx-network` writes the chip partition of the compiled network (one "
+        "partition: host ops only before and after it): compile without `--allow-host-ops`, or "
+        "export the tensor graph with `--target onnx`.",
+    ),
 )
 
 
@@ -529,6 +729,10 @@ class SnnCompileError(Exception):
         self.node = node
         self.source = source
         super().__init__(self.render())
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle as code, message and fields (a Ray worker's error reaches the driver)."""
+        return (type(self), (self.code, self.message), dict(self.__dict__))
 
     @property
     def title(self) -> str:

@@ -286,15 +286,35 @@ def _ray_shards(
         import ray
     except ImportError as exc:  # pragma: no cover - ray is a dev dependency
         raise error("CF201", "--ray needs the ray package (pip install ray)", node="ray") from exc
+    import signal
+
     started = False
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def keep_handlers() -> None:
+        """``ray.init`` replaces SIGTERM's handler with ``sys.exit(15)``: keep
+        snncompile.interrupt's, which shuts Ray down, ends every child and exits 143."""
+        for sig, handler in handlers.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+
     if not ray.is_initialized():
         env = {CRASH_ONCE_ENV: os.environ[CRASH_ONCE_ENV]} if CRASH_ONCE_ENV in os.environ else {}
-        ray.init(
-            address=None if address == "local" else address,
-            include_dashboard=False,
-            runtime_env={"env_vars": env} if env else None,
-            log_to_driver=False,
-        )
+        utils: Any = getattr(getattr(ray, "_private", None), "utils", None)
+        setter = getattr(utils, "set_sigterm_handler", None)
+        if setter is not None:  # not even while ray.init starts the head processes
+            utils.set_sigterm_handler = lambda handler: None
+        try:
+            ray.init(
+                address=None if address == "local" else address,
+                include_dashboard=False,
+                runtime_env={"env_vars": env} if env else None,
+                log_to_driver=False,
+            )
+        finally:
+            if setter is not None:
+                utils.set_sigterm_handler = setter
+            keep_handlers()
         started = True
     try:
         env = {CRASH_ONCE_ENV: os.environ[CRASH_ONCE_ENV]} if CRASH_ONCE_ENV in os.environ else {}
@@ -339,9 +359,10 @@ def run_shards(
     resumed = len(done)
     todo = [(i, a, b) for i, (a, b) in enumerate(layout) if i not in done]
     start = time.perf_counter()
+    results: Iterator[ShardResult] = iter(())
     try:
         if ray_address is not None and todo:
-            results: Iterator[ShardResult] = _ray_shards(job, todo, ray_address, workers)
+            results = _ray_shards(job, todo, ray_address, workers)
         else:
             results = (evaluate_shard(compiled, job, *t) for t in todo)
         for shard in results:
@@ -353,6 +374,9 @@ def run_shards(
             if on_shard is not None:
                 on_shard(shard)
     finally:
+        close = getattr(results, "close", None)
+        if close is not None:  # shut Ray down now (interrupted too), not when collected
+            close()
         if log is not None:
             log.close()
     seconds = time.perf_counter() - start

@@ -68,11 +68,17 @@ def compile_graph(
             f"{', '.join(TARGETS)}",
             node="target",
         )
+    passes = target.pipeline(config)
+    initial: frozenset[str] = frozenset()
+    if graph.stage == "network":  # already fixed point (a netx file): no tensor-level passes
+        passes = [p for p in passes if p.requires & {"network"} or not (p.requires or p.ensures)]
+        initial = frozenset({"quantized", "network"})
     manager = PassManager(
-        target.pipeline(config),
+        passes,
         verify_each=config.verify_each_pass,
         dump_ir_after=config.dump_ir_after,
         dump=dump,
+        initial_properties=initial,
     )
     ctx = PassContext(config=config)
     if source is not None:

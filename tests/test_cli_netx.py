@@ -105,3 +105,33 @@ def test_netx_target_needs_an_output_file(
     code = main([str(source), "--target", "netx"])
     err = capsys.readouterr().err
     assert code == 1 and "error[CF201]" in err and "-o FILE.net" in err
+
+
+@pytest.mark.parametrize(("kind", "shape"), [(LinearChain, (8,)), (ConvChain, (1, 8, 8))])
+def test_exported_netx_file_compiles_again_to_the_same_file(
+    tmp_path: Path, kind: type[nn.Module], shape: tuple[int, ...]
+) -> None:
+    """A netx file is already the fixed-point network: compiling it (``--target netx``,
+    ``loihi``, ``check``) skips the tensor-level passes (it used to stop with PM301 in
+    quantize-fixed-point) and writes the same layers again, bit for bit."""
+    source = _chain_ir(tmp_path, kind, shape)
+    first, second = tmp_path / "first.net", tmp_path / "second.net"
+    assert main([str(source), "--target", "netx", "-o", str(first)]) == 0
+    assert main([str(first), "--target", "netx", "-o", str(second)]) == 0
+    with h5py.File(first, "r") as a, h5py.File(second, "r") as b:
+
+        def datasets(handle: h5py.File) -> dict[str, np.ndarray]:
+            out: dict[str, np.ndarray] = {}
+            handle["layer"].visititems(
+                lambda name, obj: (
+                    out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None
+                )
+            )
+            return out
+
+        want, got = datasets(a), datasets(b)
+        assert sorted(want) == sorted(got)
+        for name in want:
+            np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    assert main(["check", str(first)]) == 0
+    assert main([str(first), "--target", "loihi", "-o", str(tmp_path / "art")]) == 0

@@ -30,6 +30,7 @@ from snncompile.passes.manager import PassContext, PassManager
 from snncompile.passes.partition_host import PartitionHost
 from snncompile.passes.rewrite import apply_patterns
 from tests.conftest import make_conv_lif_graph
+from tests.hostile import triggers as hostile
 from tests.passes.graphs import attention, ms_block, raise_violations, sew_block
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -177,6 +178,26 @@ def _no_neurons() -> None:
 def _gated_note() -> None:
     note = next(f for f in findings(attention()) if f.code == "SD301")
     raise note.to_error()
+
+
+def _activity_finding(code: str, level: float) -> None:
+    """A check of a linear -> LIF network whose LIF never fires (level 0) or always fires."""
+    from snncompile.ir.ops.tensor import LinearAttrs
+    from snncompile.report.compliance import check_graph
+
+    b = GraphBuilder("g")
+    x = b.input("x", TensorType((4,), "f64"))
+    s = b.add_node("lif", [x], LifAttrs(tau=1.0), name="s")
+    fc = b.add_node("linear", [s], LinearAttrs(weight=np.ones((3, 4)), bias=None), name="fc")
+    out = b.add_node("lif", [fc], LifAttrs(), name="out")
+    report = check_graph(b.finish([out]), np.full((4, 2, 4), level))
+    raise next(f for f in report.findings if f.code == code).to_error()
+
+
+def _unknown_convention() -> None:
+    from snncompile.report.compliance import check_graph
+
+    check_graph(make_conv_lif_graph(), np.zeros((1, 1, 2, 4, 4)), convention="syops")
 
 
 def _trace_bad(op: str) -> None:
@@ -329,6 +350,9 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "ML403": (lambda tmp_path: _checkpoint(tmp_path, "mismatch"), "spikformer_digits"),
     "ML404": (lambda tmp_path: _checkpoint(tmp_path, "pickled"), "model.pt"),
     "ML405": (lambda tmp_path: _checkpoint(tmp_path, "user_arch"), "mymodel.py:Net"),
+    "ML406": (lambda tmp_path: hostile.bad_checkpoint(tmp_path, "nan"), ".weight"),
+    "ML407": (lambda tmp_path: hostile.bad_checkpoint(tmp_path, "neg"), "running_var"),
+    "ML408": (lambda tmp_path: hostile.bad_card(tmp_path), "input_shape"),
     "SD101": (_no_neurons, "@conv_lif"),
     "SD201": (lambda: raise_violations(sew_block()), "block.1.attn.q_linear"),
     "SD202": (_real_into_synapses, "%mac (linear)"),
@@ -337,7 +361,10 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
         "%block0_pool",
     ),
     "SD204": (lambda: raise_violations(attention()), "%real_real (mul)"),
+    "SD220": (lambda: _activity_finding("SD220", 0.0), "%s (lif)"),
+    "SD221": (lambda: _activity_finding("SD221", 5.0), "%s (lif)"),
     "SD301": (_gated_note, "%qkv (matmul)"),
+    "EN101": (_unknown_convention, "syops"),
     "FE701": (lambda: _trace_bad("softmax"), "inner.1"),
     "FE702": (lambda: _trace_bad("sum_time"), "inner.1"),
     "FE703": (_trace_data_dependent, "fx node"),
@@ -348,12 +375,25 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "QZ903": (lambda: _quantize("overflowing_graph"), "%hot"),
     "IN601": (lambda tmp_path: _compile(tmp_path / "absent.pt"), "absent.pt"),
     "IN602": (lambda tmp_path: _foreign_shards(tmp_path), "run.json.shards.jsonl"),
+    "IN603": (lambda tmp_path: hostile.fifo_model(tmp_path), "fifo.pt"),
+    "IN604": (hostile.memory_bomb_ir, "bomb"),
+    "IN605": (lambda tmp_path: hostile.data_input(tmp_path, "nan"), "sample 2"),
+    "IN606": (lambda tmp_path: hostile.data_input(tmp_path, "empty_npz"), "x.npz"),
+    "IN607": (lambda tmp_path: hostile.unwritable(tmp_path), "report.json"),
+    "SC101": (lambda tmp_path: hostile.card_names_code(tmp_path), "payload.py:Net"),
+    "SC102": (lambda tmp_path: hostile.output_over_input(tmp_path), "victim.pt"),
+    "AR101": (lambda tmp_path: hostile.artifact_case(tmp_path, "edited"), "time_steps"),
+    "AR102": (lambda tmp_path: hostile.artifact_case(tmp_path, "forged"), "time_steps"),
+    "AR103": (lambda tmp_path: hostile.artifact_case(tmp_path, "signature"), "your key"),
+    "AR104": (lambda tmp_path: hostile.artifact_case(tmp_path, "source"), "model.snnir"),
     "LV501": (_missing_lava, "lava"),
     "LV502": (_broken_lava, "ByteEncoder"),
     "LV503": (lambda tmp_path: _artifact(tmp_path, "tamper"), "network/weights.npz"),
     "LV504": (lambda tmp_path: _artifact(tmp_path, "version"), "format_version"),
     "LV505": (lambda: _netx_export(), "%c (population)"),
     "LV506": (lambda tmp_path: _netx_import(tmp_path), "layer/0 (pool)"),
+    "LV520": (lambda tmp_path: _netx_import(tmp_path, "sdnn"), "layer/0 (input)"),
+    "LV521": (lambda tmp_path: _netx_import(tmp_path, "gap"), "named 0..n-1"),
     "LV507": (lambda: _lava_run("stock"), "bias"),
     "LV508": (lambda: _lava_run("fail"), "deliberate failure at step 2"),
     "IX801": (lambda tmp_path: _onnx("corrupt", tmp_path), "bad.onnx"),
@@ -366,6 +406,12 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IX808": (lambda: _nir_import("unknown"), "Threshold"),
     "IX809": (lambda: _nir_import("ambiguous"), "lif"),
     "IX810": (lambda: _nir_import("malformed"), "missing node ghost"),
+    "IX811": (lambda: _nir_import("open"), "cannot say reset"),
+    "IX812": (lambda: _nir_import("assumed"), "Assumed reset = value"),
+    "IX813": (lambda: _nir_import("multi"), "several spikes"),
+    "IX814": (lambda: _nir_import("cycle"), "neuron cuba"),
+    "IX815": (lambda: _nir_import("huge"), "input"),
+    "IX816": (lambda: _onnx_network(), "host_sum"),
     "NW901": (_lower_half_gain, "%half (scale)"),
     "NW902": (_population_fed_by_input, "%pop (population)"),
     "RS951": (lambda: _place_dense_row(140_000), "(at tgt)"),
@@ -404,11 +450,24 @@ def _netx_export() -> None:
     netx_layers(or_graph())
 
 
-def _netx_import(tmp_path: Path) -> None:
+def _netx_import(tmp_path: Path, kind: str = "pool") -> None:
     import h5py
 
     from snncompile.frontend.netx import read_netx
 
+    if kind == "gap":
+        from tests.frontend.test_netx_import import _broken
+
+        read_netx(_broken(tmp_path / "gap.net", "gap"))
+    if kind == "sdnn":
+        path = tmp_path / "sdnn.net"
+        with h5py.File(path, "w") as handle:
+            layer = handle.create_group("layer").create_group("0")
+            layer.create_dataset("type", data=np.array([b"input"]))
+            layer.create_dataset("shape", data=np.array([4]))
+            neuron = layer.create_group("neuron")
+            neuron.create_dataset("type", data=np.array([b"SDNN"]))
+        read_netx(path)
     path = tmp_path / "pool.net"
     with h5py.File(path, "w") as handle:
         layer = handle.create_group("layer").create_group("0")
@@ -430,13 +489,38 @@ def _nir_import(kind: str) -> None:
 
     if kind == "ambiguous":
         import_nir(foreign_graph())
-    if kind == "malformed":
+    if kind in ("malformed", "cycle"):
         from tests.frontend.test_nir_import import _malformed
 
-        _malformed("missing")
+        _malformed("missing" if kind == "malformed" else kind)
+    if kind in ("open", "assumed"):
+        import warnings
+
+        from snncompile.frontend.nir import NirAssumption
+        from tests.frontend.nir_fixtures import snntorch_model
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import_nir(snntorch_model()[1], convention="snntorch", strict=kind == "open")
+        raise next(w.message.error for w in caught if isinstance(w.message, NirAssumption))
+    if kind == "multi":
+        from tests.frontend.nir_fixtures import sinabs_graph
+
+        import_nir(sinabs_graph()[0], convention="sinabs", spikes="multi")
+    if kind == "huge":
+        graph = foreign_graph({"snncompile.dt": 1e-4, "snncompile.reset": "value"})
+        graph.nodes["input"] = nir.Input(input_type={"input": np.array([1 << 20, 1 << 20])})
+        import_nir(graph)
     graph = foreign_graph({"snncompile.dt": 1e-4, "snncompile.reset": "value"})
     graph.nodes["fc"] = nir.Threshold(threshold=np.ones(5))
     import_nir(graph)
+
+
+def _onnx_network() -> None:
+    from snncompile.targets.onnx_network import export_network_onnx
+    from tests.targets.test_onnx_network import split_chip_graph
+
+    export_network_onnx(split_chip_graph(), 4)
 
 
 def _onnx(kind: str, tmp_path: Path | None = None) -> None:

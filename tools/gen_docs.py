@@ -5,7 +5,9 @@
 writes ``docs/diagnostics.md`` (every code, with a real example produced by triggering it
 through the public API, as the test suite does) and ``docs/ir.md`` (every op with its
 attributes, stages and equations), and fills the key tables of ``docs/schemas.md`` (between
-``<!-- schema:NAME -->`` and ``<!-- /schema:NAME -->``) from ``snncompile/report/schemas``.
+``<!-- schema:NAME -->`` and ``<!-- /schema:NAME -->``) from ``snncompile/report/schemas`` and
+the NIR tool table of ``docs/nir.md`` (between ``<!-- nir-tools -->`` markers) from
+``tests/frontend/nir_tools.py``.
 ``tests/test_docs.py`` and ``tests/report/test_schemas.py`` fail when they are stale.
 """
 
@@ -186,12 +188,24 @@ def schemas_markdown(text: str) -> str:
     return re.sub(r"<!-- schema:([\w-]+) -->.*?<!-- /schema:\1 -->", table, text, flags=re.DOTALL)
 
 
+def nir_markdown(text: str) -> str:
+    """``text`` (docs/nir.md) with the tool × neuron × option table between
+    ``<!-- nir-tools -->`` markers regenerated from ``tests/frontend/nir_tools.py``."""
+    from tests.frontend.nir_tools import table_markdown
+
+    start, end = "<!-- nir-tools -->\n", "\n<!-- /nir-tools -->"
+    head, rest = text.split(start, 1)
+    return head + start + table_markdown() + end + rest.split(end, 1)[1]
+
+
 def main() -> None:
     (ROOT / "docs").mkdir(exist_ok=True)
     (ROOT / "docs" / "diagnostics.md").write_text(diagnostics_markdown())
     (ROOT / "docs" / "ir.md").write_text(ir_markdown())
     schemas = ROOT / "docs" / "schemas.md"
     schemas.write_text(schemas_markdown(schemas.read_text()))
+    nir_page = ROOT / "docs" / "nir.md"
+    nir_page.write_text(nir_markdown(nir_page.read_text()))
 
 
 if __name__ == "__main__":

@@ -9,25 +9,22 @@ from pathlib import Path
 
 import numpy as np
 
+from snncompile.data.sources import check_finite_inputs
 from snncompile.diagnostics import error
 
 __all__ = ["sample_inputs"]
 
 
-def _load_array(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise error("IN601", f"input file {path} does not exist", node=str(path))
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise error(
-            "IN601", f"cannot read {path} as a .npy/.npz array: {exc}", node=str(path)
-        ) from exc
-    if isinstance(data, np.lib.npyio.NpzFile):
-        keys = list(data.keys())
-        key = "x" if "x" in keys else keys[0]
-        return np.asarray(data[key])
-    return np.asarray(data)
+def _load_array(path: Path, samples: int) -> np.ndarray:
+    """The first ``samples`` samples of a ``.npy``/``.npz`` file, validated as ``run``'s
+    inputs are (:class:`snncompile.data.sources.ArraySource`: regular file, header claims,
+    numeric dtype, at least one sample)."""
+    from snncompile.data.sources import ArraySource, Preprocessing
+
+    if path.suffix not in (".npy", ".npz"):
+        raise error("IN606", f"{path}: --input takes a .npy or .npz array", node=str(path))
+    source = ArraySource(path, Preprocessing(()))
+    return np.array(source.array[:samples])
 
 
 def sample_inputs(
@@ -47,7 +44,7 @@ def sample_inputs(
     if samples < 1:
         raise error("CF201", f"samples must be >= 1, got {samples}", node="samples")
     if input_path is not None:
-        data = _load_array(input_path).astype(np.float32)
+        data = _load_array(input_path, samples).astype(np.float32)
         if data.shape[1:] != tuple(input_shape):
             raise error(
                 "IN601",
@@ -55,7 +52,8 @@ def sample_inputs(
                 f"{', '.join(map(str, input_shape))}]",
                 node=str(input_path),
             )
-        return data[:samples]
+        check_finite_inputs(data, str(input_path))
+        return data
     if dataset == "digits":
         from snncompile.data.digits import load_digits_split
 

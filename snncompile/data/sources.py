@@ -29,6 +29,7 @@ model card's ``preprocessing`` entry (see ``docs/scale_out.md``)::
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import zipfile
 from collections.abc import Sequence
@@ -39,6 +40,8 @@ from typing import Any
 import numpy as np
 
 from snncompile.diagnostics import error
+from snncompile.fileio import require_regular_file
+from snncompile.limits import require_memory
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -72,6 +75,13 @@ class Preprocessing:
     def __post_init__(self) -> None:
         if (self.mean is None) != (self.std is None):
             raise error("CF201", "normalize needs both a mean and a std", node="normalize")
+        values = (*(self.mean or ()), *(self.std or ()))
+        if not all(math.isfinite(v) for v in values):
+            raise error(
+                "CF201",
+                f"normalize takes finite numbers, got {self.mean} {self.std}",
+                node="normalize",
+            )
         if self.std is not None and any(s <= 0 for s in self.std):
             raise error("CF201", f"normalize std must be > 0, got {self.std}", node="normalize")
 
@@ -166,6 +176,48 @@ def _resize(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return F.interpolate(t, size=size, mode="bilinear", align_corners=False).numpy()
 
 
+def check_finite_inputs(batch: np.ndarray, where: str, start: int = 0) -> None:
+    """IN605 when ``batch`` (samples ``start``, ``start + 1``, ...) holds NaN or Inf."""
+    bad = ~np.isfinite(batch)
+    if bad.any():
+        sample = start + int(np.argwhere(bad)[0][0])
+        raise error(
+            "IN605",
+            f"{where}: sample {sample} holds NaN or Inf ({int(bad.sum())} value(s) in samples "
+            f"{start}..{start + len(batch) - 1})",
+            node=where,
+        )
+
+
+def _malformed(where: str, message: str) -> Exception:
+    return error("IN606", f"{where}: {message}", node=where)
+
+
+def _check_labels(labels: Any, n: int, where: str) -> np.ndarray:
+    """Integer labels, one per sample (IN606 otherwise)."""
+    array = np.asarray(labels)
+    integral = array.dtype.kind == "f" and np.all(np.isfinite(array))
+    if integral and np.all(array == np.round(array)):
+        array = array.astype(np.int64)
+    if array.dtype.kind not in "iub":
+        raise _malformed(where, f"labels must be integers, got dtype {array.dtype}")
+    array = array.astype(np.int64).reshape(-1)
+    if len(array) != n:
+        raise _malformed(where, f"{len(array)} labels for {n} samples")
+    if n and array.min() < 0:
+        raise _malformed(where, f"labels must be >= 0, found {int(array.min())}")
+    return array
+
+
+def _check_samples(array: np.ndarray, where: str) -> None:
+    if array.dtype.kind not in "biuf":
+        raise _malformed(where, f"samples must be numbers, got dtype {array.dtype}")
+    if array.ndim < 1:
+        raise _malformed(where, "holds a scalar, not samples")
+    if array.shape[0] == 0:
+        raise _malformed(where, "holds zero samples")
+
+
 class DataSource:
     """A sliceable sequence of preprocessed samples (see the module docstring)."""
 
@@ -182,7 +234,9 @@ class DataSource:
         if not isinstance(index, slice) or index.step not in (None, 1):
             raise TypeError("a data source takes contiguous slices, source[a:b]")
         start, stop, _ = index.indices(len(self))
-        return self._read(start, max(start, stop))
+        batch = self._read(start, max(start, stop))
+        check_finite_inputs(batch, self.where, start)
+        return batch
 
     def limited(self, limit: int | None) -> DataSource:
         """The first ``limit`` samples (all when None)."""
@@ -225,30 +279,37 @@ class ArraySource(DataSource):
         self.path = Path(path).resolve()
         self.where = str(path)
         self.preprocessing = preprocessing
-        if not self.path.is_file():
+        if not Path(path).exists():
             raise error("IN601", f"input file {path} does not exist", node=str(path))
+        require_regular_file(path, "data input")
         self._array: np.ndarray | None = None
         self._key = "x"
+        labels: Any = None
         if self.path.suffix == ".npz":
+            if not zipfile.is_zipfile(self.path):
+                raise _malformed(self.where, "is not an .npz archive (a .npy file renamed?)")
             with self._npz() as data:
                 keys = list(data.keys())
                 if not keys:
-                    raise error("IN601", f"{path} holds no arrays", node=str(path))
+                    raise _malformed(self.where, "holds no arrays")
                 self._key = "x" if "x" in keys else keys[0]
                 label_key = next((k for k in ("y", "labels") if k in keys), None)
-                self.labels = None if label_key is None else np.asarray(data[label_key])
+                if label_key is not None:
+                    labels = _read_member(data, label_key, self.where)
         else:
             labels_path = self.path.with_name(self.path.stem + "_labels.npy")
-            self.labels = np.load(labels_path) if labels_path.exists() else None
+            if labels_path.exists():
+                require_regular_file(labels_path, "labels file")
+                labels = _load_small(labels_path)
+        _check_samples(self.array, self.where)
         n = len(self.array)
-        if self.labels is not None:
-            self.labels = np.asarray(self.labels).astype(np.int64).reshape(-1)[:n]
+        self.labels = None if labels is None else _check_labels(labels, n, self.where)
 
     def _npz(self) -> Any:
         try:
             return np.load(self.path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise error("IN601", f"cannot read {self.path}: {exc}", node=str(self.path)) from exc
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise _malformed(self.where, f"does not read as .npz: {exc}") from exc
 
     @property
     def array(self) -> np.ndarray:
@@ -259,10 +320,11 @@ class ArraySource(DataSource):
                     self._array = _mmap_npz_member(self.path, self._key)
                     if self._array is None:
                         with self._npz() as data:
-                            self._array = np.asarray(data[self._key])
+                            self._array = _read_member(data, self._key, self.where)
                 else:
+                    _npy_claim(self.path, self.where)
                     self._array = np.load(self.path, mmap_mode="r", allow_pickle=False)
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
                 raise error(
                     "IN601",
                     f"cannot read {self.path} as a .npy/.npz array: {exc}",
@@ -289,6 +351,53 @@ class ArraySource(DataSource):
         return {**self.__dict__, "_array": None}  # re-opened (mapped) where it is unpickled
 
 
+def _npy_claim(path: Path, where: str) -> None:
+    """IN606 when a ``.npy`` header claims more data than the file holds (corrupt or
+    truncated); the data is then never read."""
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        header = (
+            np.lib.format.read_array_header_1_0(f)
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0(f)
+        )
+        offset = f.tell()
+    shape, _, dtype = header
+    claimed = math.prod(shape) * dtype.itemsize
+    size = path.stat().st_size - offset
+    if claimed > size:
+        raise _malformed(
+            where,
+            f"its header claims {list(shape)} {dtype} ({claimed} bytes), the file holds {size}",
+        )
+
+
+def _load_small(path: Path) -> np.ndarray:
+    """A small array (labels) read whole, after checking its header's claim."""
+    where = str(path)
+    try:
+        _npy_claim(path, where)
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise _malformed(where, f"does not read as .npy: {exc}") from exc
+
+
+def _read_member(data: Any, key: str, where: str) -> np.ndarray:
+    """Member ``key`` of an open ``.npz``, after checking the memory it claims (IN604)."""
+    try:
+        with data.zip.open(key + ".npy") as member:
+            version = np.lib.format.read_magic(member)
+            shape, _, dtype = (
+                np.lib.format.read_array_header_1_0(member)
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0(member)
+            )
+        require_memory(math.prod(shape) * dtype.itemsize, f"{where}[{key}]", node=where)
+        return np.asarray(data[key])
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise _malformed(where, f"array {key!r} does not read: {exc}") from exc
+
+
 def _mmap_npz_member(path: Path, key: str) -> np.ndarray | None:
     """Member ``key`` of an uncompressed ``.npz`` as a read-only memory map (None when it is
     compressed)."""
@@ -311,6 +420,8 @@ def _mmap_npz_member(path: Path, key: str) -> np.ndarray | None:
             offset = f.tell()
     if dtype.hasobject:
         return None
+    if math.prod(shape) * dtype.itemsize > info.file_size:
+        raise _malformed(str(path), f"array {key!r} claims more data than it holds")
     return np.memmap(
         path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C"
     )
@@ -356,8 +467,15 @@ class ImageFolderSource(DataSource):
         images = []
         size = None
         for name in self.files[start:stop]:
-            with Image.open(self.root / name) as image:
-                array = np.asarray(image.convert(mode), dtype=np.float32) / 255.0
+            require_regular_file(self.root / name, "image")
+            try:
+                with Image.open(self.root / name) as image:
+                    require_memory(
+                        4 * image.width * image.height * 3, f"{name}", node=str(self.root / name)
+                    )
+                    array = np.asarray(image.convert(mode), dtype=np.float32) / 255.0
+            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+                raise _malformed(f"{self.where}/{name}", f"is not a readable image: {exc}") from exc
             array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
             if size is not None and array.shape != size:  # mixed sizes: to the first one's
                 array = _resize(array[None], (size[1], size[2]))[0]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,12 @@ from torch import nn
 
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import error
+from snncompile.fileio import require_regular_file
+from snncompile.frontend.consent import require_code_consent
 from snncompile.frontend.user_arch import is_user_arch, load_user_checkpoint
 from snncompile.ir.graph import Graph
 from snncompile.ir.parser import parse_graph
+from snncompile.limits import require_memory
 
 __all__ = [
     "CHECKPOINT_SUFFIXES",
@@ -47,6 +51,7 @@ __all__ = [
     "load_configured",
     "load_model",
     "to_graph",
+    "validate_card",
 ]
 
 IR_SUFFIXES = (".snnir", ".ir")
@@ -86,16 +91,63 @@ class LoadedModel:
 
 
 def _card(path: Path) -> dict[str, Any] | None:
+    """The JSON model card beside ``path`` (``model.json`` for ``model.pt``), validated
+    (:func:`validate_card`); None when there is none."""
     card_path = path.with_suffix(".json")
-    if not card_path.is_file():
+    if not card_path.exists():
+        return None
+    if not card_path.is_dir():
+        require_regular_file(card_path, "model card")  # a FIFO would block: IN603
+    else:
         return None
     try:
-        card = json.loads(card_path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise error(
             "ML402", f"model card {card_path} is not valid JSON: {exc}", node=str(card_path)
         ) from exc
-    return card if isinstance(card, dict) else None
+    if not isinstance(card, dict):
+        raise error(
+            "ML408",
+            f"model card {card_path} must be a JSON object, got {type(card).__name__}",
+            node=str(card_path),
+        )
+    validate_card(card, card_path)
+    return card
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def validate_card(card: dict[str, Any], where: Path | str) -> None:
+    """ML408 naming the field when a model card field the compiler uses is malformed:
+    ``arch`` (string), ``input_shape`` (list of positive ints), ``time_steps`` (positive
+    int), ``arch_kwargs`` (object), ``dataset`` (string), ``input`` (``image``/``frames``)."""
+
+    def bad(name: str, expected: str) -> Exception:
+        return error(
+            "ML408",
+            f"model card {where}: {name} must be {expected}, got {card[name]!r}",
+            node=name,
+        )
+
+    if "arch" in card and not (isinstance(card["arch"], str) and card["arch"]):
+        raise bad("arch", "a non-empty string")
+    shape = card.get("input_shape")
+    if "input_shape" in card and not (
+        isinstance(shape, list) and shape and len(shape) <= 8 and all(map(_positive_int, shape))
+    ):
+        raise bad("input_shape", "a list of positive integers such as [3, 32, 32]")
+    steps: Any = card.get("time_steps", 0)
+    if "time_steps" in card and not (_positive_int(steps) and steps <= 1 << 20):
+        raise bad("time_steps", "a positive integer")
+    if "arch_kwargs" in card and not isinstance(card["arch_kwargs"], dict | None):
+        raise bad("arch_kwargs", "an object of keyword arguments")
+    if "dataset" in card and not isinstance(card["dataset"], str | None):
+        raise bad("dataset", "a string")
+    if "input" in card and card["input"] not in ("image", "frames"):
+        raise bad("input", "'image' or 'frames'")
 
 
 def _from_zoo(name: str, seed: int, time_steps: int | None) -> LoadedModel:
@@ -121,12 +173,14 @@ def _from_zoo(name: str, seed: int, time_steps: int | None) -> LoadedModel:
 
 
 def _from_checkpoint(
-    path: Path, arch: str | None, trust_pickle: bool, time_steps: int | None
+    path: Path, arch: str | None, trust_pickle: bool, time_steps: int | None, trust_code: bool
 ) -> LoadedModel:
     from snncompile.models import get_spec, load_checkpoint
 
     card = _card(path)
-    arch = arch or (card or {}).get("arch")
+    if arch is None and card is not None and "arch" in card:
+        arch = card["arch"]
+        require_code_consent(arch, f"the model card {path.with_suffix('.json')}", trust_code)
     if arch is None:
         if trust_pickle:
             return _pickled_module(path, time_steps, card)
@@ -199,13 +253,18 @@ def load_model(
     time_steps: int | None = None,
     input_shape: tuple[int, ...] | None = None,
     nir_options: dict[str, Any] | None = None,
+    trust_code: bool = False,
 ) -> LoadedModel:
     """Load ``source`` (see the module docstring) into a :class:`LoadedModel`.
 
-    ``nir_options`` (``convention``, ``dt``, ``reset``) are passed to
-    :func:`snncompile.frontend.nir.read_nir` for a ``.nir`` file.
+    Code runs only with consent given here: ``arch`` naming a class (``FILE.py:Class``) is
+    imported because the caller named it; a model card that names one needs ``trust_code``
+    (SC101), and unpickling needs ``trust_pickle`` (ML404).
+
+    ``nir_options`` (``convention``, ``dt``, ``reset``, ``spikes``, ``input_gain``,
+    ``strict``) are passed to :func:`snncompile.frontend.nir.read_nir` for a ``.nir`` file.
     """
-    if isinstance(source, nn.Module):
+    if isinstance(source, nn.Module):  # the caller's own object: consent is implied
         return LoadedModel(
             name=type(source).__name__,
             module=source.eval(),
@@ -220,6 +279,7 @@ def load_model(
     path = Path(text)
     if not path.exists():
         raise error("IN601", f"{path} does not exist", node=str(path))
+    require_regular_file(path, "model file")
     if path.is_dir():
         raise error("IN601", f"{path} is a directory, not a model file", node=str(path))
     if path.suffix in IR_SUFFIXES:
@@ -249,7 +309,7 @@ def load_model(
         steps = time_steps or DEFAULT_TIME_STEPS
         return LoadedModel(graph.name, None, graph, arch, steps, graph.inputs[0].type.shape)
     if path.suffix in CHECKPOINT_SUFFIXES:
-        return _from_checkpoint(path, arch, trust_pickle, time_steps)
+        return _from_checkpoint(path, arch, trust_pickle, time_steps, trust_code)
     raise error(
         "IN601",
         f"cannot read {path}: expected zoo:NAME, a checkpoint "
@@ -265,23 +325,41 @@ def load_configured(source: str | Path | nn.Module, config: CompileConfig) -> Lo
         source,
         arch=config.arch,
         trust_pickle=config.trust_pickle,
+        trust_code=config.trust_code,
         seed=config.seed,
         time_steps=config.time_steps,
         nir_options={
             "convention": config.nir_convention,
             "dt": config.nir_dt,
             "reset": config.nir_reset,
+            "spikes": config.nir_spikes,
+            "input_gain": config.nir_input_gain,
+            "strict": config.nir_strict,
         },
     )
 
 
 def to_graph(loaded: LoadedModel, dtype: torch.dtype = torch.float32) -> Graph:
-    """The tensor IR of ``loaded``: its graph, or a trace of its module in ``dtype``."""
+    """The tensor IR of ``loaded``: its graph, or a trace of its module in ``dtype``.
+
+    Weights are checked first (:mod:`snncompile.frontend.finite`): NaN or Inf is ML406, a
+    negative BatchNorm variance ML407; an imported graph too large for memory is IN604."""
+    from snncompile.frontend.finite import check_graph, check_module
+
     if loaded.graph is not None:
-        return loaded.graph
+        check_graph(loaded.graph, loaded.name)
+        graph = loaded.graph
+        values = [*graph.inputs, *(out for node in graph.nodes for out in node.outputs)]
+        require_memory(
+            8 * loaded.time_steps * sum(v.type.numel for v in values),
+            f"one sample of {graph.name} ({len(values)} values over {loaded.time_steps} steps)",
+            node=graph.name,
+        )
+        return graph
     from snncompile.frontend.torch import trace
 
     assert loaded.module is not None
+    check_module(loaded.module, loaded.name)
     if loaded.input_shape is None:
         raise error(
             "IN601",
@@ -290,6 +368,9 @@ def to_graph(loaded: LoadedModel, dtype: torch.dtype = torch.float32) -> Graph:
             node=loaded.name,
         )
     module = loaded.module
+    require_memory(
+        8 * loaded.time_steps * math.prod(loaded.input_shape), f"the input of {loaded.name}"
+    )
     if any(p.dtype != dtype for p in module.parameters()):
         module = copy.deepcopy(module).to(dtype)  # the user's model is left as it is
     if loaded.input_kind == "frames":  # event frames [B, T, C, H, W]

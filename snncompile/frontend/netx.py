@@ -17,9 +17,23 @@ docs/loihi.md):
 - ``flatten``: the next dense reads its source through ``reshape(N)`` (CHW order, netx's
   ``transpose([2,1,0]).flatten()``).
 
-Other layer types (``pool``, ``average``, ``concat``, ``dense_rec``, ...), SDNN/RF neurons,
+A 1-D dense weight is read as netx reads it: ``weight.reshape(shape[0], -1)`` (lava-dl's
+``pilotnet_lif`` ends with a ``(10,)`` weight into one neuron). The ``weight``/``bias`` of an
+``input`` layer are not applied: netx keeps them in the input block's ``transform`` for the
+user and never uses them.
+
+Other layer types (``pool``, ``average``, ``concat``, ``dense_rec``, ...), RF neurons,
 ``iDecay = 0`` (netx's non-leaky default for a dense without a neuron, ``du = -1``),
-graded spikes and synaptic delays stop with LV506 naming the layer.
+graded spikes and synaptic delays stop with LV506 naming the layer. SDNN (sigma-delta)
+layers stop with LV520: netx runs them as lava-dl's ``Delta`` (input), ``SigmaDelta`` (ReLU,
+16-bit graded messages with ``spike_exp = 6`` and a delta threshold ``vThMant``) and ``Sigma``
+(output) processes, whose state (the accumulated sigma and the last sent activation) the
+network IR's populations do not have.
+
+A malformed file (a layer without ``type`` or without a field its type needs, layer keys that
+are not ``0..n-1``, non-integer, negative or zero dimensions, a weight whose shape does not fit
+its source, more than ``MAX_ELEMENTS`` values in one dataset, checked from the HDF5 header
+before reading) stops with LV521 naming the layer.
 """
 
 from __future__ import annotations
@@ -31,13 +45,50 @@ import numpy as np
 
 from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph, GraphBuilder, Value
+from snncompile.ir.ops.base import ShapeError
 from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.types import TensorType
 
-__all__ = ["NETX_SUFFIXES", "read_netx"]
+__all__ = ["MAX_ELEMENTS", "NETX_SUFFIXES", "read_netx"]
 
 NETX_SUFFIXES = (".net", ".h5", ".hdf5")
 _DTYPE = "f64"
+#: The most values one dataset (or one layer's neurons) may hold.
+MAX_ELEMENTS = 1 << 28
+
+
+def _malformed(where: str, why: str) -> Exception:
+    return error("LV521", f"{where}: {why}", node=where)
+
+
+def _field(group: Any, key: str, where: str) -> Any:
+    """The dataset ``key`` of ``group`` (LV521 when it is missing, a group, or too large; the
+    size comes from the HDF5 header, before anything is read)."""
+    import h5py
+
+    if not isinstance(group, h5py.Group) or key not in group:
+        raise _malformed(where, f"has no {key!r} field")
+    item = group[key]
+    if not isinstance(item, h5py.Dataset):
+        raise _malformed(where, f"{key!r} is a group, not a dataset")
+    if item.size is not None and int(item.size) > MAX_ELEMENTS:
+        raise _malformed(where, f"{key!r} holds {item.size} values (limit {MAX_ELEMENTS})")
+    return item
+
+
+def _dims(values: Any, where: str, what: str) -> tuple[int, ...]:
+    data = np.asarray(values).reshape(-1)
+    if data.dtype.kind not in "iuf" or not np.all(np.isfinite(data.astype(np.float64))):
+        raise _malformed(where, f"{what} {data.tolist()} is not numbers")
+    if np.any(data != np.round(data)) or np.any(data <= 0):
+        raise _malformed(where, f"{what} {data.tolist()} needs positive integers")
+    dims = tuple(int(d) for d in data)
+    total = 1
+    for d in dims:
+        total *= d
+    if total > MAX_ELEMENTS:
+        raise _malformed(where, f"{what} {list(dims)} has {total} elements (limit {MAX_ELEMENTS})")
+    return dims
 
 
 def _text(value: Any) -> str:
@@ -48,7 +99,10 @@ def _text(value: Any) -> str:
 
 
 def _int(value: Any) -> int:
-    return int(np.asarray(value[()]).reshape(-1)[0])
+    data = np.asarray(value[()]).reshape(-1)
+    if data.size == 0 or data.dtype.kind not in "iuf" or not np.isfinite(float(data[0])):
+        raise ValueError(f"{value.name} is not a number")
+    return int(data[0])
 
 
 def _pair(value: Any) -> tuple[int, int]:
@@ -69,14 +123,24 @@ def _neuron(
             node=where,
         )
     neuron = layer["neuron"]
-    kind = _text(neuron["type"])
+    kind = _text(_field(neuron, "type", f"{where} neuron"))
+    if kind == "SDNN":
+        raise error(
+            "LV520",
+            f"{where} has a sigma-delta (SDNN) neuron: netx runs lava-dl's Delta / SigmaDelta "
+            "(ReLU) / Sigma processes with 16-bit graded messages and per-neuron sigma and "
+            "last-sent state, which the network IR's populations do not hold",
+            node=where,
+        )
     if kind not in ("CUBA", "LOIHI"):
         raise error("LV506", f"{where} has a {kind} neuron; only CUBA/LOIHI are read", node=where)
     if "gradedSpike" in neuron and bool(np.asarray(neuron["gradedSpike"][()]).reshape(-1)[0]):
         raise error("LV506", f"{where} has graded spikes; only binary spikes are read", node=where)
     if "messageBits" in neuron and _int(neuron["messageBits"]) != 0:
         raise error("LV506", f"{where} sends graded messages (messageBits)", node=where)
-    i_decay, v_decay, vth = _int(neuron["iDecay"]), _int(neuron["vDecay"]), _int(neuron["vThMant"])
+    i_decay, v_decay, vth = (
+        _int(_field(neuron, key, f"{where} neuron")) for key in ("iDecay", "vDecay", "vThMant")
+    )
     if not 1 <= i_decay <= 4096 or not 0 <= v_decay <= 4096:
         raise error(
             "LV506",
@@ -102,9 +166,17 @@ def _bias(layer: Any, shape: tuple[int, ...]) -> np.ndarray | None:
 
 
 def _dense_weight(layer: Any, where: str) -> np.ndarray:
-    weight = np.asarray(layer["weight"][()], dtype=np.float64).astype(np.int64)
+    weight = np.asarray(_field(layer, "weight", where)[()], dtype=np.float64)
+    if not np.all(np.isfinite(weight)):
+        raise _malformed(where, "has a weight that is not finite")
+    weight = weight.astype(np.int64)
+    if weight.ndim == 1:  # netx: weight.reshape(shape[0], -1)
+        out = int(np.prod(_dims(_field(layer, "shape", where)[()], where, "shape")))
+        if weight.size % out:
+            raise _malformed(where, f"a 1-D weight of {weight.size} values for {out} neurons")
+        weight = weight.reshape(out, -1)
     if weight.ndim != 2:
-        raise error("LV506", f"{where} has a dense weight of shape {weight.shape}", node=where)
+        raise _malformed(where, f"has a dense weight of shape {weight.shape} (netx: [out, in])")
     if weight.min() < 0 < weight.max():  # netx optimize_weight_bits clips mixed matrices
         weight = np.clip(weight, -256, 254)
     return weight.astype(np.float64)
@@ -128,8 +200,21 @@ def read_netx(path: str | Path, *, name: str | None = None) -> Graph:
         if "layer" not in handle:
             raise error("LV506", f"{path} has no /layer group: not a netx file", node=str(path))
         layers = handle["layer"]
-        order = sorted(layers, key=int)
-        return _translate(path, name or path.stem, [layers[key] for key in order], order)
+        if not isinstance(layers, h5py.Group):
+            raise _malformed(str(path), "/layer is a dataset, not a group of layers")
+        keys = list(layers)
+        if not keys or sorted(keys) != sorted(str(i) for i in range(len(keys))):
+            raise _malformed(
+                f"{path}:/layer",
+                f"has layers {sorted(keys)[:6]}; netx reads layers named 0..n-1 in order",
+            )
+        order = [str(i) for i in range(len(keys))]
+        try:
+            return _translate(path, name or path.stem, [layers[key] for key in order], order)
+        except ShapeError as exc:
+            raise _malformed(str(path), f"shapes do not fit: {exc}") from exc
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OSError) as exc:
+            raise _malformed(str(path), f"unreadable field: {exc}") from exc
 
 
 def _translate(path: Path, name: str, layers: list[Any], keys: list[str]) -> Graph:
@@ -138,12 +223,12 @@ def _translate(path: Path, name: str, layers: list[Any], keys: list[str]) -> Gra
     pending_input: tuple[int, ...] | None = None  # shape of a neuron-less input layer
     flatten = False
     for index, (layer, key) in enumerate(zip(layers, keys, strict=True)):
-        kind = _text(layer["type"])
+        kind = _text(_field(layer, "type", f"layer/{key}"))
         where = f"layer/{key} ({kind})"
         if kind == "input":
             if index != 0:
                 raise error("LV506", f"{where} is not the first layer", node=where)
-            shape = tuple(int(d) for d in np.asarray(layer["shape"][()]).reshape(-1))
+            shape = _dims(_field(layer, "shape", where)[()], where, "shape")
             if "neuron" not in layer:
                 pending_input = shape
                 continue
@@ -169,10 +254,20 @@ def _translate(path: Path, name: str, layers: list[Any], keys: list[str]) -> Gra
             if len(source.type.shape) != 1 or flatten:
                 pre = f"reshape({source.type.numel})"
             flatten = False
+            if weight.shape[1] != source.type.numel:
+                raise _malformed(
+                    where,
+                    f"a dense weight {weight.shape} reads {weight.shape[1]} values; its source "
+                    f"has {source.type.numel} ({source.type.shape})",
+                )
             out_shape: tuple[int, ...] = (weight.shape[0],)
             attrs = ProjectionAttrs("dense", weight=weight, pre=pre)
         elif kind == "conv":
-            weight = np.asarray(layer["weight"][()], dtype=np.float64)
+            weight = np.asarray(_field(layer, "weight", where)[()], dtype=np.float64)
+            if weight.ndim not in (4, 5) or (weight.ndim == 5 and weight.shape[4] != 1):
+                raise _malformed(where, f"has a conv weight of shape {weight.shape}")
+            if not np.all(np.isfinite(weight)):
+                raise _malformed(where, "has a weight that is not finite")
             weight = weight.reshape(weight.shape[:4]).astype(np.int64).astype(np.float64)
             groups = _int(layer["groups"]) if "groups" in layer else 1
             if source is None:
@@ -189,7 +284,13 @@ def _translate(path: Path, name: str, layers: list[Any], keys: list[str]) -> Gra
                 dilation=_pair(layer["dilation"]) if "dilation" in layer else (1, 1),
                 groups=groups,
             )
-            out_shape = attrs.core_shape(source.type.shape)
+            if len(source.type.shape) != 3 or source.type.shape[0] != weight.shape[1] * groups:
+                raise _malformed(
+                    where,
+                    f"a conv weight {weight.shape} (groups {groups}) does not fit its source "
+                    f"{source.type.shape}",
+                )
+            out_shape = _dims(attrs.core_shape(source.type.shape), where, "output shape")
         else:
             raise error(
                 "LV506",

@@ -93,6 +93,24 @@ def import_onnx(model: onnx.ModelProto) -> OnnxImport:
     return OnnxImport(reader.run(output), time_steps)
 
 
+#: The most elements one value of an imported graph may have (IX815 before allocating).
+MAX_ELEMENTS = 1 << 28
+
+
+def _check_size(where: str, shape: tuple[int, ...]) -> None:
+    """IX815 unless every dimension is positive and the value has at most MAX_ELEMENTS."""
+    total = 1
+    for d in shape:
+        total *= d
+    if any(d <= 0 for d in shape) or total > MAX_ELEMENTS:
+        raise error(
+            "IX815",
+            f"{where} has shape {list(shape)}: dimensions must be positive and a value at most "
+            f"{MAX_ELEMENTS} elements",
+            node=where,
+        )
+
+
 class _Reader:
     """Translates the selected ONNX nodes, one IR node (or a fused pair) each."""
 
@@ -147,6 +165,7 @@ class _Reader:
         self.dtype = dtype
         self.input_name = info.name
         sample = tuple(int(d) for d in dims[lead:] if d is not None)
+        _check_size(info.name, sample)
         self.env[info.name] = self.builder.input(info.name, TensorType(sample, dtype))
 
     def _ordered(self) -> list[onnx.NodeProto]:
@@ -201,8 +220,9 @@ class _Reader:
             raise error("IX805", f"node {label} ({node.op_type}): {exc}", node=label) from exc
         except SnnCompileError:
             raise
-        except (KeyError, ValueError, IndexError) as exc:
+        except (KeyError, ValueError, IndexError, TypeError, AttributeError) as exc:
             raise error("IX805", f"node {label} ({node.op_type}): {exc}", node=label) from exc
+        _check_size(label, value.type.shape)
         self.env[node.output[0]] = value
 
     def _hint(self, node: onnx.NodeProto) -> str:
@@ -252,7 +272,26 @@ class _Reader:
             decay_input=kind.decay_input,
             decay=decay,
         )
+        if self.strip and node.name.startswith(self.strip) and len(node.input) > 1:
+            self._check_initial_state(node, 0.0 if lif.v_reset is None else lif.v_reset)
         return self.add(node, "lif", [self.value(node, 0)], lif)
+
+    def _check_initial_state(self, node: onnx.NodeProto, start: float) -> None:
+        """IX805 unless the first step's membrane (``v_init``) is the value the ``lif`` op
+        starts from (its ``v_reset``, 0 for a soft reset): the import would drop it."""
+        initial = self.consts.get(node.input[1])
+        if (
+            initial is None
+            or initial.size == 0
+            or not np.all(initial.astype(np.float32) == np.float32(start))
+        ):
+            shown = None if initial is None else np.unique(initial)[:4].tolist()
+            raise error(
+                "IX805",
+                f"neuron {node.name} starts from membrane {shown} ({node.input[1]}); the lif op "
+                f"starts from {start} (its v_reset), so the import would drop that state",
+                node=node.name,
+            )
 
 
 def _topological(
@@ -313,7 +352,8 @@ def _symmetric_pads(node: onnx.NodeProto) -> tuple[int, int]:
 
 def _conv(r: _Reader, node: onnx.NodeProto) -> Value:
     weight = r.const(node, 1)
-    assert weight is not None
+    if weight is None:
+        raise ShapeError(f"{node.op_type} needs a constant weight at input 1")
     attrs = Conv2dAttrs(
         weight=weight,
         bias=r.const(node, 2),
@@ -327,7 +367,8 @@ def _conv(r: _Reader, node: onnx.NodeProto) -> Value:
 
 def _gemm(r: _Reader, node: onnx.NodeProto) -> Value:
     weight = r.const(node, 1)
-    assert weight is not None
+    if weight is None:
+        raise ShapeError(f"{node.op_type} needs a constant weight at input 1")
     if _int(node, "transA", 0):
         raise ShapeError("Gemm with transA=1 is not a linear layer")
     floats = {a.name: a.f for a in node.attribute if a.type == onnx.AttributeProto.FLOAT}

@@ -137,9 +137,19 @@ def quantize_weights(
     (one bit is lost), otherwise magnitudes up to 255 (fewer with ``num_weight_bits < 8``:
     multiples of ``2^(8 - num_weight_bits)``). The exponent is the smallest that keeps the largest
     magnitude representable, unless given (Conv has no exponent: pass ``exponent=0``, and
-    values beyond the range are clipped). Rounding is to nearest.
+    values beyond the range are clipped). Rounding is to nearest. NaN or Inf is ML406: it is
+    never cast.
     """
     w = np.asarray(weights, dtype=np.float64)
+    if not np.all(np.isfinite(w)):  # never cast a NaN or Inf to an integer
+        from snncompile.diagnostics import error
+
+        raise error(
+            "ML406",
+            f"quantizing weights that hold {int(np.sum(~np.isfinite(w)))} NaN/Inf value(s) "
+            "(after scaling)",
+            node="weights",
+        )
     mixed = w.size > 0 and w.min() < 0 < w.max()
     step = 2 ** (8 - num_weight_bits + (1 if mixed else 0))  # spacing of representable values
     limit = (256 if mixed else 255) // step * step  # largest representable magnitude

@@ -40,6 +40,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from snncompile.diagnostics import error
+from snncompile.frontend.finite import check_array
 from snncompile.ir.attrs import NoAttrs
 from snncompile.ir.graph import Graph, GraphBuilder, Node, Value, freeze_array
 from snncompile.ir.loihi import quantize_weights
@@ -342,6 +343,7 @@ class _Builder:
         mantissa, exponent = self._mantissas(attrs.weight, factor, node.op == "conv2d")
         bias = None
         if attrs.bias is not None:  # in pre-shift units, so that the shift adds it exactly
+            check_array(attrs.bias * factor, f"%{node.name}.bias", "quantize-fixed-point")
             if exponent <= 0:
                 bias = np.rint(attrs.bias * factor) * 2.0**-exponent
             else:

@@ -3,7 +3,9 @@
 :func:`check_graph` runs the analysis pipeline (``fold-batchnorm``, ``fold-scales``,
 ``analyze-spike-domain``, ``partition-host``), applies the spike-driven rule
 (:mod:`snncompile.passes.compliance`), runs the folded graph on sample inputs to measure firing
-rates, and counts operations and energy (:mod:`snncompile.report.energy`).
+rates, and counts operations and energy (:mod:`snncompile.report.energy`, in every counting
+convention, priced by every energy model of :mod:`snncompile.report.models`). Neuron layers that
+never spike (rate 0) or always spike (rate 1) over the samples get SD220/SD221 warnings.
 
 JSON schema (``ComplianceReport.to_dict``; ``snncompile/report/schemas/check.schema.json``,
 documented in ``docs/schemas.md``)::
@@ -13,18 +15,22 @@ documented in ``docs/schemas.md``)::
      "diagnostics": [{"code", "severity", "node", "op", "module", "domain", "message", "fix"}],
      "partitions": {"host_encoder": [node], "chip": [node], "host_readout": [node]},
      "neurons": [{"node", "module", "firing_rate", "neurons"}],
-     "energy": {"mac_ops", "ac_ops", "energy_mj", "layers": [...], ...},
+     "energy": {"mac_ops", "ac_ops", "energy_mj", "energy_uj", "selected",
+                "conventions": {"paper", "events", "chip"}, "models": {...},
+                "layers": [...], ...},
      "passes": [{"pass", "seconds", "nodes_before", "nodes_after"}]}
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph
 from snncompile.ir.interpret import run_layerwise
 from snncompile.ir.ops import Trait, has_trait
@@ -34,7 +40,7 @@ from snncompile.passes.fold_batchnorm import FoldBatchNorm
 from snncompile.passes.fold_scales import FoldScales
 from snncompile.passes.manager import PassContext, PassManager, PassTiming
 from snncompile.passes.partition_host import Partition, PartitionHost, partition
-from snncompile.report.energy import EnergyReport, OperationCounter
+from snncompile.report.energy import CONVENTIONS, EnergyReport, OperationCounter
 
 __all__ = ["ComplianceReport", "NeuronStats", "check_graph"]
 
@@ -99,19 +105,26 @@ def check_graph(
     model: str | None = None,
     chunk: int = 8,
     on_chunk: Callable[[int], None] | None = None,
+    convention: str = "paper",
 ) -> ComplianceReport:
     """Analyse ``graph`` and measure it on ``inputs`` (``[T, B, *input_shape]``).
 
     Samples run ``chunk`` at a time and statistics accumulate step by step, so memory stays
     at one step of one chunk however many samples are measured; ``on_chunk(n)`` is called
-    after each chunk with its sample count (a progress bar).
+    after each chunk with its sample count (a progress bar). ``convention`` (one of
+    :data:`~snncompile.report.energy.CONVENTIONS`) is the one the reports show first.
     """
+    if convention not in CONVENTIONS:
+        raise error(
+            "EN101",
+            f"unknown counting convention {convention!r}; choose one of {', '.join(CONVENTIONS)}",
+        )
     ctx = PassContext()
     manager = PassManager([FoldBatchNorm(), FoldScales(), AnalyzeSpikeDomain(), PartitionHost()])
     result = manager.run(graph, ctx)
     folded = result.graph
     parts = partition(folded)
-    found = findings(folded, parts)
+    found = list(findings(folded, parts))
     counter = OperationCounter(
         folded, analyze(folded), {node.name: parts.where(node.name) for node in folded.nodes}
     )
@@ -123,7 +136,7 @@ def check_graph(
         run_layerwise(folded, [batch], observer=counter.observe)
         if on_chunk is not None:
             on_chunk(batch.shape[1])
-    energy = counter.report()
+    energy = dataclasses.replace(counter.report(), convention=convention)
     steps, samples = energy.time_steps, energy.samples
     neurons = tuple(
         NeuronStats(
@@ -134,6 +147,32 @@ def check_graph(
         )
         for node in neuron_nodes
     )
+    found.extend(activity_findings(folded, neurons, samples))
     return ComplianceReport(
         model or graph.name, folded, tuple(found), parts, neurons, energy, result.timings
     )
+
+
+def activity_findings(graph: Graph, neurons: Sequence[NeuronStats], samples: int) -> list[Finding]:
+    """SD220/SD221 warnings for neuron layers that never spike (rate 0) or always spike (rate
+    1) over the measured samples: a random-weight or dead network, or a bad input scale."""
+    result = []
+    for stats in neurons:
+        if stats.firing_rate not in (0.0, 1.0):
+            continue
+        node = graph.node(stats.node)
+        silent = stats.firing_rate == 0.0
+        what = "never spiked" if silent else "spiked at every step, every neuron"
+        result.append(
+            Finding(
+                "SD220" if silent else "SD221",
+                "warning",
+                node.name,
+                node.op,
+                stats.module,
+                "binary",
+                f"neuron layer {stats.module or node.name} ({stats.neurons} neurons) {what} on "
+                f"the {samples} measured sample(s) (firing rate {stats.firing_rate:.0f})",
+            )
+        )
+    return result

@@ -26,6 +26,22 @@ decomposition actually builds, per step, summed over the measured values:
 
 For count inputs the report also gives the *expanded* view: distributing the synapses over the
 k sources costs ``k`` times the weights and ``mean(value) · T · FLOPs`` ACs.
+
+**Conventions** (:data:`CONVENTIONS`; each op carries all of them):
+
+- ``paper``: the formulas above (``rate · T · FLOPs``, padding taps included; once-per-inference
+  ops charged once);
+- ``events``: the synaptic events of the measured run, op by op: every non-zero input element
+  sends one event along every weight that leaves it (zero weights included, padding taps
+  excluded since they have no source)::
+
+      conv:    events = (C_out / groups) · Σ_t Σ_y,x Σ_{c, taps inside the image} [x_t(c, ·) ≠ 0]
+      linear:  events = N_out · Σ_t nnz(x_t)
+
+  a once-per-inference weighted op counts the non-zeros of its input summed over the steps;
+  products count their non-zero products ``Σ_t Σ_k nnz(A_t[:, k]) · nnz(B_t[k, :])`` (``nnz(A ⊙ B)``
+  for a Hadamard product). Events from binary inputs are ACs, others MACs;
+- ``chip``: the chip model's constants on the run's activity (:mod:`snncompile.report.models`).
 """
 
 from __future__ import annotations
@@ -44,10 +60,12 @@ from snncompile.ir.types import DomainKind
 from snncompile.passes.analyze_spike_domain import Flow
 
 __all__ = [
+    "CONVENTIONS",
     "E_AC_PJ",
     "E_MAC_PJ",
     "EnergyReport",
     "LayerCost",
+    "NeuronActivity",
     "OperationCounter",
     "count_operations",
     "flops_of",
@@ -56,6 +74,9 @@ __all__ = [
 #: Energy per operation in the papers' convention (45 nm CMOS, Horowitz 2014), picojoules.
 E_MAC_PJ = 4.6
 E_AC_PJ = 0.9
+
+#: The counting conventions every op carries (module docstring).
+CONVENTIONS = ("paper", "events", "chip")
 
 
 def flops_of(node: Node) -> int:
@@ -84,10 +105,19 @@ class LayerCost:
     expanded_acs: float | None = None
     #: time steps charged: T, or 1 for an op applied once per inference (after the T mean)
     steps_charged: int | None = None
+    #: the ``events`` convention: synaptic events of the run from non-binary / binary inputs
+    event_macs: float = 0.0
+    event_acs: float = 0.0
 
     @property
     def energy_pj(self) -> float:
+        """The paper convention's energy (45 nm)."""
         return E_MAC_PJ * self.macs + E_AC_PJ * self.acs
+
+    @property
+    def events_energy_pj(self) -> float:
+        """The ``events`` count at the 45 nm constants."""
+        return E_MAC_PJ * self.event_macs + E_AC_PJ * self.event_acs
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -104,16 +134,36 @@ class LayerCost:
             "energy_pj": self.energy_pj,
             "expanded_weights": self.expanded_weights,
             "expanded_ac_ops": self.expanded_acs,
+            "events": {
+                "mac_ops": self.event_macs,
+                "ac_ops": self.event_acs,
+                "energy_pj": self.events_energy_pj,
+            },
         }
 
 
 @dataclass(frozen=True)
+class NeuronActivity:
+    """One neuron layer's size and spikes per inference (for the chip and memory models)."""
+
+    node: str
+    partition: str
+    neurons: int
+    spikes: float
+
+
+@dataclass(frozen=True)
 class EnergyReport:
-    """Per-layer costs and totals of one inference, averaged over the measured samples."""
+    """Per-layer costs and totals of one inference, averaged over the measured samples.
+
+    ``convention`` is the one the reports show first (``--count``); the JSON has all of them.
+    """
 
     layers: tuple[LayerCost, ...]
     time_steps: int
     samples: int
+    neuron_layers: tuple[NeuronActivity, ...] = ()
+    convention: str = "paper"
 
     @property
     def mac_ops(self) -> float:
@@ -127,16 +177,56 @@ class EnergyReport:
     def energy_mj(self) -> float:
         return sum(layer.energy_pj for layer in self.layers) * 1e-9
 
+    @property
+    def energy_uj(self) -> float:
+        """The paper convention's energy per inference, µJ (45 nm)."""
+        return sum(layer.energy_pj for layer in self.layers) * 1e-6
+
+    @property
+    def event_mac_ops(self) -> float:
+        return sum(layer.event_macs for layer in self.layers)
+
+    @property
+    def event_ac_ops(self) -> float:
+        return sum(layer.event_acs for layer in self.layers)
+
     def to_dict(self) -> dict[str, Any]:
+        from snncompile.report.models import conventions, energy_models
+
         return {
             "convention": "paper: 4.6 pJ per MAC, 0.9 pJ per AC (45 nm, Horowitz 2014)",
+            "selected": self.convention,
+            "conventions": conventions(self),
+            "models": energy_models(self),
             "time_steps": self.time_steps,
             "samples": self.samples,
             "mac_ops": self.mac_ops,
             "ac_ops": self.ac_ops,
             "energy_mj": self.energy_mj,
+            "energy_uj": self.energy_uj,
             "layers": [layer.to_dict() for layer in self.layers],
         }
+
+
+def _weight_uses(node: Node, x: np.ndarray) -> float:
+    """Events of a weighted op on one step of a batch ``x`` ``[B, *in_shape]``: every non-zero
+    input element times the weights that leave it (padding taps excluded)."""
+    mask = x != 0
+    if node.op == "linear":
+        return float(np.count_nonzero(mask)) * int(node.attrs.weight.shape[0])
+    if node.op != "conv2d":
+        raise error(
+            "IR102", f"no synaptic-event rule for the weighted op {node.op!r}", node=node.name
+        )
+    import torch  # lazy: the report modules load without torch
+    import torch.nn.functional as F
+
+    a = node.attrs
+    c_out = int(a.weight.shape[0])
+    per_pixel = torch.from_numpy(mask.sum(axis=1, keepdims=True, dtype=np.float32))
+    ones = torch.ones((1, 1, *(int(k) for k in a.weight.shape[2:])), dtype=torch.float32)
+    taps = F.conv2d(per_pixel, ones, None, a.stride, a.padding, a.dilation)
+    return float(taps.double().sum()) * (c_out // a.groups)
 
 
 def _product_events(a: np.ndarray, b: np.ndarray, op: str) -> float:
@@ -164,12 +254,21 @@ class OperationCounter:
         self.nodes = [n for n in graph.nodes if has_trait(n, Trait.WEIGHTED, Trait.PRODUCT)]
         self.sums: dict[str, float] = {n.name: 0.0 for n in self.nodes}  # Σ input values
         self.events: dict[str, float] = {n.name: 0.0 for n in self.nodes}  # product events
+        self.uses: dict[str, float] = {n.name: 0.0 for n in self.nodes}  # `events` convention
+        self._once_sum: dict[str, np.ndarray] = {}  # once-per-inference ops: Σ_t input
         self.spikes: dict[str, float] = {}  # Σ output values of observed value names
         self.samples = 0
         self.steps = 0
         self._batch = 0
 
+    def _flush(self) -> None:
+        """Count the events of the once-per-inference weighted ops on their averaged input."""
+        for name, total in self._once_sum.items():
+            self.uses[name] += _weight_uses(self.graph.node(name), total)
+        self._once_sum.clear()
+
     def start_batch(self, batch: int) -> None:
+        self._flush()
         self.samples += batch
         self._batch = batch
 
@@ -178,10 +277,18 @@ class OperationCounter:
         for node in self.nodes:
             if has_trait(node, Trait.PRODUCT):
                 a, b = (values[v.name] for v in node.inputs)
+                events = _product_events(a, b, node.op)
+                self.uses[node.name] += events
                 if any(self.flows[v.name].domain.kind is DomainKind.BINARY for v in node.inputs):
-                    self.events[node.name] += _product_events(a, b, node.op)
+                    self.events[node.name] += events
             else:
-                self.sums[node.name] += float(np.sum(values[node.inputs[0].name]))
+                x = values[node.inputs[0].name]
+                self.sums[node.name] += float(np.sum(x))
+                if node.name in self.graph.once_per_inference:
+                    held = self._once_sum.get(node.name)
+                    self._once_sum[node.name] = x.astype(np.float64) + (0 if held is None else held)
+                else:
+                    self.uses[node.name] += _weight_uses(node, x)
         for name in self.spikes:
             self.spikes[name] += float(np.sum(values[name]))
 
@@ -191,9 +298,20 @@ class OperationCounter:
             self.spikes.setdefault(name, 0.0)
 
     def report(self) -> EnergyReport:
+        self._flush()
         steps, samples = self.steps, max(self.samples, 1)
+        neurons = tuple(
+            NeuronActivity(
+                node.name,
+                self.partition_of.get(node.name, "chip"),
+                node.output.type.numel,
+                self.spikes[node.output.name] / samples,
+            )
+            for node in self.graph.nodes
+            if node.output.name in self.spikes
+        )
         return EnergyReport(
-            tuple(self._cost(node, steps, samples) for node in self.nodes), steps, samples
+            tuple(self._cost(node, steps, samples) for node in self.nodes), steps, samples, neurons
         )
 
     def _cost(self, node: Node, steps: int, samples: int) -> LayerCost:
@@ -201,45 +319,34 @@ class OperationCounter:
         module = node.loc.module if node.loc else None
         flops = flops_of(node)
         where = self.partition_of[node.name]
+        once = node.name in self.graph.once_per_inference
+        runs = 1 if once else steps
+        uses = self.uses[node.name] / samples
+        # a once-per-inference op reads the mean over T of its input: a real value (MAC)
+        binary = [f.domain.kind is DomainKind.BINARY and not once for f in inputs]
+        ev_macs, ev_acs = (0.0, uses) if any(binary) else (uses, 0.0)
         if has_trait(node, Trait.PRODUCT):
             domain = " x ".join(str(f.domain) for f in inputs)
-            if any(f.domain.kind is DomainKind.BINARY for f in inputs):
+            if any(binary):
                 acs = self.events[node.name] / samples
                 return LayerCost(
-                    node.name,
-                    node.op,
-                    module,
-                    where,
-                    domain,
-                    flops,
-                    None,
-                    0.0,
-                    acs,
-                    steps_charged=steps,
-                )
-            macs = float(steps * flops)
+                    node.name, node.op, module, where, domain, flops, None, 0.0, acs,
+                    steps_charged=runs, event_macs=ev_macs, event_acs=ev_acs,
+                )  # fmt: skip
+            macs = float(runs * flops)
             return LayerCost(
-                node.name,
-                node.op,
-                module,
-                where,
-                domain,
-                flops,
-                None,
-                macs,
-                0.0,
-                steps_charged=steps,
-            )
+                node.name, node.op, module, where, domain, flops, None, macs, 0.0,
+                steps_charged=runs, event_macs=ev_macs, event_acs=ev_acs,
+            )  # fmt: skip
         flow = inputs[0]
-        if node.name in self.graph.once_per_inference:
-            # the model applies it once, to the mean over T of its input: a real value (MAC)
-            macs = float(flops)
+        if once:
             return LayerCost(
-                node.name, node.op, module, where, "real", flops, None, macs, 0.0, None, None, 1
-            )
+                node.name, node.op, module, where, "real", flops, None, float(flops), 0.0,
+                steps_charged=1, event_macs=ev_macs, event_acs=ev_acs,
+            )  # fmt: skip
         numel = math.prod(node.inputs[0].type.shape)
         mean_value = self.sums[node.name] / (steps * samples * numel)
-        if flow.domain.kind is DomainKind.BINARY:
+        if binary[0]:
             macs, acs = 0.0, mean_value * steps * flops
             rate: float | None = mean_value
         else:
@@ -261,6 +368,8 @@ class OperationCounter:
             expanded_weights,
             expanded_acs,
             steps,
+            ev_macs,
+            ev_acs,
         )
 
 

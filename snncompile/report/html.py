@@ -17,6 +17,9 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from snncompile.report.models import conventions, energy_models
+from snncompile.targets.sim.perf import LOIHI1_ENERGY
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -55,11 +58,8 @@ def _ops(value: float) -> str:
 
 
 def _energy(picojoules: float) -> str:
-    """An energy in the unit that keeps it readable (pJ, nJ, µJ, mJ)."""
-    for unit, scale in (("mJ", 1e9), ("µJ", 1e6), ("nJ", 1e3)):
-        if picojoules >= scale:
-            return f"{picojoules / scale:.2f} {unit}"
-    return f"{picojoules:.1f} pJ"
+    """An energy in the report's one unit, µJ (per inference)."""
+    return f"{picojoules * 1e-6:.4g} µJ"
 
 
 def _code(text: str) -> str:
@@ -111,9 +111,11 @@ def _plots(report: ComplianceReport) -> list[tuple[str, str]]:
     fig = _rows_figure(len(layers))
     ax = fig.add_subplot()
     ys = range(len(layers))
-    macs = [layer.macs for layer in layers]
+    paper = report.energy.convention == "paper"  # events and chip: the run's events
+    macs = [layer.macs if paper else layer.event_macs for layer in layers]
+    acs = [layer.acs if paper else layer.event_acs for layer in layers]
     ax.barh(ys, macs, label="MAC (multiply-accumulate)", color=_MAC)
-    ax.barh(ys, [layer.acs for layer in layers], left=macs, label="AC (accumulate)", color=_AC)
+    ax.barh(ys, acs, left=macs, label="AC (accumulate)", color=_AC)
     ax.set_yticks(ys, [_label(layer.module or layer.node, layer.op) for layer in layers])
     for tick, layer in zip(ax.get_yticklabels(), layers, strict=True):
         tick.set_fontsize(8)
@@ -126,11 +128,13 @@ def _plots(report: ComplianceReport) -> list[tuple[str, str]]:
     ax.invert_yaxis()
     ax.margins(y=0.01)
     ax.set_xscale("symlog", linthresh=10)
-    ax.set_xlim(0, max([layer.macs + layer.acs for layer in layers], default=10.0) * 4)
+    ax.set_xlim(0, max([m + a for m, a in zip(macs, acs, strict=True)], default=10.0) * 4)
     ax.set_xlabel("operations per inference (log scale)")
     ax.grid(axis="x", alpha=0.3)
     fig.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
-    ax.set_title("MACs and ACs per synaptic op", fontsize=10)
+    ax.set_title(
+        f"MACs and ACs per synaptic op ({'paper' if paper else 'events'} convention)", fontsize=10
+    )
     plots.append(
         (
             _png(fig, f"Bar chart: MACs and ACs of each of the {len(layers)} synaptic ops"),
@@ -180,7 +184,7 @@ def _findings(findings: Sequence[Finding]) -> str:
     parts = []
     for code, group in groups.items():
         severity = group[0].severity
-        kind = "violation" if severity == "violation" else "note"
+        kind = severity if severity in ("violation", "warning") else "note"
         title = CODES[code].title if code in CODES else code
         rows = "".join(
             f"<tr><td><code>%{_esc(f.node)}</code></td><td>{_esc(f.module or '')}</td>"
@@ -203,10 +207,14 @@ def _summary(report: ComplianceReport) -> str:
     rates = [n.firing_rate for n in report.neurons]
     mean_rate = sum(rates) / len(rates) if rates else 0.0
     part = report.partition
+    models = energy_models(energy)
     cards = (
         ("time steps T", f"{energy.time_steps}"),
         ("samples measured", f"{energy.samples}"),
-        ("energy per inference", _energy(energy.energy_mj * 1e9)),
+        ("counting convention", energy.convention),
+        ("energy, 45 nm compute", f"{models['compute_45nm']['energy_uj']:.4g} µJ"),
+        ("energy, chip model", f"{models['chip']['energy_uj']:.4g} µJ"),
+        ("energy, memory traffic", f"{models['memory']['energy_uj']:.4g} µJ"),
         ("MACs per inference", _ops(energy.mac_ops)),
         ("ACs per inference", _ops(energy.ac_ops)),
         ("neuron layers (rate)", f"{len(rates)} ({mean_rate:.3f})"),
@@ -227,8 +235,10 @@ def _ops_table(report: ComplianceReport) -> str:
     for finding in report.findings:
         codes.setdefault(finding.node, []).append(finding.code)
     rows = []
+    e_synop = LOIHI1_ENERGY.e_synop_pj
     for c in report.energy.layers:
         classes = [c.partition.replace("_", "-")]
+        chip = _energy((c.event_acs + c.event_macs) * e_synop) if c.partition == "chip" else "host"
         if c.macs and c.partition == "chip":
             classes.append("mac")
         rows.append(
@@ -238,13 +248,65 @@ def _ops_table(report: ComplianceReport) -> str:
             f'<td class="num">{"" if c.firing_rate is None else f"{c.firing_rate:.3f}"}</td>'
             f'<td class="num">{_ops(c.macs)}</td><td class="num">{_ops(c.acs)}</td>'
             f'<td class="num">{_energy(c.energy_pj)}</td>'
+            f'<td class="num">{_ops(c.event_macs)}</td><td class="num">{_ops(c.event_acs)}</td>'
+            f'<td class="num">{_energy(c.events_energy_pj)}</td><td class="num">{chip}</td>'
             f"<td>{_esc(' '.join(codes.get(c.node, [])))}</td></tr>"
         )
     return (
-        '<table id="ops-table"><thead><tr><th>node</th><th>module</th><th>op</th><th>where</th>'
+        '<table id="ops-table"><thead><tr><th colspan="6"></th><th colspan="3">paper (45 nm '
+        'compute)</th><th colspan="3">events (45 nm compute)</th><th>chip model</th><th></th>'
+        "</tr><tr><th>node</th><th>module</th><th>op</th><th>where</th>"
         '<th>input</th><th class="num">rate</th><th class="num">MACs</th><th class="num">ACs'
-        '</th><th class="num">energy</th><th>finding</th></tr></thead>'
+        '</th><th class="num">energy</th><th class="num">MACs</th><th class="num">ACs</th>'
+        '<th class="num">energy</th><th class="num">synaptic events</th><th>finding</th>'
+        "</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _energy_models(report: ComplianceReport) -> str:
+    """The energy models side by side, each with its source, and why they differ."""
+    models = energy_models(report.energy)
+    conv = conventions(report.energy)
+    rows = "".join(
+        f"<tr><td>{_esc(label)}</td><td>{_esc(counts)}</td>"
+        f'<td class="num">{value:.4g} µJ</td><td>{_esc(source)}</td></tr>'
+        for label, counts, value, source in (
+            (
+                "45 nm compute",
+                f"paper: {_ops(conv['paper']['mac_ops'])} MACs, "
+                f"{_ops(conv['paper']['ac_ops'])} ACs",
+                models["compute_45nm"]["energy_uj"],
+                models["compute_45nm"]["source"],
+            ),
+            (
+                "45 nm compute",
+                f"events: {_ops(conv['events']['mac_ops'])} MACs, "
+                f"{_ops(conv['events']['ac_ops'])} ACs",
+                models["compute_45nm"]["energy_uj_events"],
+                models["compute_45nm"]["source"],
+            ),
+            (
+                "memory traffic",
+                "events, neuron updates, spikes",
+                models["memory"]["energy_uj"],
+                models["memory"]["source"],
+            ),
+            (
+                "chip model",
+                f"chip: {_ops(conv['chip']['synaptic_events'])} synaptic events, "
+                f"{_ops(conv['chip']['neuron_updates'])} neuron updates, "
+                f"{_ops(conv['chip']['spikes'])} spikes",
+                models["chip"]["energy_uj"],
+                models["chip"]["source"],
+            ),
+        )
+    )
+    return (
+        '<table id="energy-models"><thead><tr><th>model</th><th>counts</th><th class="num">'
+        "energy per inference</th><th>source</th></tr></thead>"
+        f'<tbody>{rows}</tbody></table><p id="energy-explanation">'
+        f"{_esc(models['explanation'])}</p>"
     )
 
 
@@ -272,6 +334,7 @@ code { font: 0.92em ui-monospace, "DejaVu Sans Mono", monospace; }
   margin: 0 0 1em; }
 .finding.violation { border-left: 6px solid var(--bad); }
 .finding.note { border-left: 6px solid var(--muted); }
+.finding.warning { border-left: 6px solid #b06000; }
 .finding .code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
 .finding.violation .code { color: var(--bad); }
 .finding small { color: var(--muted); font-weight: normal; }
@@ -308,7 +371,7 @@ def compliance_html(report: ComplianceReport) -> str:
         verdict = (
             '<div id="verdict" class="verdict ok"><strong>Spike-driven.</strong> Every synaptic '
             "op on the chip is driven by binary spikes: accumulates (ACs) only"
-            + (f", with {notes} note(s) below." if notes else ".")
+            + (f", with {notes} other finding(s) below." if notes else ".")
             + "</div>"
         )
     else:
@@ -351,6 +414,10 @@ input costs multiply-accumulates (MACs, 4.6 pJ), the papers' 45 nm convention.</
 <section id="findings">
 <h2>Findings</h2>
 {_findings(report.findings)}
+</section>
+<section id="energy">
+<h2>Energy per inference</h2>
+{_energy_models(report)}
 </section>
 <section id="plots">
 <h2>Plots</h2>

@@ -7,16 +7,19 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
+from snncompile.report.energy import CONVENTIONS
+from snncompile.report.models import conventions, energy_models
+
 if TYPE_CHECKING:
     from snncompile.report.compliance import ComplianceReport
 
 __all__ = ["render_compliance", "render_zoo"]
 
 
-def _wide_console() -> Console:
-    """A console at least 130 columns wide (pipes and CI logs default to 80)."""
+def _wide_console(columns: int = 130) -> Console:
+    """A console at least ``columns`` wide (pipes and CI logs default to 80)."""
     width = Console().width
-    return Console(width=max(width, 130))
+    return Console(width=max(width, columns))
 
 
 def _millions(count: int | None) -> str:
@@ -60,14 +63,23 @@ _WHERE = {"host_encoder": "host-in", "chip": "chip", "host_readout": "host-out"}
 
 def render_compliance(report: ComplianceReport, console: Console | None = None) -> None:
     """The compliance report: one row per synaptic op, then findings and the verdict."""
-    console = console or _wide_console()
+    console = console or _wide_console(150)  # the three conventions side by side
     by_node = {f.node: f for f in report.findings}
     table = Table(title=f"spike-driven check of {report.model} (T={report.energy.time_steps})")
     table.add_column("layer", no_wrap=True)
     for column in ("op", "where", "input", "rate"):
         table.add_column(column)
-    table.add_column("MACs", justify="right")
-    table.add_column("ACs", justify="right")
+    selected = report.energy.convention
+    columns = {
+        "paper": ("paper MAC", "paper AC"),
+        "events": ("event MAC", "event AC"),
+        "chip": ("chip syn",),
+    }
+    order = [selected, *(c for c in CONVENTIONS if c != selected)]
+    for convention in order:
+        for column in columns[convention]:
+            label = f"[bold]{column}[/bold]" if convention == selected else column
+            table.add_column(label, justify="right", no_wrap=True)
     table.add_column("finding")
     for layer in report.energy.layers:
         finding = by_node.get(layer.node)
@@ -75,33 +87,57 @@ def render_compliance(report: ComplianceReport, console: Console | None = None) 
         if finding is not None:
             colour = "red" if finding.severity == "violation" else "yellow"
             mark = f"[{colour}]{finding.code}[/{colour}]"
+        cells = {
+            "paper": (_ops(layer.macs), _ops(layer.acs)),
+            "events": (_ops(layer.event_macs), _ops(layer.event_acs)),
+            "chip": (
+                _ops(layer.event_macs + layer.event_acs) if layer.partition == "chip" else "host",
+            ),
+        }
         table.add_row(
             layer.module or layer.node,
             layer.op,
             _WHERE[layer.partition],
             layer.input_domain.replace(" x ", "×"),
             "" if layer.firing_rate is None else f"{layer.firing_rate:.3f}",
-            _ops(layer.macs),
-            _ops(layer.acs),
+            *(cell for convention in order for cell in cells[convention]),
             mark,
         )
     console.print(table)
+    fixed: set[str] = set()
     for finding in report.findings:
         colour = "red" if finding.severity == "violation" else "yellow"
         where = f" ({finding.module})" if finding.module else ""
+        fix = "" if finding.code in fixed else f"\n  fix: {finding.fix}"
+        fixed.add(finding.code)
         console.print(
             f"[{colour}]{finding.severity} {finding.code}[/{colour}] %{finding.node}{where}: "
-            f"{finding.message}\n  fix: {finding.fix}"
+            f"{finding.message}{fix}"
         )
     energy = report.energy
     console.print(
         f"partitions: host encoder {len(report.partition.host_encoder)} nodes, chip "
         f"{len(report.partition.chip)}, host readout {len(report.partition.host_readout)}"
     )
-    console.print(
-        f"per inference: {_ops(energy.mac_ops)} MACs, {_ops(energy.ac_ops)} ACs, "
-        f"{energy.energy_mj:.4f} mJ (4.6 pJ/MAC, 0.9 pJ/AC, 45 nm; {energy.samples} samples)"
+    conv = conventions(energy)
+    models = energy_models(energy)
+    shown = conv[energy.convention]
+    counts = (
+        f"{_ops(shown['synaptic_events'])} synaptic events, {_ops(shown['neuron_updates'])} "
+        f"neuron updates, {_ops(shown['spikes'])} spikes"
+        if energy.convention == "chip"
+        else f"{_ops(shown['mac_ops'])} MACs, {_ops(shown['ac_ops'])} ACs"
     )
+    console.print(
+        f"per inference ({energy.convention} convention, {energy.samples} samples): {counts}"
+    )
+    console.print(
+        f"energy per inference: {models['compute_45nm']['energy_uj']:.4g} µJ 45 nm compute "
+        f"(paper counts; {models['compute_45nm']['energy_uj_events']:.4g} µJ on events), "
+        f"{models['memory']['energy_uj']:.4g} µJ memory traffic, "
+        f"{models['chip']['energy_uj']:.4g} µJ chip model"
+    )
+    console.print(f"[dim]{models['explanation']}[/dim]")
     if report.spike_driven:
         console.print("[green]verdict: the chip partition is spike-driven[/green]")
     else:

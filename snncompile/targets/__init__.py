@@ -12,6 +12,7 @@ from snncompile.targets.loihi.netx import NetxTarget
 from snncompile.targets.loihi.target import LoihiTarget
 from snncompile.targets.nir import NirTarget
 from snncompile.targets.onnx import OnnxTarget
+from snncompile.targets.onnx_network import OnnxNetworkTarget
 
 __all__ = ["TARGETS", "Emitted", "Target"]
 
@@ -23,4 +24,5 @@ TARGETS: dict[str, Target] = {
     "onnx": OnnxTarget(),
     "loihi": LoihiTarget(),
     "netx": NetxTarget(),
+    "onnx-network": OnnxNetworkTarget(),
 }

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from snncompile.config import CompileConfig
+from snncompile.fileio import write_text
 from snncompile.ir.graph import Graph
 from snncompile.ir.printer import print_graph
 from snncompile.passes.balance_delays import BalanceDelays
@@ -66,7 +67,7 @@ class FixedTarget:
         text = print_graph(graph)
         if output is None:
             return Emitted(summary, text=text)
-        output.write_text(text)
         report_path = output.with_suffix(".quantization.json")
-        report_path.write_text(json.dumps(report, indent=2, default=str))
+        write_text(output, text)
+        write_text(report_path, json.dumps(report, indent=2, default=str))
         return Emitted(summary, files=(output, report_path))

@@ -8,6 +8,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from snncompile.config import CompileConfig
+from snncompile.fileio import write_text
 from snncompile.ir.graph import Graph
 from snncompile.ir.printer import print_graph
 from snncompile.passes.dead_code import DeadCode
@@ -34,5 +35,5 @@ class IrTarget:
         summary = f"{len(graph.nodes)} nodes"
         if output is None:
             return Emitted(summary, text=text)
-        output.write_text(text)
+        write_text(output, text)
         return Emitted(summary, files=(output,))

@@ -24,8 +24,10 @@ from typing import Any
 import nir
 import numpy as np
 
+from snncompile import __version__
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import SnnCompileError, error
+from snncompile.fileio import atomic_file
 from snncompile.frontend.nir import EXTENSION_IR, EXTENSION_OP
 from snncompile.ir.graph import Graph, GraphBuilder, Node, Value
 from snncompile.ir.ops import Trait, ops_with
@@ -66,7 +68,8 @@ class NirTarget:
                 "CF201", "--target nir writes a binary file: give -o FILE.nir", node="output"
             )
         nir_graph = export_nir(graph, extensions=config.nir_extensions)
-        nir.write(str(output), nir_graph)
+        with atomic_file(output) as tmp:
+            nir.write(str(tmp), nir_graph)
         return Emitted(f"{len(nir_graph.nodes)} NIR nodes", files=(output,))
 
 
@@ -298,6 +301,8 @@ def export_nir(graph: Graph, *, extensions: bool = False) -> nir.NIRGraph:
     edges.append((names[y], "output"))
     metadata: dict[str, Any] = {
         **DISCRETISATION,
+        "snncompile.writer": f"snncompile {__version__}",
+        "snncompile.nir_version": nir.version,
         "snncompile.graph": graph.name,
         "snncompile.dtype": x.type.dtype,
     }

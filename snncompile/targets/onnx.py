@@ -21,6 +21,7 @@ from onnx import helper, numpy_helper
 
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import error
+from snncompile.fileio import atomic_file
 from snncompile.ir.graph import Graph, Node
 from snncompile.ir.types import DTYPES
 from snncompile.passes.dead_code import DeadCode
@@ -62,7 +63,8 @@ class OnnxTarget:
             )
         steps = config.time_steps or DEFAULT_TIME_STEPS
         model = export_onnx(graph, steps)
-        onnx.save_model(model, str(output))
+        with atomic_file(output) as tmp:
+            onnx.save_model(model, str(tmp))
         summary = f"{len(graph.nodes)} nodes x {steps} steps -> {len(model.graph.node)} ONNX nodes"
         return Emitted(summary, files=(output,))
 

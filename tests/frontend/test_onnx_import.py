@@ -200,3 +200,67 @@ def test_time_major_input_layout_runs_and_round_trips() -> None:
     back = import_onnx(model).graph
     verify(back)
     np.testing.assert_array_equal(simulate(back, frames, time_steps=3), expected)
+
+
+def _mutants() -> list[tuple[str, onnx.ModelProto]]:
+    """Every exported node of the every-op graph broken one way at a time: an attribute or
+    an input removed, an initializer emptied; and the input's sample dims made negative, zero
+    or huge."""
+    base = export_onnx(every_op_graph(), 2)
+    out: list[tuple[str, onnx.ModelProto]] = []
+    for index, node in enumerate(base.graph.node):
+        for a in range(len(node.attribute)):
+            model = onnx.ModelProto()
+            model.CopyFrom(base)
+            del model.graph.node[index].attribute[a]
+            out.append((f"{node.name}-attr-{node.attribute[a].name}", model))
+        if len(node.input) > 1:
+            model = onnx.ModelProto()
+            model.CopyFrom(base)
+            del model.graph.node[index].input[-1]
+            out.append((f"{node.name}-input", model))
+    for index, tensor in enumerate(base.graph.initializer):
+        model = onnx.ModelProto()
+        model.CopyFrom(base)
+        empty = numpy_helper.from_array(np.zeros((0,), np.float32), tensor.name)
+        model.graph.initializer[index].CopyFrom(empty)
+        out.append((f"{tensor.name}-empty", model))
+    for dim in (-3, 0, 1 << 40):
+        model = onnx.ModelProto()
+        model.CopyFrom(base)
+        model.graph.input[0].type.tensor_type.shape.dim[-1].dim_value = dim
+        out.append((f"input-dim-{dim}", model))
+    return out
+
+
+def test_broken_models_give_codes_never_tracebacks() -> None:
+    """Each mutant either imports (an optional attribute) or stops with a coded error; the bad
+    input dims are IX815 before anything is allocated."""
+    mutants = _mutants()
+    assert len(mutants) > 40
+    codes: dict[str, str] = {}
+    for label, model in mutants:
+        try:
+            import_onnx(model)
+        except SnnCompileError as exc:
+            codes[label] = exc.code
+    assert {codes[f"input-dim-{d}"] for d in (-3, 0, 1 << 40)} == {"IX815"}
+    # an emptied weight, bias, constant or initial state is refused; the readout's time axis
+    # is not read by the import
+    emptied = [label for label, _ in mutants if label.endswith("-empty")]
+    assert all(label in codes for label in emptied if "time_axis" not in label)
+    assert codes["stem.lif.v_init-empty"] == "IX805"
+    assert len(codes) > 60
+
+
+def test_initial_membrane_other_than_the_reset_is_refused() -> None:
+    """The lif op starts from its v_reset; a model whose first step starts elsewhere (an edited
+    ``v_init``) is refused instead of silently starting from v_reset."""
+    model = export_onnx(every_op_graph(), 2)
+    for index, tensor in enumerate(model.graph.initializer):
+        if tensor.name == "stem.lif.v_init":
+            moved = numpy_helper.from_array(np.asarray(0.25, np.float32), tensor.name)
+            model.graph.initializer[index].CopyFrom(moved)
+    with pytest.raises(SnnCompileError) as info:
+        import_onnx(model)
+    assert info.value.code == "IX805" and "stem.lif.v_init" in info.value.message

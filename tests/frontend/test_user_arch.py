@@ -67,7 +67,10 @@ CARD = {
 
 def test_a_card_naming_your_class_traces_exactly(tmp_path: Path) -> None:
     path = _write(tmp_path, card=CARD)
-    loaded = load_model(path)
+    with pytest.raises(SnnCompileError) as info:
+        load_model(path)  # a class named by a file is imported only with consent
+    assert info.value.code == "SC101" and "--trust-code" in info.value.render()
+    loaded = load_model(path, trust_code=True)
     assert type(loaded.module).__name__ == "Tiny" and loaded.input_shape == (1, 8, 8)
     x = np.random.default_rng(0).random((5, 1, 8, 8)).astype(np.float32)
     with torch.no_grad():
@@ -104,7 +107,7 @@ def test_what_cannot_be_built_is_ml405(
 ) -> None:
     path = _write(tmp_path, card={**CARD, "arch": arch, "arch_kwargs": kwargs})
     with pytest.raises(SnnCompileError) as info:
-        load_model(path)
+        load_model(path, trust_code=True)
     assert info.value.code == "ML405"
     assert message in str(info.value)
 
@@ -112,6 +115,6 @@ def test_what_cannot_be_built_is_ml405(
 def test_weights_of_another_shape_are_ml403_naming_the_keys(tmp_path: Path) -> None:
     path = _write(tmp_path, card={**CARD, "arch_kwargs": {"channels": 6}}, channels=4)
     with pytest.raises(SnnCompileError) as info:
-        load_model(path)
+        load_model(path, trust_code=True)
     assert info.value.code == "ML403"
     assert "conv.weight" in str(info.value) and "[6, 1, 3, 3]" in str(info.value)

@@ -233,12 +233,18 @@ def test_report_renders_in_chromium(
     status, verdict = MODELS[model]
     assert model in page.title
     assert verdict in page.text
-    assert {"verdict", "summary", "findings", "plots", "ops-table", "partitions"} <= page.ids
+    assert {"verdict", "summary", "findings", "energy", "plots", "ops-table", "partitions"} <= (
+        page.ids
+    )
     if status == 2:  # violations: the findings table names the code and the fix
         assert "SD201" in page.text and "--expand-sew" in page.text
     for image in page.images:  # plots are drawn large enough to read
         assert image["naturalWidth"] > 400 and image["width"] >= 300, image
-    assert re.search(r"energy per inference\s+[\d.]+ [nµm]J", page.text)
+    # one unit, each energy labelled with its model, and the sentence reconciling them
+    for model_name in ("45 nm compute", "chip model", "memory traffic"):
+        assert re.search(rf"energy, {model_name}\s+[\d.e+-]+ µJ", page.text), model_name
+    assert " mJ" not in page.text and " nJ" not in page.text
+    assert "prices only the arithmetic" in page.text
 
 
 @pytest.mark.browser

@@ -244,7 +244,9 @@ def test_schemas_reject_broken_reports(reports: dict[str, Any]) -> None:
         ("check", _broken(check, lambda d: d.update(extra=1))),
         ("check", _broken(check, lambda d: d.pop("energy"))),
         ("check", _broken(check, lambda d: d.update(spike_driven=True))),  # has violations
-        ("check", _broken(check, lambda d: d["diagnostics"][0].update(severity="warning"))),
+        ("check", _broken(check, lambda d: d["diagnostics"][0].update(severity="fatal"))),
+        ("check", _broken(check, lambda d: d["energy"].update(selected="syops"))),
+        ("check", _broken(check, lambda d: d["energy"]["conventions"].pop("chip"))),
         ("check", _broken(check, lambda d: d["energy"]["layers"][0].update(mac_ops="many"))),
         ("check", _broken(check, lambda d: d["neurons"][0].update(firing_rate=1.5))),
         ("check", _broken(check, lambda d: d["partitions"].update(fpga=[]))),

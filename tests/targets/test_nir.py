@@ -91,6 +91,17 @@ def test_round_trip_through_a_file_gives_identical_spikes(tmp_path: Path) -> Non
     assert load_model(path).graph is not None
 
 
+def test_plain_export_passes_nir_type_check(tmp_path: Path) -> None:
+    """A file without extension nodes is plain NIR: ``nir.read`` with its type check on reads
+    it, and it names its writer and NIR version."""
+    path = tmp_path / "net.nir"
+    nir.write(str(path), export_nir(nir_graph()))
+    checked = nir.read(str(path))  # type_check=True
+    assert {"input", "conv1", "lif1", "lif3", "head", "output"} <= set(checked.nodes)
+    writer = checked.metadata["snncompile.writer"]
+    assert (writer.decode() if isinstance(writer, bytes) else writer).startswith("snncompile ")
+
+
 def test_metadata_records_the_discretisation() -> None:
     exported = export_nir(nir_graph())
     assert exported.metadata["snncompile.dt"] == 1.0
@@ -151,7 +162,7 @@ def test_unknown_and_recurrent_graphs_are_refused() -> None:
     cyclic.edges.append(("lif", "fc"))
     with pytest.raises(SnnCompileError) as info:
         import_nir(cyclic)
-    assert info.value.code == "IX808" and "recurrent" in info.value.message
+    assert info.value.code == "IX814" and "recurrent" in info.value.message
 
 
 def test_refusal_names_the_extensions_option(tmp_path: Path) -> None:

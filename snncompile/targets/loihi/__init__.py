@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from snncompile.targets.loihi.artifact import LoihiArtifact
 
 
-def load(path: str | Path) -> LoihiArtifact:
+def load(path: str | Path, *, key: bytes | None = None) -> LoihiArtifact:
     """Verify and load a Loihi artifact directory (see :func:`.artifact.load`)."""
     from snncompile.targets.loihi.artifact import load as load_artifact
 
-    return load_artifact(path)
+    return load_artifact(path, key=key)

@@ -35,6 +35,7 @@ import hashlib
 import importlib.metadata
 import io
 import json
+import os
 import platform
 import re
 import zipfile
@@ -48,10 +49,12 @@ import numpy as np
 from snncompile import __version__
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import SnnCompileError, error
+from snncompile.fileio import atomic_directory
 from snncompile.ir.graph import Graph
 from snncompile.ir.parser import parse_graph
 from snncompile.ir.printer import print_graph
 from snncompile.ir.types import DTYPES
+from snncompile.targets.loihi.integrity import read_sign_key, seal, verify
 from snncompile.targets.sim.program import NetworkProgram
 
 __all__ = [
@@ -62,6 +65,7 @@ __all__ = [
     "file_sha256",
     "load",
     "network_counts",
+    "resolve_source",
     "write_artifact",
 ]
 
@@ -159,8 +163,15 @@ def write_artifact(
     source: str | Path | None = None,
     compliance: Any | None = None,
     extra: Mapping[str, Any] | None = None,
+    key: bytes | None = None,
 ) -> list[Path]:
-    """Write the artifact of ``program`` to the directory ``output`` (created; files replaced).
+    """Write the artifact of ``program`` to the directory ``output``, atomically: it is built
+    in a temporary sibling and renamed into place when complete (an existing artifact there is
+    replaced only then; any other existing file or non-empty directory is refused, IN607).
+
+    The manifest is sealed (:mod:`snncompile.targets.loihi.integrity`): a digest over its
+    canonical form, per-field digests, and an HMAC when ``key`` is given. Trust settings
+    (``trust_pickle``, ``trust_code``, ``sign_key``, ``max_memory``) are not recorded.
 
     Args:
         program: the compiled network program (both timings).
@@ -170,11 +181,12 @@ def write_artifact(
         compliance: a :class:`~snncompile.report.compliance.ComplianceReport`, written as JSON
             and HTML when given.
         extra: more manifest entries (e.g. ``{"input": {...}}``).
+        key: an HMAC key to sign the manifest with.
 
     Returns:
         The files written, the manifest last.
     """
-    output.mkdir(parents=True, exist_ok=True)
+    _refuse_foreign_directory(output)
     arrays: dict[str, np.ndarray] = {}
     texts = {
         PIPELINED: _split_arrays(program.pipelined, arrays),
@@ -186,33 +198,30 @@ def write_artifact(
     np.savez_compressed(buffer, **named)
     contents[WEIGHTS] = buffer.getvalue()
     reports = program.reports
-    for name, key in (
+    for name, pass_name in (
         ("quantization", "quantize-fixed-point"),
         ("lowering", "lower-to-network"),
         ("pipeline", "pipeline-delays"),
     ):
-        contents[f"reports/{name}.json"] = _json(reports.get(key, {})).encode("utf-8")
+        contents[f"reports/{name}.json"] = _json(reports.get(pass_name, {})).encode("utf-8")
     if compliance is not None:
         from snncompile.report.html import compliance_html
 
         contents["reports/compliance.json"] = _json(compliance.to_dict()).encode("utf-8")
         contents["reports/compliance.html"] = compliance_html(compliance).encode("utf-8")
-    written = []
-    files: dict[str, dict[str, Any]] = {}
-    for name, data in contents.items():
-        path = output / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        written.append(path)
-        files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    files = {
+        name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        for name, data in contents.items()
+    }
+    recorded = config.replace(trust_pickle=False, trust_code=False, sign_key=None, max_memory=None)
     graph = program.pipelined
     manifest: dict[str, Any] = {
         "format": ARTIFACT_FORMAT,
         "format_version": FORMAT_VERSION,
         "model": graph.name,
         "versions": _versions(),
-        "config": config.to_dict(),
-        "source": _source_info(source),
+        "config": recorded.to_dict(),
+        "source": _source_info(source, output),
         "time_steps": config.time_steps,
         "pipeline_depth": program.depth,
         "inputs": [
@@ -231,20 +240,74 @@ def write_artifact(
         **dict(extra or {}),
         "files": files,
     }
-    manifest_path = output / MANIFEST
-    manifest_path.write_text(_json(manifest), encoding="utf-8")
-    written.append(manifest_path)
-    return written
+    contents[MANIFEST] = _json(seal(manifest, key)).encode("utf-8")
+    with atomic_directory(output) as tmp:
+        for name, data in contents.items():
+            path = tmp / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+    return [output / name for name in contents]
 
 
-def _source_info(source: str | Path | None) -> dict[str, Any] | None:
+def _refuse_foreign_directory(output: Path) -> None:
+    """IN607 unless ``output`` is absent, an empty directory or an artifact (replaced)."""
+    if output.is_dir() and any(output.iterdir()) and not (output / MANIFEST).is_file():
+        raise error(
+            "IN607",
+            f"{output} is a directory that is not an snncompile artifact; it would be replaced "
+            "as a whole: give a new path (or an existing artifact to replace)",
+            node=str(output),
+        )
+
+
+def _source_info(source: str | Path | None, output: Path) -> dict[str, Any] | None:
+    """The model source: as given, relative to the artifact directory (how :func:`load`
+    finds it, never through the current directory), with its SHA-256 and size."""
     if source is None:
         return None
     text = str(source)
     path = Path(text)
     if not text.startswith("zoo:") and path.is_file():
-        return {"path": text, "sha256": file_sha256(path), "bytes": path.stat().st_size}
-    return {"path": text, "sha256": None, "bytes": None}
+        relative = os.path.relpath(path.resolve(), output.resolve())
+        return {
+            "path": text,
+            "relative": relative,
+            "sha256": file_sha256(path),
+            "bytes": path.stat().st_size,
+        }
+    return {"path": text, "relative": None, "sha256": None, "bytes": None}
+
+
+def resolve_source(artifact: Path, manifest: dict[str, Any]) -> Path | None:
+    """The recorded model source file, found relative to the artifact and checked against its
+    SHA-256; None when the artifact was compiled from ``zoo:NAME`` or an object.
+
+    Raises:
+        ConfigError AR104: the file is missing, not a regular file, or differs.
+    """
+    info = manifest.get("source")
+    if not isinstance(info, dict) or not isinstance(info.get("relative"), str):
+        return None
+    path = artifact / info["relative"]
+    if not path.is_file():
+        raise error(
+            "AR104",
+            f"the artifact's source model {info.get('path')} is not at {path} (resolved "
+            "relative to the artifact)",
+            node=str(path),
+        )
+    digest = file_sha256(path)
+    if digest != info.get("sha256"):
+        raise error(
+            "AR104",
+            f"the source model {path} has SHA-256 {digest[:16]}..., the artifact was built "
+            f"from {str(info.get('sha256'))[:16]}...",
+            node=str(path),
+        )
+    return path
 
 
 @dataclass
@@ -334,6 +397,48 @@ def _verify_files(root: Path, manifest: dict[str, Any]) -> None:
             )
 
 
+def _validate_fields(
+    where: Path,
+    manifest: dict[str, Any],
+    config: CompileConfig,
+    pipelined: Graph,
+    reports: dict[str, Any],
+) -> int:
+    """AR102 when a field that decides results is malformed or disagrees with the network;
+    returns the pipeline depth."""
+
+    def bad(name: str, message: str) -> Exception:
+        return error("AR102", f"{where}: {name} {message}", node=name)
+
+    steps = manifest.get("time_steps")
+    if not (isinstance(steps, int) and not isinstance(steps, bool) and 1 <= steps <= 1 << 20):
+        raise bad("time_steps", f"must be a positive integer, got {steps!r}")
+    if config.time_steps != steps:
+        raise bad("time_steps", f"is {steps} but config.time_steps is {config.time_steps}")
+    depth = manifest.get("pipeline_depth")
+    if not (isinstance(depth, int) and not isinstance(depth, bool) and 0 <= depth <= 1 << 16):
+        raise bad("pipeline_depth", f"must be an integer in 0..65536, got {depth!r}")
+    recorded = reports.get("pipeline", {}).get("depth")
+    if recorded is not None and recorded != depth:
+        raise bad("pipeline_depth", f"is {depth} but reports/pipeline.json says {recorded}")
+    inputs = [
+        {"name": v.name, "shape": list(v.type.shape), "dtype": v.type.dtype}
+        for v in pipelined.inputs
+    ]
+    listed = [
+        {k: entry.get(k) for k in ("name", "shape", "dtype")} if isinstance(entry, dict) else entry
+        for entry in manifest.get("inputs") or []
+    ]
+    if listed != inputs:
+        raise bad("inputs", f"{listed} disagree with the network's inputs {inputs}")
+    outputs = [{"name": v.name, "shape": list(v.type.shape)} for v in pipelined.outputs]
+    if manifest.get("outputs") != outputs:
+        raise bad("outputs", f"{manifest.get('outputs')} disagree with the network's {outputs}")
+    if manifest.get("model") != pipelined.name:
+        raise bad("model", f"{manifest.get('model')!r} is not the network's {pipelined.name!r}")
+    return depth
+
+
 def _read_manifest(root: Path) -> dict[str, Any]:
     path = root / MANIFEST
     if not root.is_dir():
@@ -413,10 +518,17 @@ def _restore(name: str, text: str, weights: dict[str, np.ndarray]) -> Graph:
     return graph
 
 
-def load(path: str | Path) -> LoihiArtifact:
+def load(path: str | Path, *, key: bytes | None = None) -> LoihiArtifact:
     """Verify and load the artifact directory ``path``.
 
+    The manifest's integrity digest is checked first (and its HMAC signature with ``key``,
+    default ``$SNNCOMPILE_SIGN_KEY``), then every file's size and SHA-256, then every field
+    that decides results against the network (:func:`_validate_fields`).
+
     Raises:
+        ConfigError AR101: the manifest changed (the fields are named); AR102: a field that
+            decides results is malformed or disagrees with the network; AR103: the signature
+            does not verify with the key.
         ConfigError LV503: a file is missing, truncated or changed (its size or SHA-256 differs
             from the manifest), or the weights do not match the network text.
         ConfigError LV504: the manifest is malformed, of another format version, or disagrees
@@ -424,6 +536,8 @@ def load(path: str | Path) -> LoihiArtifact:
     """
     root = Path(path)
     manifest = _read_manifest(root)
+    key = key if key is not None else read_sign_key(None)
+    manifest = verify(manifest, str(root / MANIFEST), key)
     _verify_files(root, manifest)
     weights = _read_weights(root)
     graphs = {
@@ -432,7 +546,9 @@ def load(path: str | Path) -> LoihiArtifact:
     }
     pipelined, layerwise = graphs[PIPELINED], graphs[LAYERWISE]
     try:
-        config = CompileConfig.from_dict(manifest["config"])
+        config = CompileConfig.from_dict(manifest["config"]).replace(
+            trust_pickle=False, trust_code=False, sign_key=None, max_memory=None
+        )  # trust is never read from a file: only the user's command gives it
     except (KeyError, TypeError, SnnCompileError) as exc:
         raise error(
             "LV504", f"{root / MANIFEST}: bad compile config: {exc}", node=MANIFEST
@@ -444,13 +560,11 @@ def load(path: str | Path) -> LoihiArtifact:
             f"{network_counts(pipelined)}",
             node=MANIFEST,
         )
-    depth = manifest.get("pipeline_depth")
-    if not isinstance(depth, int) or depth < 0:
-        raise error("LV504", f"{root / MANIFEST}: bad pipeline_depth {depth!r}", node=MANIFEST)
     reports: dict[str, Any] = {}
     for name in manifest["files"]:
         if name.startswith("reports/") and name.endswith(".json"):
             reports[Path(name).stem] = json.loads((root / name).read_text(encoding="utf-8"))
+    depth = _validate_fields(root / MANIFEST, manifest, config, pipelined, reports)
     pass_reports = {
         "quantize-fixed-point": reports.get("quantization", {}),
         "lower-to-network": reports.get("lowering", {}),

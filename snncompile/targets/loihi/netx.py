@@ -49,6 +49,7 @@ import numpy as np
 
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import error
+from snncompile.fileio import atomic_file
 from snncompile.ir.graph import Graph, Node, Value
 from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.views import parse_view
@@ -311,7 +312,7 @@ def export_netx(graph: Graph, path: str | Path) -> Path:
 
     layers, mode, gated = netx_layers(graph)
     path = Path(path)
-    with h5py.File(path, "w") as handle:
+    with atomic_file(path) as tmp, h5py.File(tmp, "w") as handle:
         handle.attrs[ATTR_INPUT] = mode
         handle.attrs[ATTR_GATED] = gated
         handle.attrs["snncompile.graph"] = graph.name

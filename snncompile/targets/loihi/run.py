@@ -11,13 +11,16 @@ child's traceback. Lava's runtime logs child tracebacks at INFO through the runt
 ``loglevel`` of the run config) and raises "N Exception(s) occurred. See output above"; we set
 ``loglevel`` to INFO *and* read the tracebacks from the runtime's actors
 (``runtime._messaging_infrastructure.actors[i].exception``) into the error message. Every run
-stops its processes in a ``finally``, also when it fails.
+stops its processes in a ``finally``, also when it fails. SIGINT or SIGTERM during a run
+(:mod:`snncompile.interrupt`) ends every Lava process within seconds and re-raises the
+interruption; the forked workers ignore the group's Ctrl-C instead of printing tracebacks.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import os
 import tempfile
 import time
@@ -27,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from snncompile.interrupt import end_children, handling_signals
 from snncompile.ir.graph import Graph
 from snncompile.targets.loihi._lava import lava_module, require_lava
 from snncompile.targets.loihi.emit import FORMS, LavaNetwork, emit
@@ -103,7 +107,11 @@ def force_stop(proc: Any) -> None:
         try:
             if actor.is_alive():
                 actor.terminate()
-            actor.join(timeout=10)
+            # Lava's SystemProcess.join() takes no timeout: join as a plain Process
+            multiprocessing.Process.join(actor, 5)
+            if actor.is_alive():
+                actor.kill()
+                multiprocessing.Process.join(actor, 2)
         except (ValueError, AssertionError, OSError):
             pass
     for stopper in (
@@ -126,14 +134,20 @@ def run_network(network: LavaNetwork) -> tuple[dict[str, np.ndarray], float]:
     run_s = 0.0
     done = 0
     try:
-        for until, sets in [*network.segments, (network.steps, [])]:
-            if until > done:
-                start = time.perf_counter()
-                proc.run(condition=conditions.RunSteps(num_steps=until - done), run_cfg=cfg)
-                run_s += time.perf_counter() - start
-                done = until
-            for var, value in sets:
-                var.set(np.asarray(value))
+        with handling_signals():
+            for until, sets in [*network.segments, (network.steps, [])]:
+                if until > done:
+                    start = time.perf_counter()
+                    proc.run(condition=conditions.RunSteps(num_steps=until - done), run_cfg=cfg)
+                    run_s += time.perf_counter() - start
+                    done = until
+                for var, value in sets:
+                    var.set(np.asarray(value))
+    except KeyboardInterrupt:  # SIGINT/SIGTERM: end every Lava process, then stop
+        end_children()
+        with contextlib.suppress(Exception):
+            force_stop(proc)
+        raise
     except BaseException as exc:
         details = child_tracebacks(proc)
         force_stop(proc)  # Lava's stop() waits forever for a child that has died

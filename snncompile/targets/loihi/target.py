@@ -24,6 +24,7 @@ from snncompile.passes.manager import Pass, PassContext, PassManager
 from snncompile.passes.pipeline_delays import PipelineDelays
 from snncompile.targets.base import Emitted
 from snncompile.targets.loihi.artifact import network_counts, write_artifact
+from snncompile.targets.loihi.integrity import read_sign_key
 from snncompile.targets.sim.program import NetworkProgram, network_passes
 
 __all__ = ["COMPLIANCE_SAMPLES", "KeepTraced", "LoihiTarget", "compliance_report"]
@@ -104,6 +105,7 @@ class LoihiTarget:
             output,
             source=source if isinstance(source, (str, Path)) else None,
             compliance=compliance,
+            key=read_sign_key(config.sign_key),
         )
         counts = network_counts(program.pipelined)
         summary = (

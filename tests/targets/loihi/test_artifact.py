@@ -122,7 +122,16 @@ def test_truncated_weights_with_forged_hash_do_not_parse(
         "bytes": path.stat().st_size,
     }
     (out / MANIFEST).write_text(json.dumps(manifest))
+    _expect(out, "AR101", "files.network/weights.npz")  # the manifest digest catches the edit
+    (out / MANIFEST).write_text(json.dumps(_forge(manifest)))  # a forger recomputes it
     _expect(out, "LV503", WEIGHTS)
+
+
+def _forge(manifest: dict[str, object]) -> dict[str, object]:
+    """``manifest`` resealed, as a forger who recomputes the plain digest would."""
+    from snncompile.targets.loihi.integrity import seal
+
+    return seal({k: v for k, v in manifest.items() if k != "integrity"}, None)
 
 
 def test_bad_manifests_are_refused(artifact: tuple[Path, NetworkProgram], tmp_path: Path) -> None:
@@ -136,7 +145,7 @@ def test_bad_manifests_are_refused(artifact: tuple[Path, NetworkProgram], tmp_pa
     for name, bad in cases.items():
         copy = tmp_path / name
         shutil.copytree(out, copy)
-        (copy / MANIFEST).write_text(json.dumps(bad))
+        (copy / MANIFEST).write_text(json.dumps(_forge(bad)))
         _expect(copy, "LV504", "manifest" if name != "counts" else "counts")
     (out / MANIFEST).unlink()
     _expect(out, "LV503", "manifest.json is missing")
