@@ -10,7 +10,8 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 ARCH   := $(shell uname -m)
 STAMP  := $(VENV)/.snncompile-installed
-DEPS   := pyproject.toml requirements/loihi.txt requirements/modern.txt requirements/torch-$(ARCH).txt
+DEPS   := pyproject.toml requirements/loihi.txt requirements/modern.txt requirements/nir-tools.txt \
+	requirements/torch-$(ARCH).txt
 LEGACY       := .venv-sj014
 LEGACY_PY    := $(LEGACY)/bin/python
 LEGACY_STAMP := $(LEGACY)/.snncompile-installed
@@ -31,6 +32,7 @@ $(STAMP): $(DEPS)
 	$(PIP) install -q --no-deps --ignore-requires-python lava-nc==0.10.0 lava-dl==0.6.0
 	$(PIP) install -q -r requirements/loihi.txt -r requirements/modern.txt
 	$(PIP) install -q -e ".[dev]" -r requirements/modern.txt
+	$(PIP) install -q --no-deps -r requirements/nir-tools.txt
 	touch $(STAMP)
 
 # A small venv whose only own package is spikingjelly 0.0.0.0.14; everything else comes from
