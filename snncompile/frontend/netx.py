@@ -48,6 +48,7 @@ from snncompile.ir.graph import Graph, GraphBuilder, Value
 from snncompile.ir.ops.base import ShapeError
 from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.types import TensorType
+from snncompile.targets.loihi.arch import NEURON
 
 __all__ = ["MAX_ELEMENTS", "NETX_SUFFIXES", "read_netx"]
 
@@ -119,7 +120,7 @@ def _neuron(
         raise error(
             "LV506",
             f"{where} has no neuron group: netx makes it a non-leaky integrator (iDecay 0, "
-            "du = -1), which snncompile's LIF (du in 0..4095) cannot hold",
+            f"du = -1), which snncompile's LIF (du in 0..{NEURON.no_current_memory}) cannot hold",
             node=where,
         )
     neuron = layer["neuron"]
@@ -141,11 +142,12 @@ def _neuron(
     i_decay, v_decay, vth = (
         _int(_field(neuron, key, f"{where} neuron")) for key in ("iDecay", "vDecay", "vThMant")
     )
-    if not 1 <= i_decay <= 4096 or not 0 <= v_decay <= 4096:
+    scale = NEURON.scale
+    if not 1 <= i_decay <= scale or not 0 <= v_decay <= scale:
         raise error(
             "LV506",
             f"{where} has iDecay {i_decay}, vDecay {v_decay}: snncompile's LIF needs iDecay in "
-            "1..4096 (du = iDecay - 1) and vDecay in 0..4096",
+            f"1..{scale} (du = iDecay - 1) and vDecay in 0..{scale}",
             node=where,
         )
     bias_mant = None

@@ -55,6 +55,7 @@ from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.views import parse_view
 from snncompile.passes.manager import Pass, PassContext
 from snncompile.targets.base import Emitted
+from snncompile.targets.loihi.arch import require_loihi2
 from snncompile.targets.sim.program import network_passes
 
 __all__ = ["NetxLayer", "NetxTarget", "export_netx", "netx_layers", "run_netx"]
@@ -92,7 +93,8 @@ def _neuron(node: Node) -> dict[str, int]:
         raise _refuse(node, f"a {a.kind!r} population (netx has CUBA LIF neurons only)")
     if a.vth_map is not None:
         raise _refuse(node, "a per-neuron threshold (vth_map)")
-    return {"iDecay": a.du + 1, "vDecay": a.dv, "vThMant": a.vth, "refDelay": 1}
+    du, dv = a.chip_model.neuron.decays(a.du, a.dv)
+    return {"iDecay": du + 1, "vDecay": dv, "vThMant": a.vth, "refDelay": 1}
 
 
 def _population_bias(node: Node) -> np.ndarray:
@@ -114,7 +116,7 @@ def _layer_bias(population: Node, projection: Node) -> np.ndarray | None:
     total = _population_bias(population)
     if p.bias is not None and np.any(p.bias != 0):
         du = population.attrs.du
-        if du != 4095:
+        if not (du is None or du == population.attrs.chip_model.neuron.no_current_memory):
             raise _refuse(
                 projection,
                 f"a synaptic bias into a population with current decay du={du} (netx adds "
@@ -346,6 +348,7 @@ class NetxTarget:
     )
 
     def pipeline(self, config: CompileConfig) -> list[Pass]:
+        require_loihi2(config.chip, "netx")
         return network_passes(pipelined=True)
 
     def emit(

@@ -1,7 +1,7 @@
 """The Lava shim: lava-nc 0.10 imports on this Python, and a two-population LIF network runs
 under Loihi2SimCfg(select_tag='fixed_pt') with exactly the spikes of Lava's integer equations
-(lava.md section 1.2) as snncompile's bit-accurate kernels (snncompile.ir.loihi)
-compute them."""
+(lava.md section 1.2) as snncompile's bit-accurate kernels (snncompile.chip with the Loihi 2
+model of targets.loihi.arch) compute them."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from snncompile.ir.loihi import LifFixed, dense_current, effective_weights
+from snncompile.chip import dense_current
 from snncompile.targets.loihi import _lava
+from snncompile.targets.loihi.arch import LOIHI2, effective_weights
 
 pytestmark = [pytest.mark.lava, pytest.mark.timeout(180)]
 
@@ -22,7 +23,7 @@ def _reference_lif_chain(
     current: np.ndarray, weights: list[np.ndarray], du: int, dv: int, vth: int, bias: int
 ) -> list[np.ndarray]:
     """The same network through snncompile's bit-accurate kernels (one step per Dense hop)."""
-    lif = LifFixed(du=du, dv=dv, vth=vth, bias_mant=bias)
+    lif = LOIHI2.lif(du=du, dv=dv, vth=vth, bias_mant=bias)
     sizes = [current.shape[0]] + [w.shape[0] for w in weights]
     steps = current.shape[1]
     u = [np.zeros((1, n), np.int64) for n in sizes]
