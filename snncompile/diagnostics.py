@@ -268,6 +268,20 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "Make Python control flow depend on shapes only (not on tensor data), or move it out of "
         "the model's forward.",
     ),
+    DiagnosticCode(
+        "FE704",
+        "neuron class without an exact chip form",
+        "UnsupportedOpError",
+        "Use a neuron with an exact form: spikingjelly LIFNode, ParametricLIFNode or IFNode "
+        "(0.0.0.0.14 or 2.0), the snncompile zoo neurons or snntorch Leaky (docs/frontend.md).",
+    ),
+    DiagnosticCode(
+        "FE705",
+        "neuron option without an exact chip form",
+        "UnsupportedOpError",
+        "Change the named option: step_mode='m' (functional.set_step_mode(net, 'm')) or a "
+        "layer.MultiStepContainer around a single-step neuron; the default (float) precision.",
+    ),
     # --- quantization (QZ9xx) ---------------------------------------------------------------
     DiagnosticCode(
         "QZ901",
@@ -551,7 +565,8 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "Lava is not installed",
         "ConfigError",
         "Install the loihi extra: `make setup` does it, or `pip install --no-deps "
-        "--ignore-requires-python lava-nc==0.10.0 lava-dl==0.6.0` then requirements/loihi.txt.",
+        "--ignore-requires-python lava-nc==0.10.0 lava-dl==0.6.0` then requirements/loihi.txt "
+        "(docs/install.md).",
     ),
     DiagnosticCode(
         "LV502",

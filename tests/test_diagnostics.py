@@ -228,6 +228,32 @@ def _trace_data_dependent() -> None:
     trace(_DataDependent(), torch.rand(2, 3), time_steps=4)
 
 
+class _OneNeuron(torch.nn.Module):
+    """``[B, 3]`` repeated over T=4 into one neuron, averaged over T."""
+
+    def __init__(self, neuron: torch.nn.Module) -> None:
+        super().__init__()
+        self.neuron = neuron
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.neuron(x.unsqueeze(0).repeat(4, 1, 1)).mean(0)
+
+
+def _trace_neuron_without_chip_form() -> None:
+    from spikingjelly.activation_based import neuron  # QIFNode: in 0.0.0.0.14 and 2.0
+
+    from snncompile.frontend.torch import trace
+
+    trace(_OneNeuron(neuron.QIFNode(step_mode="m")), torch.rand(2, 3), time_steps=4)
+
+
+def _trace_single_step_neuron() -> None:
+    from snncompile.frontend.torch import trace
+    from snncompile.models.neuron import LIFNode
+
+    trace(_OneNeuron(LIFNode(step_mode="s")), torch.rand(2, 3), time_steps=4)
+
+
 def _register(**changes: Any) -> None:
     """Register a throwaway op modelled on ``mul`` with ``changes`` to its declaration."""
     import dataclasses
@@ -450,6 +476,8 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "FE701": (lambda: _trace_bad("softmax"), "inner.1"),
     "FE702": (lambda: _trace_bad("sum_time"), "inner.1"),
     "FE703": (_trace_data_dependent, "fx node"),
+    "FE704": (_trace_neuron_without_chip_form, "QIFNode"),
+    "FE705": (_trace_single_step_neuron, "step_mode='s'"),
     "QZ901": (lambda: _quantize("leaky_graph"), "%leaky"),
     "QZ902": (lambda: _quantize("unfolded_batchnorm_graph"), "%norm"),
     "QZ903": (lambda: _quantize("overflowing_graph"), "%hot"),

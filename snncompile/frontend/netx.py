@@ -39,7 +39,7 @@ before reading) stops with LV521 naming the layer.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -270,7 +270,10 @@ def _translate(path: Path, name: str, layers: list[Any], keys: list[str]) -> Gra
                 raise _malformed(where, f"has a conv weight of shape {weight.shape}")
             if not np.all(np.isfinite(weight)):
                 raise _malformed(where, "has a weight that is not finite")
-            weight = weight.reshape(weight.shape[:4]).astype(np.int64).astype(np.float64)
+            # cast: numpy 2's stubs would narrow the shape type to the slice's (one axis)
+            weight = cast(
+                np.ndarray, weight.reshape(weight.shape[:4]).astype(np.int64).astype(np.float64)
+            )
             groups = _int(layer["groups"]) if "groups" in layer else 1
             if source is None:
                 if pending_input is None:

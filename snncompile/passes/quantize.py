@@ -185,6 +185,8 @@ class _Builder:
                     "step); the quantizer maps spikingjelly LIF neurons to Lava's LIF only",
                     node=node.describe(),
                 )
+            if node.op == "lif":
+                self._require_lava_lif(node)  # before the scales: an IF's tau is inf
         taus = {_tau(n) for n in self.source.nodes if n.op == "lif"}
         if len(taus) > 1:
             raise error(
@@ -282,15 +284,27 @@ class _Builder:
         for old, new in zip(node.outputs, outputs, strict=True):
             self.mapping[old] = new
 
-    def _neuron(self, node: Node, current: Value) -> Value:
+    @staticmethod
+    def _require_lava_lif(node: Node) -> None:
+        """QZ901 unless the neuron decays its input and resets hard to 0 (Lava's LIF).
+
+        An IF neuron (``tau = inf``, no input decay) and a soft reset (``v_reset`` none) have no
+        exact form in this mapping: Lava's LIF resets to 0, and ``k = s / tau`` needs a finite
+        ``tau``.
+        """
         attrs = node.attrs
-        if not attrs.decay_input or attrs.v_reset != 0.0:
+        if not attrs.decay_input or attrs.v_reset != 0.0 or not math.isfinite(attrs.tau):
+            kind = " (an IF neuron: no leak)" if not math.isfinite(attrs.tau) else ""
             raise error(
                 "QZ901",
-                f"{node.describe()} has decay_input={attrs.decay_input} and v_reset="
+                f"{node.describe()}{kind} has decay_input={attrs.decay_input} and v_reset="
                 f"{attrs.v_reset}; Lava's LIF needs decay_input and a hard reset to 0",
                 node=node.describe(),
             )
+
+    def _neuron(self, node: Node, current: Value) -> Value:
+        attrs = node.attrs
+        self._require_lava_lif(node)
         scale = self.scale_of(node.inputs[0])
         decay = 1.0 / attrs.tau if attrs.decay is None else attrs.decay
         counted = _unitless(self.flows[node.inputs[0].name])

@@ -195,7 +195,8 @@ def write_artifact(
     }
     contents: dict[str, bytes] = {name: text.encode("utf-8") for name, text in texts.items()}
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
+    named: dict[str, Any] = dict(arrays)  # numpy 2's stub types keyword arguments as bool
+    np.savez_compressed(buffer, **named)
     contents[WEIGHTS] = buffer.getvalue()
     reports = program.reports
     for name, pass_name in (

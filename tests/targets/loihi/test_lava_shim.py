@@ -130,3 +130,46 @@ def test_patched_module_imports() -> None:
     module = _lava.lava_module(_lava.PATCHED_MODULE)
     encoder = module.CoreEncoder()
     assert encoder.x is not module.CoreEncoder().x  # fresh default per instance
+
+
+# --- numpy 2 -------------------------------------------------------------------------------------
+
+
+def _lava_file(relative: str) -> Path:
+    return _var_model_path().parents[2] / relative
+
+
+def test_reshape_patch_passes_the_shape_positionally() -> None:
+    source = _lava_file("magma/core/process/ports/ports.py").read_text()
+    patched, count = _lava.patch_reshape_source(source)
+    assert count == source.count("np.reshape, newshape=") == 2
+    assert "newshape" not in patched
+    compile(patched, "ports.py", "exec")
+    # the rewritten expression on its own: a closure over the shape at creation time
+    make = eval("(lambda _snnc_s: lambda a: np.reshape(a, _snnc_s))", {"np": np})
+    shape = (2, 3)
+    reshape = make(shape)
+    shape = (6,)
+    assert reshape(np.arange(6)).shape == (2, 3)
+
+
+def test_netx_int_patch_keeps_the_one_element_check() -> None:
+    source = _lava_file("lib/dl/netx/hdf5.py").read_text()
+    patched, count = _lava.patch_netx_int_source(source)
+    assert count == 2
+    assert "int(np.asarray(layer_config['weight']).item())" in patched
+    compile(patched, "hdf5.py", "exec")
+    layer_config = {"weight": np.array([7]), "bias": np.array([[1, 2]])}
+    assert eval("int(np.asarray(layer_config['weight']).item())", {"np": np, **locals()}) == 7
+    with pytest.raises(ValueError):  # more than one element: refused, as int() did on numpy 1
+        eval("int(np.asarray(layer_config['bias']).item())", {"np": np, **locals()})
+
+
+def test_numpy2_patches_apply_exactly_on_numpy2() -> None:
+    numpy2 = int(np.__version__.split(".")[0]) >= 2
+    table = _lava._patches()
+    assert (_lava.PORTS_MODULE in table) == numpy2 == (_lava.NETX_HDF5_MODULE in table)
+    module = _lava.lava_module(_lava.PORTS_MODULE)
+    assert module is not None
+    if numpy2:
+        assert _lava.PATCH_COUNTS.get(_lava.PORTS_MODULE) in (None, 2)  # None: loaded earlier
