@@ -38,6 +38,7 @@ network, or LV505 for a model netx cannot express (attention, residuals, branche
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -438,11 +439,26 @@ def run_netx(
         sink = sink_mod.RingBuffer(shape=layer.out.shape, buffer=steps)
         layer.out.connect(sink.a_in)
         sinks.append(sink)
+    from snncompile.interrupt import end_children, handling_signals
+    from snncompile.targets.loihi.errors import RUN_CODE, lava_error
+    from snncompile.targets.loihi.run import child_tracebacks, force_stop
+
     try:
-        net.run(
-            condition=conditions.RunSteps(num_steps=steps),
-            run_cfg=configs.Loihi2SimCfg(select_tag="fixed_pt"),
-        )
-        return [_chw(np.asarray(sink.data.get(), dtype=np.int64)) for sink in sinks]
-    finally:
-        net.stop()
+        with handling_signals():
+            net.run(
+                condition=conditions.RunSteps(num_steps=steps),
+                run_cfg=configs.Loihi2SimCfg(select_tag="fixed_pt"),
+            )
+            spikes = [_chw(np.asarray(sink.data.get(), dtype=np.int64)) for sink in sinks]
+    except KeyboardInterrupt:  # SIGINT/SIGTERM: end every Lava process, then stop
+        end_children()
+        with contextlib.suppress(Exception):
+            force_stop(net)
+        raise
+    except BaseException as exc:  # Lava's stop() waits forever for a child that has died
+        details = child_tracebacks(net)
+        force_stop(net)
+        detail = "\n".join(details) if details else f"{type(exc).__name__}: {exc}"
+        raise lava_error(RUN_CODE, f"the netx run of {path} failed: {detail}") from exc
+    net.stop()
+    return spikes
