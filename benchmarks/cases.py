@@ -292,6 +292,64 @@ def gpu(source: str) -> dict[str, Any]:
     return result
 
 
+def _cli_seconds(args: list[str], *, first_output: bool = False) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of ``snncompile ARGS`` in a fresh interpreter
+    (imports included), or, with ``first_output``, the wall seconds until its first byte on
+    standard error (what a user waits for). CPU time is what a shared machine does not
+    inflate."""
+    import resource
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "snncompile.cli", *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as child:
+        assert child.stderr is not None
+        if first_output:
+            child.stderr.read(1)
+            seconds = time.perf_counter() - start
+        child.stderr.read()
+        if child.wait() != 0:
+            raise RuntimeError(f"snncompile {' '.join(args)} failed")
+    if not first_output:
+        seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
+
+
+def _best_of(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    return min(r[0] for r in runs), min(r[1] for r in runs)
+
+
+def startup(source: str) -> dict[str, Any]:
+    """What a user waits for at the command line, each in a fresh process (imports included;
+    the best of a few runs): ``snncompile --help``, ``snncompile info``, the first line of
+    ``snncompile run SOURCE`` and ``snncompile SOURCE --target loihi -o OUT`` whole; wall and
+    CPU seconds."""
+    import tempfile
+
+    help_s, help_cpu = _best_of([_cli_seconds(["--help"]) for _ in range(3)])
+    info_s, info_cpu = _best_of([_cli_seconds(["info"]) for _ in range(3)])
+    run_args = ["run", source, "--limit", "8"]
+    run_first_s, _ = _best_of([_cli_seconds(run_args, first_output=True) for _ in range(2)])
+    with tempfile.TemporaryDirectory() as tmp:
+        loihi_s, loihi_cpu = _best_of(
+            [_cli_seconds([source, "--target", "loihi", "-o", f"{tmp}/out{i}"]) for i in range(2)]
+        )
+    return {
+        "seconds": loihi_s,
+        "help_s": help_s,
+        "help_cpu_s": help_cpu,
+        "info_s": info_s,
+        "info_cpu_s": info_cpu,
+        "run_first_output_s": run_first_s,
+        "loihi_compile_s": loihi_s,
+        "loihi_compile_cpu_s": loihi_cpu,
+    }
+
+
 KINDS: dict[str, Callable[[str], dict[str, Any]]] = {
     "trace": trace,
     "check": check,
@@ -301,4 +359,5 @@ KINDS: dict[str, Callable[[str], dict[str, Any]]] = {
     "sim": sim,
     "lava": lava,
     "gpu": gpu,
+    "startup": startup,
 }

@@ -155,6 +155,15 @@ and slows down most when other jobs share the machine. MiB are 2²⁰ bytes; 4 G
 strictly as 4×10⁹ bytes (GB in the peak column are 10⁹ bytes); the machine line gives the
 core count.
 """,
+    "startup": """
+What a user waits for at the command line, each command in a fresh process with its imports
+(the best of a few runs): `snncompile --help`, `snncompile info` (without `--run-lava`, which
+also starts a tiny Lava network), the first line `snncompile run MODEL` prints (it reports
+that it is reading and compiling before the first batch; in a terminal a spinner appears) and
+`snncompile MODEL --target loihi -o OUT` from start to exit. Wall times grow with the machine's
+load (see the run log); CPU seconds (user + system of the process) much less. Targets (issue
+23), on wall time: help < 0.5 s, info < 2 s, the Loihi compile of the digits Spikingformer < 4 s.
+""",
     "gpu": """
 `python -m benchmarks.gpu_check` runs the four digits models on the numpy engine and on the
 torch engine on CUDA and checks outputs, spikes and statistics bit for bit (its own table
@@ -306,6 +315,23 @@ SECTIONS: tuple[Section, ...] = (
         ),
         NOTES["imagenet"],
         first_column="model",
+    ),
+    Section(
+        "startup",
+        "Start-up at the command line",
+        (
+            ("--help: wall / CPU (s)", lambda r: f"{_s(r['help_s'])} / {_s(r['help_cpu_s'])}"),
+            ("info: wall / CPU (s)", lambda r: f"{_s(r['info_s'])} / {_s(r['info_cpu_s'])}"),
+            ("run: first line (s)", lambda r: _s(r["run_first_output_s"])),
+            (
+                "--target loihi: wall / CPU (s)",
+                lambda r: f"{_s(r['loihi_compile_s'])} / {_s(r['loihi_compile_cpu_s'])}",
+            ),
+            ("help < 0.5 s", lambda r: _yes(r["help_s"] < 0.5)),
+            ("info < 2 s", lambda r: _yes(r["info_s"] < 2.0)),
+            ("loihi < 4 s", lambda r: _yes(r["loihi_compile_s"] < 4.0)),
+        ),
+        NOTES["startup"],
     ),
     Section(
         "gpu",

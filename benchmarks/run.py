@@ -125,6 +125,12 @@ CASES: tuple[Case, ...] = (
         runs=2,
     ),
     Case("gpu-check", "gpu", "digits models, numpy vs torch engine", "gpu:digits"),
+    Case(
+        "startup-spikingformer",
+        "startup",
+        "spikingformer.pt (digits)",
+        "startup:examples/digits/spikingformer.pt",
+    ),
 )
 
 

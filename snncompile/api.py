@@ -9,43 +9,42 @@ Example::
     result.spikes      # population name -> [steps, B, *shape] (with record=True)
     result.stats       # SimStats: spikes, synaptic events, neuron updates
 
-Backends: ``sim`` (the reference simulator on the network IR; ``mode`` pipelined, as the chip
-runs, or layerwise, as PyTorch computes; engine numpy, or torch on CPU/CUDA with
-``sim_backend="torch", device=...``), ``float`` (the traced model in float64) and ``lava``
-(Lava's CPU simulation of the emitted processes, ``form`` stock or fused).
+Backends (:mod:`snncompile.backends`): ``sim`` (the reference simulator on the network IR;
+``mode`` pipelined, as the chip runs, or layerwise, as PyTorch computes; engine numpy, or torch
+on CPU/CUDA with ``sim_backend="torch", device=...``), ``float`` (the traced model, float32 as
+the compile traces it) and ``lava`` (Lava's CPU simulation of the emitted processes, ``form``
+stock or fused). How a model runs is a :class:`~snncompile.config.RunConfig`; ``run`` takes its
+fields as keywords. Models are read and compiled by the driver (:mod:`snncompile.driver`), as
+the CLI does.
 """
 
 from __future__ import annotations
 
-import math
-import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
 
-from snncompile.config import CompileConfig
+from snncompile.config import BACKENDS, MODES, CompileConfig, RunConfig
 from snncompile.diagnostics import error
-from snncompile.frontend.load import LoadedModel, load_configured, to_graph
+from snncompile.frontend.load import LoadedModel
 from snncompile.frontend.simulate import time_major_inputs
 from snncompile.ir.graph import Graph
-from snncompile.ir.interpret import run_layerwise
-from snncompile.limits import require_memory
 from snncompile.targets.sim.engine import Simulator
-from snncompile.targets.sim.program import NetworkProgram, build_program
+from snncompile.targets.sim.program import NetworkProgram
 from snncompile.targets.sim.stats import SimStats
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from snncompile.targets.sim.torch_engine import TorchSimulator
 
-__all__ = ["Compiled", "RunOutput", "compile", "compile_config"]
+__all__ = ["BACKENDS", "MODES", "TARGETS", "Compiled", "RunOutput", "compile", "compile_config"]
 
+#: What :func:`compile` compiles for: the network program (``sim``), or the same program as
+#: the ``loihi`` target builds it (it also runs in Lava).
 TARGETS = ("sim", "loihi")
-BACKENDS = ("sim", "float", "lava")
-MODES = ("pipelined", "layerwise")
 
 
 @dataclass
@@ -76,12 +75,15 @@ class Compiled:
     """A model compiled to the network IR, ready to run (see the module docstring)."""
 
     loaded: LoadedModel
-    graph: Graph  # the traced tensor IR (float64)
+    graph: Graph  # the traced tensor IR (snncompile.driver.TRACE_DTYPE)
     config: CompileConfig
     target: str = "sim"
     _program: NetworkProgram | None = field(default=None, repr=False)
-    _simulators: dict[str, Simulator | TorchSimulator] = field(default_factory=dict, repr=False)
+    _simulators: dict[tuple[str, str, str], Simulator | TorchSimulator] = field(
+        default_factory=dict, repr=False
+    )
     source: str | None = None  # the model file of an artifact, for the float backend
+    run_config: RunConfig = field(default_factory=RunConfig)  # defaults of run()
 
     def float_graph(self) -> Graph:
         """The traced tensor IR in float (an artifact recompiles it from its source)."""
@@ -94,17 +96,19 @@ class Compiled:
                 "run the source model file instead",
                 node="backend",
             )
+        from snncompile.driver import load, trace
         from snncompile.frontend.consent import require_code_consent
 
         require_code_consent(self.config.arch, "the artifact's manifest", self.config.trust_code)
-        loaded = load_configured(self.source, self.config)
-        self.graph = to_graph(loaded, torch.float64)
+        self.graph = trace(load(self.source, self.config))
         return self.graph
 
     @property
     def program(self) -> NetworkProgram:
         """The network IR (compiled on first use: the float backend does not need it)."""
         if self._program is None:
+            from snncompile.driver import build_program
+
             self._program = build_program(self.graph, self.config)
         return self._program
 
@@ -128,78 +132,54 @@ class Compiled:
             np.float64
         )
 
-    def simulator(self, mode: str) -> Simulator | TorchSimulator:
-        """The reference simulator of ``mode``'s graph, on the engine the config picks
+    def simulator(
+        self, mode: str, run_config: RunConfig | None = None
+    ) -> Simulator | TorchSimulator:
+        """The reference simulator of ``mode``'s graph, on the engine ``run_config`` picks
         (``sim_backend`` numpy, or torch on ``device``; the two are bit-identical)."""
-        if mode not in self._simulators:
+        run_config = run_config or self.run_config
+        key = (mode, run_config.sim_backend, run_config.device)
+        if key not in self._simulators:
             graph = self.program.graph(mode)
-            if self.config.sim_backend == "torch":
+            if run_config.sim_backend == "torch":
                 from snncompile.targets.sim.torch_engine import TorchSimulator
 
-                self._simulators[mode] = TorchSimulator(graph, device=self.config.device)
+                self._simulators[key] = TorchSimulator(graph, device=run_config.device)
             else:
-                self._simulators[mode] = Simulator(graph)
-        return self._simulators[mode]
+                self._simulators[key] = Simulator(graph)
+        return self._simulators[key]
 
     def run(
         self,
         x: Any,
         *,
-        backend: str = "sim",
-        mode: str = "pipelined",
+        backend: str | None = None,
+        mode: str | None = None,
         record: bool | list[str] = False,
         stats: bool = True,
         form: str | None = None,
+        run_config: RunConfig | None = None,
+        **options: Any,
     ) -> RunOutput:
-        """Run a batch ``x`` (see :meth:`inputs`) on ``backend`` in ``mode``."""
-        if backend not in BACKENDS:
-            raise error("CF201", f"backend must be one of {', '.join(BACKENDS)}", node="backend")
-        if mode not in MODES:
-            raise error("CF201", f"mode must be one of {', '.join(MODES)}", node="mode")
-        inputs = self.inputs(x)
-        steps = self.time_steps
-        if backend == "float":
-            graph = self.float_graph()
-            start = time.perf_counter()
-            out = run_layerwise(graph, [inputs])[graph.outputs[0].name]
-            seconds = time.perf_counter() - start
-            return RunOutput(out.mean(axis=0), out, latency_steps=steps, seconds=seconds)
-        depth = self.depth if mode == "pipelined" else 0
-        graph_values = self.program.graph(mode)
-        per_step = sum(out.type.numel for node in graph_values.nodes for out in node.outputs)
-        require_memory(  # the padded inputs of every step, and one step's values
-            8 * inputs.shape[1] * (per_step + (steps + depth) * math.prod(inputs.shape[2:])),
-            f"running {inputs.shape[1]} sample(s) of {self.loaded.name} for {steps + depth} steps",
-            node=self.loaded.name,
-        )
-        if depth:  # the pipeline drains: inputs after T reach no counted output
-            inputs = np.concatenate([inputs, np.zeros((depth, *inputs.shape[1:]))])
-        name = self.program.graph(mode).outputs[0].name
-        if backend == "lava":
-            from snncompile.targets.loihi.run import run_lava
+        """Run a batch ``x`` (see :meth:`inputs`) on ``backend`` in ``mode``.
 
-            if mode != "pipelined":
-                raise error("CF201", "the lava backend runs the pipelined network", node="mode")
-            lava = run_lava(self.program, [inputs], form=form or self.config.lava_mode)
-            out = lava.outputs[name]
-            return RunOutput(
-                out[depth : depth + steps].mean(axis=0),
-                out,
-                spikes=dict(lava.spikes),
-                latency_steps=steps + depth,
-                seconds=lava.wall_s,
-                extra={"processes": lava.processes, "process_count": lava.process_count},
-            )
-        window = None if record else steps  # only the steps that reach counted outputs
-        result = self.simulator(mode).run([inputs], record=record, stats=stats, window=window)
-        out = result.outputs[name]
-        return RunOutput(
-            out[depth : depth + steps].mean(axis=0),
-            out,
-            spikes=result.spikes,
-            stats=result.stats,
-            latency_steps=steps + depth,
-            seconds=result.seconds,
+        ``run_config`` (default: this object's :attr:`run_config`) says how; ``backend``,
+        ``mode``, ``form`` (the Lava form) and any other :class:`RunConfig` field given as a
+        keyword override it."""
+        from snncompile.backends import get_backend
+
+        if backend is not None and backend not in BACKENDS:
+            raise error("CF201", f"backend must be one of {', '.join(BACKENDS)}", node="backend")
+        if mode is not None and mode not in MODES:
+            raise error("CF201", f"mode must be one of {', '.join(MODES)}", node="mode")
+        changes = {k: v for k, v in options.items()}
+        for name, value in (("backend", backend), ("mode", mode), ("lava_mode", form)):
+            if value is not None:
+                changes[name] = value
+        base = run_config or self.run_config
+        config = RunConfig.from_dict({**base.to_dict(), "compare": None, **changes})
+        return get_backend(config.backend).run(
+            self, self.inputs(x), config, record=record, stats=stats
         )
 
 
@@ -221,20 +201,26 @@ def compile(
         time_steps: T (default: the model card's, the zoo spec's, or 4).
         input_shape: one sample's shape, instead of ``example_input``.
         **config: any :class:`~snncompile.config.CompileConfig` field (``expand_sew``,
-            ``allow_host_ops``, ``weight_bits``, ``arch``, ...).
+            ``allow_host_ops``, ``weight_bits``, ``arch``, ...) or
+            :class:`~snncompile.config.RunConfig` field (``sim_backend``, ``device``,
+            ``lava_mode``: the defaults of :meth:`Compiled.run`).
     """
     if target not in TARGETS:
         raise error("CF201", f"target must be one of {', '.join(TARGETS)}", node="target")
-    known = {f.name for f in fields(CompileConfig)}
+    known = {f.name for f in fields(CompileConfig)} | {f.name for f in fields(RunConfig)}
     unknown = sorted(set(config) - known)
     if unknown:
         raise error(
             "CF201",
-            f"unknown option(s) {', '.join(unknown)}; CompileConfig has {', '.join(sorted(known))}",
+            f"unknown option(s) {', '.join(unknown)}; CompileConfig and RunConfig have "
+            f"{', '.join(sorted(known))}",
             node="compile",
         )
+    run_fields = {f.name for f in fields(RunConfig)}
+    run_options = {k: config.pop(k) for k in list(config) if k in run_fields}
     cfg = CompileConfig(**{**config, "time_steps": time_steps or config.get("time_steps")})
     compiled = compile_config(model, cfg, example_input=example_input, input_shape=input_shape)
+    compiled.run_config = RunConfig(**run_options)
     compiled.target = target
     compiled.program  # noqa: B018 - compile now, so that errors surface here
     return compiled
@@ -256,8 +242,6 @@ def _from_artifact(path: Path, user: CompileConfig) -> Compiled:
         trust_code=user.trust_code,
         sign_key=user.sign_key,
         max_memory=user.max_memory,
-        sim_backend=user.sim_backend,
-        device=user.device,
     )
     source = resolve_source(path, manifest)
     card = _card(source) if source is not None else None
@@ -290,12 +274,13 @@ def compile_config(
     network is used as it is (the float backend then needs the source model it records)."""
     if isinstance(model, str | Path) and (Path(model) / "manifest.json").is_file():
         return _from_artifact(Path(model), config)
-    loaded = load_configured(model, config)
+    from snncompile.driver import load, recorded_config, trace
+
     if input_shape is None and example_input is not None:
         example = example_input.detach() if hasattr(example_input, "detach") else example_input
         shape = tuple(np.asarray(example).shape)
         input_shape = shape[1:] if len(shape) > 1 else shape
     if input_shape is not None:
-        loaded = replace(loaded, input_shape=tuple(input_shape))
-    graph = to_graph(loaded, torch.float64)
-    return Compiled(loaded, graph, config)
+        config = config.replace(input_shape=tuple(int(n) for n in input_shape))
+    loaded = load(model, config)
+    return Compiled(loaded, trace(loaded), recorded_config(config, loaded))

@@ -6,21 +6,30 @@ Usage::
     snncompile check MODEL [--json FILE] [--html FILE]               # spike-driven? exit 0/2
     snncompile run MODEL [--backend sim|float|lava] [--json FILE]    # accuracy, latency, energy
     snncompile report MODEL [--json FILE]                            # the network per population
+    snncompile card MODEL.pt --arch ... --input-shape ... --time-steps ...  # write a model card
     snncompile demo                                                  # the shipped digits story
     snncompile info [--json]                                         # environment
     snncompile zoo [--json]                                          # model zoo
 
 Errors print one paragraph with their diagnostic code and exit 1; internal errors exit 3;
-``check`` exits 2 when the model is not spike-driven.
-Tracebacks only with ``--debug``. The compile options are generated from
-:class:`snncompile.config.CompileConfig`, so the CLI and the config cannot drift apart.
+``check`` exits 2 when the model is not spike-driven. Tracebacks only with ``--debug``.
+
+One grammar for every command: the options of ``compile``, ``check``, ``run``, ``report`` and
+``card`` are generated from :class:`snncompile.config.CompileConfig` (what the compiler does)
+and :class:`snncompile.config.RunConfig` (how a model runs) by :func:`dataclass_options`, with
+the same spelling everywhere (``--expand-sew/--no-expand-sew``), help for every option and
+typed, ranged values (``--time-steps 0`` is a usage error). A mistyped command or option gets a
+did-you-mean. Heavy libraries (torch, Lava, matplotlib, Ray) are imported only by the commands
+that use them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import logging
+import math
 import os
 import sys
 import typing
@@ -31,18 +40,25 @@ from typing import Any
 import click
 
 from snncompile import __version__
-from snncompile.config import CompileConfig
-from snncompile.diagnostics import InternalError, SnnCompileError
+from snncompile.config import CompileConfig, RunConfig
+from snncompile.diagnostics import InternalError, SnnCompileError, error
 from snncompile.fileio import refuse_overwriting_inputs, write_text
 
-__all__ = ["cli", "main"]
+__all__ = ["cli", "dataclass_options", "main"]
 
 F = typing.TypeVar("F", bound=Callable[..., Any])
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 class _DefaultCommandGroup(click.Group):
     """A group whose first positional argument, when it is not a command, is a MODEL to
-    compile: ``snncompile model.pt --target loihi`` means ``snncompile compile model.pt ...``."""
+    compile: ``snncompile model.pt --target loihi`` means ``snncompile compile model.pt ...``.
+
+    A first word that is no command, no file and close to a command name (``chek``) is a usage
+    error with a did-you-mean, not a model to compile."""
 
     group_flags = frozenset({"--debug", "-v", "-vv", "--verbose", "--version", "-h", "--help"})
 
@@ -50,41 +66,132 @@ class _DefaultCommandGroup(click.Group):
         for index, arg in enumerate(args):
             if arg in self.group_flags:
                 continue
+            if not arg.startswith("-") and arg not in self.commands:
+                self._refuse_typo(ctx, arg)
             if arg.startswith("-") or arg not in self.commands:
                 args = [*args[:index], "compile", *args[index:]]
             break
         return super().parse_args(ctx, args)
 
+    def _refuse_typo(self, ctx: click.Context, word: str) -> None:
+        if Path(word).exists() or any(c in word for c in "./:\\"):
+            return
+        close = difflib.get_close_matches(word, list(self.commands), n=1, cutoff=0.6)
+        if close:
+            raise click.UsageError(
+                f"No such command {word!r}. Did you mean {close[0]!r}? (A model to compile "
+                "is a file or zoo:NAME.)",
+                ctx,
+            )
 
-def config_options(func: F) -> F:
-    """Add one ``--flag`` per :class:`CompileConfig` field (help and choices from metadata)."""
-    hints = typing.get_type_hints(CompileConfig)
-    for f in reversed(dataclasses.fields(CompileConfig)):
-        meta = f.metadata
-        if not meta.get("cli", False):
-            continue
-        flag = "--" + f.name.replace("_", "-")
-        annotation = hints[f.name]
-        kwargs: dict[str, Any] = {"help": meta["help"], "default": f.default}
-        if annotation is bool:
-            decl = [f"{flag}/--no-{flag[2:]}"]
-            decl += [f"--{a.replace('_', '-')}" for a in meta.get("aliases", ())]
-            kwargs["show_default"] = True
-        else:
-            decl = [flag]
-            if typing.get_origin(annotation) is tuple:
-                kwargs.update(multiple=True, default=(), metavar="PASS")
-            elif meta.get("choices"):
-                kwargs["type"] = click.Choice(meta["choices"])
+
+class IntTuple(click.ParamType):
+    """Comma-separated integers, each at least ``minimum`` (``1,28,28``)."""
+
+    name = "ints"
+
+    def __init__(self, minimum: int | None = None) -> None:
+        self.minimum = minimum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        try:
+            numbers = tuple(int(v) for v in str(value).replace("x", ",").split(",") if v.strip())
+        except ValueError:
+            self.fail(
+                f"{value!r} is not a comma-separated list of integers, e.g. 1,28,28", param, ctx
+            )
+        if not numbers:
+            self.fail("give at least one integer, e.g. 1,28,28", param, ctx)
+        if self.minimum is not None and any(n < self.minimum for n in numbers):
+            self.fail(f"{value!r}: every entry must be >= {self.minimum}", param, ctx)
+        return numbers
+
+
+class FiniteFloat(click.ParamType):
+    """A finite float (no nan, no inf)."""
+
+    name = "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+def _option_type(meta: Any, annotation: Any) -> dict[str, Any]:
+    """click keyword arguments (type, metavar) for a field's annotation and metadata."""
+    kinds = typing.get_args(annotation) or (annotation,)
+    minimum = meta.get("minimum")
+    if meta.get("choices"):
+        return {"type": click.Choice(meta["choices"])}
+    if any(typing.get_origin(k) is tuple and typing.get_args(k)[0] is int for k in kinds):
+        return {"type": IntTuple(minimum), "metavar": meta.get("metavar") or "N,N,..."}
+    if int in kinds:
+        return {"type": click.IntRange(min=minimum, max=meta.get("maximum"))}
+    if float in kinds:
+        return {"type": FiniteFloat()}
+    return {"metavar": meta["metavar"]} if meta.get("metavar") else {}
+
+
+def dataclass_options(cls: type, *, exclude: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """A decorator adding one ``--flag`` per field of the config dataclass ``cls`` (help,
+    choices, ranges and aliases from the field metadata; booleans as ``--x/--no-x``), except
+    the fields in ``exclude``. The command receives every field by name."""
+    hints = typing.get_type_hints(cls)
+
+    def decorate(func: F) -> F:
+        for f in reversed(dataclasses.fields(cls)):
+            meta = f.metadata
+            if not meta.get("cli", False) or f.name in exclude:
+                continue
+            flag = "--" + f.name.replace("_", "-")
+            annotation = hints[f.name]
+            default = f.default if f.default is not dataclasses.MISSING else None
+            kwargs: dict[str, Any] = {"help": meta["help"], "default": default}
+            if annotation is bool:
+                decl = [f"{flag}/--no-{flag[2:]}"]
+                decl += [f"--{a.replace('_', '-')}" for a in meta.get("aliases", ())]
                 kwargs["show_default"] = True
-            elif int in typing.get_args(annotation) or annotation is int:
-                kwargs["type"] = int
-                kwargs["show_default"] = f.default is not None
-            elif float in typing.get_args(annotation) or annotation is float:
-                kwargs["type"] = float
-                kwargs["show_default"] = f.default is not None
-        func = click.option(*decl, f.name, **kwargs)(func)
-    return func
+            elif typing.get_origin(annotation) is tuple:
+                decl = [flag]
+                kwargs.update(multiple=True, default=(), metavar="PASS")
+            else:
+                decl = [flag]
+                kwargs.update(_option_type(meta, annotation))
+                kwargs["show_default"] = default is not None
+            func = click.option(*decl, f.name, **kwargs)(func)
+        return func
+
+    return decorate
+
+
+#: The compile options (every :class:`CompileConfig` field).
+compile_options = dataclass_options(CompileConfig)
+#: The compile options of commands that do not emit a target (check, run, report).
+model_options = dataclass_options(CompileConfig, exclude=("target",))
+#: The run options (every :class:`RunConfig` field).
+run_options = dataclass_options(RunConfig)
+
+
+def _split(options: dict[str, Any], cls: type) -> dict[str, Any]:
+    """The entries of ``options`` that are fields of ``cls``, removed from ``options``."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: options.pop(k) for k in list(options) if k in names}
+
+
+def _dataset_option(func: F) -> F:
+    return click.option(
+        "--dataset",
+        type=click.Choice(["digits", "random"]),
+        help="Sample inputs: the embedded digits test split (default for digits models) or "
+        "seeded uniform random values in [0, 1) (no labels).",
+    )(func)
 
 
 @click.group(cls=_DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -95,7 +202,7 @@ def config_options(func: F) -> F:
 def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
     """snncompile: compile trained PyTorch spiking transformers to neuromorphic hardware.
 
-    Run `snncompile MODEL --target TARGET` to compile, or one of the commands below.
+    Run `snncompile MODEL --target TARGET -o OUT` to compile, or one of the commands below.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
@@ -105,22 +212,38 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
 
 @cli.command("compile")
 @click.argument("model")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the result.")
-@config_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Where to write the result (`-o -`: text IR to standard output).",
+)
+@compile_options
 def compile_command(model: str, output: Path | None, **options: Any) -> None:
     """Compile MODEL for a target.
 
-    MODEL is zoo:NAME (seeded random weights), a checkpoint (.pt with --arch, or with a model
-    card beside it), a pickled nn.Module (--trust-pickle) or a text IR file (.snnir).
+    MODEL is zoo:NAME (seeded random weights), a checkpoint (.pt with --arch and
+    --input-shape, or with a model card beside it), a pickled nn.Module (--trust-pickle), a
+    text IR file (.snnir), ONNX, NIR or netx.
     """
     from snncompile.driver import compile_file
 
     config = CompileConfig.from_dict(options)
     refuse_overwriting_inputs([("-o", output)], [model, _card_of(model)])
     _memory_limit(config.max_memory)
-    result = compile_file(model, config, output=output, dump=_dump_to_stderr)
+    to_stdout = output is not None and str(output) == "-"
+    if output is None and config.target in ("ir", "fixed") and _is_terminal(sys.stdout):
+        raise error(
+            "CF204",
+            f"--target {config.target} writes text IR; without -o it would fill the terminal",
+            node="output",
+        )
+    result = compile_file(model, config, output=None if to_stdout else output, dump=_dump_to_stderr)
     if result.text is not None:
         click.echo(result.text, nl=False)
+        if to_stdout or output is None:
+            click.echo(f"({result.summary})", err=True)
+        return
     files = result.emitted.files
     if len(files) > 1 and output is not None and all(output in Path(f).parents for f in files):
         click.echo(f"wrote {output}/ ({len(files)} files; {result.summary})", err=True)
@@ -146,6 +269,13 @@ def _card_of(model: str) -> Path | None:
     return card if card is not None and card.is_file() else None
 
 
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 def _dump_to_stderr(pass_name: str, text: str) -> None:
     click.echo(f"// ----- IR after {pass_name} -----", err=True)
     click.echo(text, err=True, nl=False)
@@ -153,27 +283,19 @@ def _dump_to_stderr(pass_name: str, text: str) -> None:
 
 @cli.command("check")
 @click.argument("model")
-@click.option(
-    "--arch",
-    help="Architecture of a checkpoint: a zoo name (`snncompile zoo`) or your own class, "
-    "FILE.py:Class or package.module:Class.",
-)
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the JSON report.")
 @click.option("--html", "html_path", type=click.Path(path_type=Path), help="Write the HTML report.")
-@click.option(
-    "--dataset",
-    type=click.Choice(["digits", "random"]),
-    help="Sample inputs: the embedded digits test split (default for digits models) or random.",
-)
+@_dataset_option
 @click.option(
     "--input", "input_path", type=click.Path(path_type=Path), help="Sample inputs (.npy/.npz)."
 )
-@click.option("--samples", default=16, show_default=True, help="How many samples to measure.")
-@click.option("--time-steps", type=int, help="T (default: the model card's or zoo's).")
-@click.option("--seed", default=0, show_default=True, help="Seed of zoo:NAME weights and inputs.")
-@click.option("--trust-pickle", is_flag=True, help="Allow a pickled nn.Module (runs code).")
-@click.option("--trust-code", is_flag=True, help="Allow the class a model card names (runs code).")
-@click.option("--max-memory", type=float, help="Memory limit in GiB (default: half of RAM).")
+@click.option(
+    "--samples",
+    default=16,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many samples to measure.",
+)
 @click.option(
     "--count",
     "convention",
@@ -183,54 +305,47 @@ def _dump_to_stderr(pass_name: str, text: str) -> None:
     help="Counting convention shown first: paper (rate x T x FLOPs, as the papers), events "
     "(synaptic events of the run) or chip (chip model activity); the JSON has all three.",
 )
+@model_options
 def check_command(
     model: str,
-    arch: str | None,
     json_path: Path | None,
     html_path: Path | None,
     dataset: str | None,
     input_path: Path | None,
     samples: int,
-    time_steps: int | None,
-    seed: int,
-    trust_pickle: bool,
-    trust_code: bool,
-    max_memory: float | None,
     convention: str,
+    **options: Any,
 ) -> None:
     """Check whether MODEL is spike-driven; count its operations and energy.
 
-    MODEL is zoo:NAME, a checkpoint (with --arch or a model card beside it) or a text IR
-    file. Exits 0 when the chip partition is spike-driven, 2 when it is not, 1 on error.
+    MODEL is what `snncompile MODEL` compiles. With --expand-sew, SD201 findings are accepted
+    (as the compile accepts them); with --allow-host-ops, SD202-SD204 (ops that run on host).
+    Exits 0 when the chip partition is spike-driven, 2 when it is not, 1 on error.
     """
     from snncompile.data.samples import sample_inputs
-    from snncompile.frontend.load import load_model, to_graph
+    from snncompile.driver import load, trace
     from snncompile.frontend.simulate import time_major_inputs
     from snncompile.report.compliance import check_graph
     from snncompile.report.html import compliance_html
     from snncompile.report.terminal import render_compliance
+    from snncompile.runner import progress_display
 
+    config = CompileConfig.from_dict(options)
     refuse_overwriting_inputs(
         [("--json", json_path), ("--html", html_path)], [model, input_path, _card_of(model)]
     )
-    _memory_limit(max_memory)
-    loaded = load_model(
-        model,
-        arch=arch,
-        trust_pickle=trust_pickle,
-        trust_code=trust_code,
-        seed=seed,
-        time_steps=time_steps,
-    )
-    graph = to_graph(loaded)
+    _memory_limit(config.max_memory)
+    loaded = load(model, config)
+    graph = trace(loaded)
     frames = loaded.input_kind == "frames"
     shape = graph.inputs[0].type.shape
+    digits = loaded.dataset == "digits" and not frames
     x = sample_inputs(
         (loaded.time_steps, *shape) if frames else shape,
         samples=samples,
-        dataset=dataset or ("digits" if loaded.dataset == "digits" and not frames else None),
+        dataset=None if dataset == "random" else dataset or ("digits" if digits else None),
         input_path=input_path,
-        seed=seed,
+        seed=config.seed,
     )
     inputs = time_major_inputs(
         graph,
@@ -238,11 +353,9 @@ def check_command(
         loaded.time_steps,
         input_layout="BT" if frames else None,
     )
-    from snncompile.runner import progress_display
-
     display = progress_display()
     if display is None:
-        report = check_graph(graph, inputs, model=loaded.name, convention=convention)
+        report = check_graph(graph, inputs, model=loaded.name, config=config, convention=convention)
     else:
         with display:
             task = display.add_task(f"{loaded.name}: measuring", total=inputs.shape[1])
@@ -250,6 +363,7 @@ def check_command(
                 graph,
                 inputs,
                 model=loaded.name,
+                config=config,
                 on_chunk=lambda n: display.advance(task, n),
                 convention=convention,
             )
@@ -272,36 +386,8 @@ def _numpy_dtype(graph: Any) -> str:
 
 @cli.command("run")
 @click.argument("model")
-@click.option(
-    "--arch",
-    help="Architecture of a checkpoint: a zoo name (`snncompile zoo`) or your own class, "
-    "FILE.py:Class or package.module:Class.",
-)
-@click.option(
-    "--backend",
-    type=click.Choice(["sim", "float", "lava"]),
-    default="sim",
-    show_default=True,
-    help="sim: the reference simulator (Loihi's integer arithmetic); float: the traced model; "
-    "lava: Lava's fixed-point CPU simulation.",
-)
-@click.option(
-    "--mode",
-    type=click.Choice(["pipelined", "layerwise"]),
-    default="pipelined",
-    show_default=True,
-    help="pipelined: one step per projection hop, as the chip runs (latency T + depth); "
-    "layerwise: every step through the whole network, as PyTorch computes.",
-)
-@click.option("--compare", type=click.Choice(["sim"]), help="With --backend lava: check spikes.")
-@click.option(
-    "--lava-mode",
-    type=click.Choice(["stock", "fused"]),
-    default="stock",
-    show_default=True,
-    help="Lava processes: stock library processes or one fused process.",
-)
-@click.option("--dataset", type=click.Choice(["digits"]), help="The embedded digits test split.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the results.")
+@_dataset_option
 @click.option(
     "--input",
     "input_path",
@@ -312,7 +398,7 @@ def _numpy_dtype(graph: Any) -> str:
 @click.option(
     "--resize",
     nargs=2,
-    type=int,
+    type=click.IntRange(min=1),
     metavar="H W",
     help="Resize --input images to H x W (default: the model card's, else the model's size).",
 )
@@ -323,144 +409,73 @@ def _numpy_dtype(graph: Any) -> str:
     help="Normalize --input per channel: comma-separated means and stds, e.g. "
     "0.49,0.48,0.45 0.25,0.24,0.26 (default: the model card's preprocessing).",
 )
-@click.option("--limit", type=int, help="Use at most this many samples.")
-@click.option("--batch-size", default=64, show_default=True, help="Samples per simulated batch.")
-@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the results.")
-@click.option(
-    "--sim-backend",
-    type=click.Choice(["numpy", "torch"]),
-    default="numpy",
-    show_default=True,
-    help="Engine of the sim backend (bit-identical): numpy, or torch on --device.",
-)
-@click.option(
-    "--device",
-    type=click.Choice(["cpu", "cuda"]),
-    default="cpu",
-    show_default=True,
-    help="Device of the torch engine.",
-)
-@click.option(
-    "--ray",
-    "ray_address",
-    metavar="auto|ADDRESS|local",
-    help="Evaluate shards on a Ray cluster (auto: the running one; local: start one here).",
-)
-@click.option("--workers", default=1, show_default=True, help="Ray workers (one actor each).")
-@click.option("--shard-size", type=int, help="Samples per shard (default: ~4 shards per worker).")
 @click.option(
     "--resume-dir",
     type=click.Path(path_type=Path),
     help="Keep finished shards in DIR/shards.jsonl and resume from it "
     "(default with --json OUT and shards: OUT.shards.jsonl).",
 )
-@click.option("--accept-saturation", is_flag=True, help="Run even if 24-bit overflow is possible.")
-@click.option(
-    "--expand-sew", is_flag=True, help="Distribute count-driven synapses over their sources."
-)
-@click.option("--allow-host-ops", is_flag=True, help="Run non-synaptic ops (SD202-204) on host.")
-@click.option("--weight-bits", default=8, show_default=True, help="Synaptic weight bits.")
-@click.option("--trust-pickle", is_flag=True, help="Allow a pickled nn.Module (runs code).")
-@click.option("--trust-code", is_flag=True, help="Allow the class a model card names (runs code).")
-@click.option("--max-memory", type=float, help="Memory limit in GiB (default: half of RAM).")
-@click.option(
-    "--sign-key",
-    type=click.Path(path_type=Path),
-    help="Verify the artifact's HMAC signature with this key file.",
-)
+@run_options
+@model_options
 def run_command(
     model: str,
-    arch: str | None,
-    backend: str,
-    mode: str,
-    compare: str | None,
-    lava_mode: str,
+    json_path: Path | None,
     dataset: str | None,
     input_path: Path | None,
     resize: tuple[int, int] | None,
     normalize: tuple[str, str] | None,
-    limit: int | None,
-    batch_size: int,
-    json_path: Path | None,
-    sim_backend: str,
-    device: str,
-    ray_address: str | None,
-    workers: int,
-    shard_size: int | None,
     resume_dir: Path | None,
-    accept_saturation: bool,
-    expand_sew: bool,
-    allow_host_ops: bool,
-    weight_bits: int,
-    trust_pickle: bool,
-    trust_code: bool,
-    max_memory: float | None,
-    sign_key: Path | None,
+    **options: Any,
 ) -> None:
     """Run MODEL on a data set: predictions, accuracy, latency, time and energy per inference.
 
-    With --shard-size or --ray the data set is evaluated in shards (on Ray workers), each
-    written to OUT.shards.jsonl (or --resume-dir) as it finishes; re-running resumes.
+    MODEL is what `snncompile MODEL` compiles, or a Loihi artifact directory. With
+    --shard-size or --ray the data set is evaluated in shards (on Ray workers), each written to
+    OUT.shards.jsonl (or --resume-dir) as it finishes; re-running resumes.
     """
+    run = RunConfig.from_dict(_split(options, RunConfig))
+    config = CompileConfig.from_dict(options)
+    click.echo(f"reading and compiling {model} ...", err=True)  # before the heavy imports
     import numpy as np
 
     from snncompile.distributed import shards_path_for
     from snncompile.runner import run_model
 
-    config = CompileConfig(
-        arch=arch,
-        accept_saturation=accept_saturation,
-        expand_sew=expand_sew,
-        allow_host_ops=allow_host_ops,
-        lava_mode=lava_mode,
-        weight_bits=weight_bits,
-        sim_backend=sim_backend,
-        device=device,
-        trust_pickle=trust_pickle,
-        trust_code=trust_code,
-        max_memory=max_memory,
-        sign_key=None if sign_key is None else str(sign_key),
-    )
-    _memory_limit(max_memory)
+    _memory_limit(config.max_memory)
     refuse_overwriting_inputs(
         [("--json", json_path), ("--resume-dir", resume_dir)],
         [model, input_path, _card_of(model)],
     )
-    sharded = shard_size is not None or ray_address is not None or resume_dir is not None
+    sharded = run.shard_size is not None or run.ray is not None or resume_dir is not None
     if sharded and shards_path_for(json_path, resume_dir) is not None:
         from snncompile.interrupt import kept
 
         kept(f"the finished shards in {shards_path_for(json_path, resume_dir)}")
+    progress = _is_terminal(sys.stderr)
     result = run_model(
         model,
-        backend=backend,
-        mode=mode,
+        run_config=run,
+        config=config,
         dataset=dataset,
         input_path=input_path,
-        limit=limit,
-        batch_size=batch_size,
-        config=config,
-        compare=compare,
-        progress=sys.stderr.isatty(),
+        progress=progress,
         resize=resize,
         normalize=None if normalize is None else _normalize_option(normalize),
-        shard_size=shard_size,
         shards_path=shards_path_for(json_path, resume_dir) if sharded else None,
-        ray=ray_address,
-        workers=workers,
     )
     data = result.to_dict()
     accuracy = "n/a (no labels)" if result.accuracy is None else f"{result.accuracy:.2%}"
-    where = backend if backend == "float" else f"{backend}, {mode}"
+    where = run.backend if run.backend == "float" else f"{run.backend}, {run.mode}"
     click.echo(
-        f"{result.model} [{where}] T={result.time_steps}: {data['samples']} samples, "
+        f"{result.model} [{where}] T={result.time_steps}: {_plural(data['samples'], 'sample')}, "
         f"accuracy {accuracy}, latency {data['latency_steps']} steps, "
         f"{data['time_us_per_sample'] / 1e3:.2f} ms per sample on this machine"
     )
     if data["energy_uj_per_inference"] is not None:
         click.echo(
-            f"  on chip (estimated): {data['cores']} cores, {data['time_us_per_step']:.2f} µs per "
-            f"step, {data['energy_uj_per_inference']:.2f} µJ per inference (chip model: Loihi 1 "
+            f"  on chip (estimated): {_plural(data['cores'], 'core')}, "
+            f"{data['time_us_per_step']:.2f} µs per step, "
+            f"{data['energy_uj_per_inference']:.2f} µJ per inference (chip model: Loihi 1 "
             f"per-op energies on this run; `snncompile check` gives the 45 nm compute figure)"
         )
     if result.comparison is not None:
@@ -472,7 +487,8 @@ def run_command(
         info = result.sharding
         click.echo(
             f"  shards: {info['shards']} ({info['shards_resumed']} resumed), "
-            f"{info['samples_evaluated']} samples evaluated, {info['duplicates']} duplicates"
+            f"{_plural(info['samples_evaluated'], 'sample')} evaluated, "
+            f"{_plural(info['duplicates'], 'duplicate')}"
         )
     counts = np.bincount(result.predictions, minlength=result.classes)
     click.echo(f"  predictions per class: {counts.tolist()}")
@@ -482,11 +498,13 @@ def run_command(
 
 
 def _normalize_option(values: tuple[str, str]) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """``--normalize MEAN STD``: two comma-separated lists of floats."""
+    """``--normalize MEAN STD``: two comma-separated lists of finite floats."""
     try:
         mean, std = (tuple(float(v) for v in text.split(",") if v.strip()) for text in values)
     except ValueError as exc:
         raise click.BadParameter(f"{values}: expected e.g. 0.5,0.5,0.5 0.25,0.25,0.25") from exc
+    if not all(math.isfinite(v) for v in (*mean, *std)) or not all(s > 0 for s in std):
+        raise click.BadParameter(f"{values}: means must be finite and stds finite and > 0")
     return mean, std
 
 
@@ -494,7 +512,7 @@ def _normalize_option(values: tuple[str, str]) -> tuple[tuple[float, ...], tuple
 @click.argument("model")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the JSON.")
 @click.option("--cores/--no-cores", default=True, show_default=True, help="Place onto cores.")
-@config_options
+@model_options
 def report_command(model: str, json_path: Path | None, cores: bool, **options: Any) -> None:
     """The compiled network per population: kind, neurons, fan-in, synapses, scale, threshold,
     worst-case voltage and overflow margin, pipeline start, cores; and the totals.
@@ -522,14 +540,67 @@ def report_command(model: str, json_path: Path | None, cores: bool, **options: A
         click.echo(f"wrote {json_path}", err=True)
 
 
+@cli.command("card")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Where to write the card (default: beside MODEL, MODEL.json, where loading finds it).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing card.")
+@dataclass_options(
+    CompileConfig,
+    exclude=tuple(
+        f.name
+        for f in dataclasses.fields(CompileConfig)
+        if f.name not in ("arch", "input_shape", "time_steps", "trust_pickle", "seed")
+    ),
+)
+def card_command(model: Path, output: Path | None, force: bool, **options: Any) -> None:
+    """Write the model card of checkpoint MODEL, so that later commands need no flags.
+
+    The model is loaded and traced with the given --arch, --input-shape and --time-steps
+    first (a card is written only for a model that loads); the card records them.
+    """
+    from snncompile.driver import load, trace
+    from snncompile.frontend.write_card import write_card
+
+    config = CompileConfig.from_dict(options)
+    loaded = load(model, config)
+    trace(loaded)
+    path = write_card(model, loaded, output=output, force=force)
+    click.echo(f"wrote {path} (arch {loaded.arch}, input_shape {loaded.input_shape}, ", err=True)
+    click.echo(f"  T={loaded.time_steps}); next time: snncompile check {model}", err=True)
+
+
 @cli.command("demo")
 @click.option(
-    "--out", "out_dir", default="out/demo", show_default=True, type=click.Path(path_type=Path)
+    "--out",
+    "out_dir",
+    default="out/demo",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Folder for the HTML reports, the Loihi artifact and demo.json.",
 )
-@click.option("--samples", default=32, show_default=True, help="Images for the spike check.")
-@click.option("--limit", type=int, help="Test images for accuracy (default: all 450).")
 @click.option(
-    "--lava-samples", default=2, show_default=True, help="Images run in Lava vs the simulator."
+    "--samples",
+    default=32,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Images for the spike check.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    help="Test images for accuracy (default: all 450).",
+)
+@click.option(
+    "--lava-samples",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Images run in Lava vs the simulator.",
 )
 def demo_command(out_dir: Path, samples: int, limit: int | None, lava_samples: int) -> None:
     """The whole story on the shipped digits models: check, compile for Loihi, run, compare."""
@@ -540,11 +611,16 @@ def demo_command(out_dir: Path, samples: int, limit: int | None, lava_samples: i
 
 @cli.command("info")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def info_command(as_json: bool) -> None:
+@click.option(
+    "--run-lava",
+    is_flag=True,
+    help="Also run a tiny network in Lava (a few seconds) before calling Lava usable.",
+)
+def info_command(as_json: bool, run_lava: bool) -> None:
     """Versions of the stack and which backends are usable here."""
     from snncompile.info import collect_info, render_info
 
-    report = collect_info()
+    report = collect_info(run_lava=run_lava)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:

@@ -1,26 +1,40 @@
-"""The build configuration: one frozen, JSON-serializable dataclass that the CLI mirrors.
+"""The configurations: :class:`CompileConfig` (what the compiler does) and :class:`RunConfig`
+(how a compiled model is run), frozen, JSON-serializable dataclasses that the CLI mirrors.
 
-Every field carries its help text, its CLI flag and, where it has one, its set of choices in the
-field metadata; the CLI builds its options from these fields, so the two cannot drift apart. A
-copy of the config is written next to every artifact together with per-pass timing.
+Every field carries its help text and, where it has them, its choices, its lower bound
+(``minimum``) and its CLI aliases in the field metadata; the CLI builds every command's options
+from these fields (:func:`snncompile.cli.dataclass_options`), with typed, ranged values (a
+nonsense value is a usage error), so the two cannot drift apart. Constructing a config checks
+the same types and ranges (CF201). A copy of the compile config is written next to every
+artifact together with the per-pass timing.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 from typing import Any
 
 from snncompile.diagnostics import error
+from snncompile.targets import TARGET_NAMES
 
-__all__ = ["TARGETS", "CompileConfig"]
+__all__ = ["BACKENDS", "MODES", "TARGETS", "CompileConfig", "RunConfig"]
 
-#: Compilation targets the CLI accepts.
-TARGETS = ("fixed", "ir", "loihi", "netx", "nir", "onnx", "onnx-network")
+#: Compilation targets the CLI accepts (the registry's names, :mod:`snncompile.targets`).
+TARGETS = TARGET_NAMES
 #: Discretisation conventions of NIR files the import knows (snncompile.frontend.nir_conventions).
 NIR_CONVENTIONS = ("snncompile", "snntorch", "norse", "sinabs", "rockpool", "lava-dl")
+
+
+#: Run backends (:mod:`snncompile.backends`).
+BACKENDS = ("sim", "float", "lava")
+#: Timings of a simulated run.
+MODES = ("pipelined", "layerwise")
+#: Run-time fields older artifacts recorded in their compile config (read and ignored).
+LEGACY_RUN_FIELDS = ("sim_backend", "device", "lava_mode")
 
 
 def _opt(
@@ -29,8 +43,19 @@ def _opt(
     choices: tuple[str, ...] | None = None,
     flag: bool = True,
     aliases: tuple[str, ...] = (),
+    minimum: int | None = None,
+    maximum: int | None = None,
+    metavar: str | None = None,
 ) -> Any:
-    return {"help": help, "choices": choices, "cli": flag, "aliases": aliases}
+    return {
+        "help": help,
+        "choices": choices,
+        "cli": flag,
+        "aliases": aliases,
+        "minimum": minimum,
+        "maximum": maximum,
+        "metavar": metavar,
+    }
 
 
 @dataclass(frozen=True)
@@ -56,7 +81,20 @@ class CompileConfig:
     )
     time_steps: int | None = field(
         default=None,
-        metadata=_opt("Time steps T of a run (default: the model card's, else 4)."),
+        metadata=_opt(
+            "Time steps T the model runs (default: the model card's, the zoo's, the value "
+            "recorded in a .snnir file, else 4).",
+            minimum=1,
+        ),
+    )
+    input_shape: tuple[int, ...] | None = field(
+        default=None,
+        metadata=_opt(
+            "Shape of one input sample, e.g. 1,28,28 (C,H,W) for a checkpoint without a model "
+            "card (default: the card's).",
+            minimum=1,
+            metavar="C,H,W",
+        ),
     )
     dump_ir_after: tuple[str, ...] = field(
         default=(),
@@ -70,16 +108,19 @@ class CompileConfig:
         default=False,
         metadata=_opt("Run ops that cannot be built from synapses (e.g. max over reals) on host."),
     )
-    lava_mode: str = field(
-        default="stock",
+    chip: str = field(
+        default="loihi2",
         metadata=_opt(
-            "Lava emission: stock library processes (deployable) or fused numpy processes.",
-            choices=("stock", "fused"),
+            "The chip model to compile for (snncompile.chip.CHIPS): its number formats, neuron "
+            "step, core limits and energy constants."
         ),
     )
-    weight_bits: int = field(
-        default=8,
-        metadata=_opt("Synaptic weight bits of the target (Loihi 2: up to 8)."),
+    weight_bits: int | None = field(
+        default=None,
+        metadata=_opt(
+            "Synaptic weight precision in bits (default: the chip's, Loihi 2: 8; at most that).",
+            minimum=1,
+        ),
     )
     expand_sew: bool = field(
         default=False,
@@ -129,7 +170,7 @@ class CompileConfig:
     )
     seed: int = field(
         default=0,
-        metadata=_opt("Seed for random weights (zoo:NAME) and sampling."),
+        metadata=_opt("Seed for random weights (zoo:NAME) and sampling.", minimum=0),
     )
     nir_extensions: bool = field(
         default=False,
@@ -185,52 +226,16 @@ class CompileConfig:
         ),
     )
 
-    sim_backend: str = field(
-        default="numpy",
-        metadata=_opt(
-            "Engine of the reference simulator: numpy, or torch (on --device; bit-identical "
-            "to numpy, docs/scale_out.md).",
-            choices=("numpy", "torch"),
-        ),
-    )
-    device: str = field(
-        default="cpu",
-        metadata=_opt("Device of the torch simulator engine.", choices=("cpu", "cuda")),
-    )
-
     def __post_init__(self) -> None:
-        hints = typing.get_type_hints(type(self))
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if hints[f.name] == tuple[str, ...] and isinstance(value, list):
-                object.__setattr__(self, f.name, tuple(value))
-                value = tuple(value)
-            if float in typing.get_args(hints[f.name]) and type(value) is int:
-                value = float(value)  # an int time step is a float one
-                object.__setattr__(self, f.name, value)
-            _check_type(f.name, hints[f.name], value)
-            choices = f.metadata.get("choices")
-            if choices and value is not None and value not in choices:
-                raise error(
-                    "CF201",
-                    f"{f.name} must be one of {', '.join(choices)}, got {value!r}",
-                    node=f.name,
-                )
-        if self.time_steps is not None and self.time_steps < 1:
-            raise error(
-                "CF201", f"time_steps must be >= 1, got {self.time_steps}", node="time_steps"
-            )
-        if self.nir_dt is not None and not 0 < self.nir_dt < float("inf"):
-            raise error("CF201", f"nir_dt must be > 0, got {self.nir_dt}", node="nir_dt")
-        if self.max_memory is not None and not 0 < self.max_memory < float("inf"):
+        _validate(self)
+        from snncompile.chip import get_chip
+
+        bits = get_chip(self.chip).weights.bits
+        if self.weight_bits is not None and not 1 <= self.weight_bits <= bits:
             raise error(
                 "CF201",
-                f"max_memory must be a positive number of GiB, got {self.max_memory}",
-                node="max_memory",
-            )
-        if not 1 <= self.weight_bits <= 8:
-            raise error(
-                "CF201", f"weight_bits must be in 1..8, got {self.weight_bits}", node="weight_bits"
+                f"weight_bits must be in 1..{bits} for chip {self.chip}, got {self.weight_bits}",
+                node="weight_bits",
             )
 
     # --- serialization ------------------------------------------------------------------------
@@ -245,16 +250,13 @@ class CompileConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CompileConfig:
-        """Build from a dict; unknown keys raise CF201 naming them."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise error(
-                "CF201",
-                f"unknown config field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}",
-                node=unknown[0],
-            )
-        return cls(**data)
+        """Build from a dict; unknown keys raise CF201 naming them (the run-time fields older
+        artifacts recorded, ``sim_backend``, ``device`` and ``lava_mode``, are ignored: they
+        never changed what was compiled)."""
+        if not isinstance(data, dict):
+            raise error("CF201", f"the config must be a mapping, got {type(data).__name__}")
+        data = {k: v for k, v in data.items() if k not in LEGACY_RUN_FIELDS}
+        return _from_dict(cls, data)
 
     @classmethod
     def from_json(cls, text: str) -> CompileConfig:
@@ -270,11 +272,170 @@ class CompileConfig:
         return dataclasses.replace(self, **changes)
 
 
+@dataclass(frozen=True)
+class RunConfig:
+    """How a compiled model runs: backend, timing, simulator engine, device, batches."""
+
+    backend: str = field(
+        default="sim",
+        metadata=_opt(
+            "sim: the reference simulator (the chip's integer arithmetic); float: the traced "
+            "model; lava: Lava's fixed-point CPU simulation.",
+            choices=BACKENDS,
+        ),
+    )
+    mode: str = field(
+        default="pipelined",
+        metadata=_opt(
+            "pipelined: one step per projection hop, as the chip runs (latency T + depth); "
+            "layerwise: every step through the whole network, as PyTorch computes.",
+            choices=MODES,
+        ),
+    )
+    sim_backend: str = field(
+        default="numpy",
+        metadata=_opt(
+            "Engine of the sim backend: numpy, or torch on --device (bit-identical to numpy, "
+            "docs/scale_out.md).",
+            choices=("numpy", "torch"),
+        ),
+    )
+    device: str = field(
+        default="cpu",
+        metadata=_opt("Device of the torch simulator engine.", choices=("cpu", "cuda")),
+    )
+    lava_mode: str = field(
+        default="stock",
+        metadata=_opt(
+            "Lava processes of the lava backend: stock library processes (deployable) or one "
+            "fused numpy process.",
+            choices=("stock", "fused"),
+        ),
+    )
+    compare: str | None = field(
+        default=None,
+        metadata=_opt(
+            "With --backend lava: also run the simulator and compare every population's spikes.",
+            choices=("sim",),
+        ),
+    )
+    batch_size: int = field(
+        default=64,
+        metadata=_opt("Samples per simulated batch (lava runs one at a time).", minimum=1),
+    )
+    limit: int | None = field(
+        default=None,
+        metadata=_opt("Use at most this many samples (default: all).", minimum=1),
+    )
+    shard_size: int | None = field(
+        default=None,
+        metadata=_opt(
+            "Evaluate in shards of this many samples, each kept as it finishes (default with "
+            "--ray: about 4 shards per worker).",
+            minimum=1,
+        ),
+    )
+    ray: str | None = field(
+        default=None,
+        metadata=_opt(
+            "Evaluate shards on a Ray cluster (auto: the running one; local: start one here).",
+            metavar="auto|ADDRESS|local",
+        ),
+    )
+    workers: int = field(
+        default=1,
+        metadata=_opt("Ray workers (one actor each).", minimum=1),
+    )
+
+    def __post_init__(self) -> None:
+        _validate(self)
+        if self.compare is not None and self.backend != "lava":
+            raise error("CF201", "--compare sim goes with --backend lava", node="compare")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        """Build from a dict; unknown keys raise CF201 naming them."""
+        return _from_dict(cls, data)
+
+    def replace(self, **changes: Any) -> RunConfig:
+        return dataclasses.replace(self, **changes)
+
+
+_Config = typing.TypeVar("_Config", CompileConfig, RunConfig)
+
+
+def _from_dict(cls: type[_Config], data: dict[str, Any]) -> _Config:
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise error(
+            "CF201",
+            f"unknown config field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}",
+            node=unknown[0],
+        )
+    return cls(**data)
+
+
+def _validate(config: Any) -> None:
+    """Check every field's type, choices, lower bound and finiteness (CF201 naming it); lists
+    become tuples and ints become floats where the annotation says so."""
+    hints = typing.get_type_hints(type(config))
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        annotation = hints[f.name]
+        if _is_tuple(annotation) and isinstance(value, list):
+            value = tuple(value)
+            object.__setattr__(config, f.name, value)
+        if float in typing.get_args(annotation) and type(value) is int:
+            value = float(value)  # an int time step is a float one
+            object.__setattr__(config, f.name, value)
+        _check_type(f.name, annotation, value)
+        choices = f.metadata.get("choices")
+        if choices and value is not None and value not in choices:
+            raise error(
+                "CF201",
+                f"{f.name} must be one of {', '.join(choices)}, got {value!r}",
+                node=f.name,
+            )
+        minimum = f.metadata.get("minimum")
+        numbers = value if isinstance(value, tuple) else (value,)
+        for number in numbers:
+            if isinstance(number, float) and not math.isfinite(number):
+                raise error("CF201", f"{f.name} must be finite, got {number}", node=f.name)
+            maximum = f.metadata.get("maximum")
+            if isinstance(number, int | float) and (
+                (minimum is not None and number < minimum)
+                or (maximum is not None and number > maximum)
+            ):
+                bounds = f"in {minimum}..{maximum}" if maximum is not None else f">= {minimum}"
+                raise error("CF201", f"{f.name} must be {bounds}, got {value!r}", node=f.name)
+    nir_dt = getattr(config, "nir_dt", None)
+    if nir_dt is not None and not nir_dt > 0:
+        raise error("CF201", f"nir_dt must be > 0, got {nir_dt}", node="nir_dt")
+    max_memory = getattr(config, "max_memory", None)
+    if max_memory is not None and not max_memory > 0:
+        raise error(
+            "CF201",
+            f"max_memory must be a positive number of GiB, got {max_memory}",
+            node="max_memory",
+        )
+
+
+def _is_tuple(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is tuple:
+        return True
+    return any(typing.get_origin(a) is tuple for a in typing.get_args(annotation))
+
+
 def _check_type(name: str, annotation: Any, value: Any) -> None:
     args = typing.get_args(annotation)
     allowed: tuple[Any, ...] = args if args and typing.get_origin(annotation) is not tuple else ()
     if typing.get_origin(annotation) is tuple:
-        ok = isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+        item = typing.get_args(annotation)[0]
+        ok = isinstance(value, tuple) and all(_is(v, item) for v in value)
     elif allowed:
         ok = any(value is None if a is type(None) else _is(value, a) for a in allowed)
     else:
@@ -288,6 +449,9 @@ def _check_type(name: str, annotation: Any, value: Any) -> None:
 
 
 def _is(value: Any, kind: Any) -> bool:
+    if typing.get_origin(kind) is tuple:
+        item = typing.get_args(kind)[0]
+        return isinstance(value, tuple) and all(_is(v, item) for v in value)
     if kind is int:
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, kind)

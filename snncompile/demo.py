@@ -25,7 +25,7 @@ from rich.table import Table
 
 from snncompile.config import CompileConfig
 from snncompile.data.samples import sample_inputs
-from snncompile.frontend.load import load_model, to_graph
+from snncompile.driver import load, trace
 from snncompile.frontend.simulate import time_major_inputs
 from snncompile.report.compliance import ComplianceReport, check_graph
 from snncompile.report.html import compliance_html
@@ -81,10 +81,11 @@ def _check(
     checkpoint = _examples_dir() / f"{family}.pt"
     progress: bool | Progress = display if display is not None else False
     with _step(display, f"{family}: spike-driven check on {samples} images"):
-        loaded = load_model(checkpoint)
-        graph = to_graph(loaded)
+        loaded = load(checkpoint, CompileConfig())
+        graph = trace(loaded)
         x = sample_inputs(graph.inputs[0].type.shape, samples=samples, dataset="digits")
-        report = check_graph(graph, time_major_inputs(graph, x, loaded.time_steps), model=family)
+        inputs = time_major_inputs(graph, x.astype(np.float64), loaded.time_steps)
+        report = check_graph(graph, inputs, model=family)
     html = out_dir / f"{family}.html"
     html.write_text(compliance_html(report), encoding="utf-8")
     floats = run_model(checkpoint, backend="float", limit=limit, progress=progress)
@@ -128,7 +129,7 @@ def _loihi(
         backend="lava",
         limit=lava_samples,
         compare="sim",
-        config=CompileConfig(lava_mode="fused"),
+        lava_mode="fused",
         progress=progress,
     )
     result["lava"] = {

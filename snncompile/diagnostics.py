@@ -161,6 +161,13 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "Order the pipeline so that the passes this pass requires run before it.",
     ),
     DiagnosticCode(
+        "CF204",
+        "text IR to a terminal",
+        "ConfigError",
+        "Give `-o FILE` to write the IR to a file, or `-o -` to print it to standard output on "
+        "purpose (a pipe or file works without it).",
+    ),
+    DiagnosticCode(
         "PM301",
         "a pass broke the IR",
         "InternalError",
@@ -261,6 +268,20 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "Make Python control flow depend on shapes only (not on tensor data), or move it out of "
         "the model's forward.",
     ),
+    DiagnosticCode(
+        "FE704",
+        "neuron class without an exact chip form",
+        "UnsupportedOpError",
+        "Use a neuron with an exact form: spikingjelly LIFNode, ParametricLIFNode or IFNode "
+        "(0.0.0.0.14 or 2.0), the snncompile zoo neurons or snntorch Leaky (docs/frontend.md).",
+    ),
+    DiagnosticCode(
+        "FE705",
+        "neuron option without an exact chip form",
+        "UnsupportedOpError",
+        "Change the named option: step_mode='m' (functional.set_step_mode(net, 'm')) or a "
+        "layer.MultiStepContainer around a single-step neuron; the default (float) precision.",
+    ),
     # --- quantization (QZ9xx) ---------------------------------------------------------------
     DiagnosticCode(
         "QZ901",
@@ -284,6 +305,13 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "(weights or thresholds), or accept saturation with --accept-saturation (the report "
         "gives every population's margin).",
     ),
+    DiagnosticCode(
+        "QZ904",
+        "weight precision beyond the chip",
+        "ConfigError",
+        "--weight-bits asks for more bits than the chip's weights have (`snncompile.chip`: "
+        "the chip model's WeightFormat.bits): lower it, or leave it unset for the chip's own.",
+    ),
     # --- network IR and chip resources (NW9xx, RS9xx) ---------------------------------------
     DiagnosticCode(
         "NW901",
@@ -302,19 +330,45 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "This is a compiler bug if the graph came from lower-to-network: please report it.",
     ),
     DiagnosticCode(
+        "NW903",
+        "populations of different chips in one network",
+        "SnnCompileError",
+        "A network graph runs on one chip: every population names the same `chip`. Compile the "
+        "whole model for one chip (--chip).",
+    ),
+    DiagnosticCode(
+        "NW904",
+        "neuron kind the chip cannot host",
+        "UnsupportedOpError",
+        "The chip model does not host this population kind (e.g. graded products on a chip "
+        "without graded spikes, or coincidence neurons): compile for a chip that does, or run "
+        "the op on the host with --allow-host-ops where the model allows it.",
+    ),
+    DiagnosticCode(
+        "NW905",
+        "target cannot run the chip",
+        "ConfigError",
+        "The target writes processes for another chip (`--target loihi` and `netx`: Loihi 2): "
+        "compile with --chip loihi2 for them, or use --target fixed / ir and the simulator "
+        "for other chip models.",
+    ),
+    DiagnosticCode(
         "RS951",
         "does not fit the chip",
         "ResourceLimitError",
         "A population or its synapses exceed a core's or the system's limits (the message gives "
         "the numbers): use fewer time-multiplexed copies, a smaller model, or allow more "
-        "chips (`CoreLimits(max_chips=...)` of `place_cores`; unbounded by default).",
+        "chips (`dataclasses.replace(chip.limits, max_chips=...)` for `place_cores`; "
+        "unbounded by default).",
     ),
     # --- models and checkpoints (ML4xx) -----------------------------------------------------
     DiagnosticCode(
         "ML401",
         "unknown model architecture",
         "ConfigError",
-        "Pick a name from `snncompile zoo`.",
+        "Pass `--arch`: a name from `snncompile zoo`, or your own class as `--arch FILE.py:Class` "
+        "(its folder is importable); `snncompile card MODEL.pt --arch FILE.py:Class "
+        "--input-shape 1,28,28 --time-steps 4` records it for next time.",
     ),
     DiagnosticCode(
         "ML402",
@@ -369,6 +423,37 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "an object, input `image` or `frames` (docs/frontend.md).",
     ),
     # --- model inputs (IN6xx) --------------------------------------------------------------
+    DiagnosticCode(
+        "ML410",
+        "input shape unknown",
+        "ConfigError",
+        "Pass `--input-shape C,H,W` (one sample, e.g. 1,28,28; the Python API's `input_shape=` "
+        "or `example_input=`), or record it once with `snncompile card MODEL.pt --arch "
+        "FILE.py:Class --input-shape 1,28,28 --time-steps 4`.",
+    ),
+    DiagnosticCode(
+        "ML411",
+        "pickled module's code not importable",
+        "ConfigError",
+        "A pickled nn.Module names the module of its class: run from the folder holding that "
+        "file, or save a state dict (`torch.save(model.state_dict(), ...)`) and pass `--arch "
+        "FILE.py:Class`.",
+    ),
+    DiagnosticCode(
+        "ML412",
+        "malformed recorded model facts",
+        "ConfigError",
+        "A `.snnir` header (`# snncompile: time_steps=T input_shape=C,H,W`) or a model card "
+        "holds positive integers; correct the file or rewrite it (`snncompile MODEL --target "
+        "ir -o FILE.snnir`, or `snncompile card MODEL.pt --force` with the flags).",
+    ),
+    DiagnosticCode(
+        "ML413",
+        "cannot write the model card",
+        "ConfigError",
+        "`snncompile card` writes the card of a checkpoint (.pt, .pth, ...); pass `--force` to "
+        "replace an existing card, or `-o` to write it elsewhere.",
+    ),
     DiagnosticCode(
         "IN601",
         "unreadable model or data input",
@@ -480,7 +565,8 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "Lava is not installed",
         "ConfigError",
         "Install the loihi extra: `make setup` does it, or `pip install --no-deps "
-        "--ignore-requires-python lava-nc==0.10.0 lava-dl==0.6.0` then requirements/loihi.txt.",
+        "--ignore-requires-python lava-nc==0.10.0 lava-dl==0.6.0` then requirements/loihi.txt "
+        "(docs/install.md).",
     ),
     DiagnosticCode(
         "LV502",

@@ -34,13 +34,13 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from snncompile.config import CompileConfig
+from snncompile.config import CompileConfig, RunConfig
 from snncompile.data.sources import DataSource
 from snncompile.diagnostics import error
 from snncompile.targets.sim.stats import SimStats
@@ -86,6 +86,7 @@ class ShardJob:
     backend: str
     mode: str
     batch_size: int
+    run_config: RunConfig = field(default_factory=RunConfig)  # the engine (sim_backend, device)
 
 
 @dataclass
@@ -155,7 +156,7 @@ def evaluate_shard(compiled: Any, job: ShardJob, index: int, start: int, stop: i
     batch = job.batch_size if job.backend != "lava" else 1
     for first in range(start, stop, batch):
         chunk = job.source[first : min(first + batch, stop)]
-        out = compiled.run(chunk, backend=job.backend, mode=job.mode)
+        out = compiled.run(chunk, run_config=job.run_config, backend=job.backend, mode=job.mode)
         logits.append(out.logits)
         if out.stats is not None:
             stats = out.stats if stats is None else stats.merge(out.stats)

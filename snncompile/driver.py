@@ -1,22 +1,50 @@
-"""The compile driver: read a model, run the target's pipeline, emit the target's output.
+"""The driver: the one way from a model to a compiled result, for every command and the API.
 
-Each target (``snncompile.targets.TARGETS``) holds its pipeline as an explicit ordered list
-(ARCHITECTURE convention 6) and its emitter.
+``snncompile MODEL`` (compile), ``check``, ``run``, ``report``, ``demo`` and
+:func:`snncompile.compile` all read models with :func:`read_model` and run pipelines
+(:mod:`snncompile.pipelines`) with :func:`run_pipeline`:
+
+1. :func:`read_model` loads the source (:mod:`snncompile.frontend.load`) and traces it to tensor
+   IR in :data:`TRACE_DTYPE` (float32; see docs/architecture.md for why);
+2. :func:`run_pipeline` runs a pipeline once with one :class:`PassContext` (each pass publishes
+   its report; ``ctx.timings`` records every pass);
+3. :func:`compile_graph` runs the target's pipeline and hands the result to the target's emitter,
+   which only writes; :func:`build_program` runs the network pipeline for the simulator.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph
-from snncompile.passes.manager import PassContext, PassManager, PipelineResult
-from snncompile.targets import TARGETS, Emitted
+from snncompile.passes.manager import Pass, PassContext, PassManager, PipelineResult
 
-__all__ = ["CompileResult", "compile_file", "compile_graph", "read_model"]
+if TYPE_CHECKING:
+    from snncompile.frontend.load import LoadedModel
+    from snncompile.targets.base import Emitted
+    from snncompile.targets.sim.program import NetworkProgram
+
+__all__ = [
+    "TRACE_DTYPE",
+    "CompileResult",
+    "build_program",
+    "compile_file",
+    "compile_graph",
+    "load",
+    "read_model",
+    "run_pipeline",
+    "trace",
+]
+
+#: The dtype every model is traced in (compile, check, run and the API alike).
+TRACE_DTYPE = "float32"
+
+DumpSink = Callable[[str, str], None]
 
 
 @dataclass(frozen=True)
@@ -38,15 +66,62 @@ class CompileResult:
         )
 
 
-def read_model(source: str | Path, config: CompileConfig) -> tuple[Graph, CompileConfig]:
-    """Load ``source`` (``zoo:NAME``, a checkpoint, a pickled module, text IR, ONNX or NIR) as
-    tensor IR; the returned config carries the model's T when the user did not set one."""
-    from snncompile.frontend.load import load_configured, to_graph
+def load(source: Any, config: CompileConfig) -> LoadedModel:
+    """Load ``source`` (``zoo:NAME``, a checkpoint, a pickled module, text IR, ONNX, NIR, netx
+    or an ``nn.Module``) with the loading options of ``config``."""
+    from snncompile.frontend.load import load_configured
 
-    loaded = load_configured(source, config)
+    return load_configured(source, config)
+
+
+def trace(loaded: LoadedModel) -> Graph:
+    """The tensor IR of ``loaded``, traced in :data:`TRACE_DTYPE`."""
+    import torch
+
+    from snncompile.frontend.load import to_graph
+
+    return to_graph(loaded, getattr(torch, TRACE_DTYPE))
+
+
+def read_model(source: Any, config: CompileConfig) -> tuple[Graph, CompileConfig]:
+    """Load and trace ``source``; the returned config carries the model's T and input shape
+    when the user did not set them (so that they are recorded with the result)."""
+    loaded = load(source, config)
+    graph = trace(loaded)
+    return graph, recorded_config(config, loaded)
+
+
+def recorded_config(config: CompileConfig, loaded: LoadedModel) -> CompileConfig:
+    """``config`` with the model's T (and input shape) filled in where the user gave none."""
+    changes: dict[str, Any] = {}
     if config.time_steps is None:
-        config = config.replace(time_steps=loaded.time_steps)
-    return to_graph(loaded), config
+        changes["time_steps"] = loaded.time_steps
+    if config.input_shape is None and loaded.input_shape is not None:
+        changes["input_shape"] = tuple(int(n) for n in loaded.input_shape)
+    return config.replace(**changes) if changes else config
+
+
+def run_pipeline(
+    graph: Graph,
+    passes: Sequence[Pass],
+    config: CompileConfig | None = None,
+    *,
+    dump: DumpSink | None = None,
+    ctx: PassContext | None = None,
+    initial_properties: frozenset[str] = frozenset(),
+) -> tuple[PipelineResult, PassContext]:
+    """Run ``passes`` on ``graph`` once, with ``config``'s verification and IR dumps
+    (``initial_properties``: what the input graph already has, e.g. a netx network)."""
+    config = config or CompileConfig()
+    ctx = ctx or PassContext(config=config)
+    manager = PassManager(
+        passes,
+        verify_each=config.verify_each_pass,
+        dump_ir_after=config.dump_ir_after,
+        dump=dump,
+        initial_properties=initial_properties,
+    )
+    return manager.run(graph, ctx), ctx
 
 
 def compile_graph(
@@ -54,36 +129,33 @@ def compile_graph(
     config: CompileConfig,
     *,
     output: Path | None = None,
-    dump: Callable[[str, str], None] | None = None,
+    dump: DumpSink | None = None,
     source: str | Path | None = None,
 ) -> CompileResult:
     """Run the target's pipeline on ``graph`` and emit the target's output (to ``output``).
 
     ``source`` (the model file, if any) is recorded for targets that hash it (``loihi``)."""
-    target = TARGETS.get(config.target)
-    if target is None:
+    from snncompile.targets import TARGET_NAMES, get_target
+
+    if config.target not in TARGET_NAMES:
         raise error(
             "CF201",
             f"target {config.target!r} is not available in this version; available: "
-            f"{', '.join(TARGETS)}",
+            f"{', '.join(TARGET_NAMES)}",
             node="target",
         )
+    target = get_target(config.target)
     passes = target.pipeline(config)
     initial: frozenset[str] = frozenset()
     if graph.stage == "network":  # already fixed point (a netx file): no tensor-level passes
         passes = [p for p in passes if p.requires & {"network"} or not (p.requires or p.ensures)]
         initial = frozenset({"quantized", "network"})
-    manager = PassManager(
-        passes,
-        verify_each=config.verify_each_pass,
-        dump_ir_after=config.dump_ir_after,
-        dump=dump,
-        initial_properties=initial,
-    )
     ctx = PassContext(config=config)
     if source is not None:
         ctx.reports["source"] = str(source)
-    result = manager.run(graph, ctx)
+    result, ctx = run_pipeline(
+        graph, passes, config, dump=dump, ctx=ctx, initial_properties=initial
+    )
     return CompileResult(result, target.emit(result.graph, config, ctx, output))
 
 
@@ -92,8 +164,18 @@ def compile_file(
     config: CompileConfig,
     *,
     output: Path | None = None,
-    dump: Callable[[str, str], None] | None = None,
+    dump: DumpSink | None = None,
 ) -> CompileResult:
     """Read ``source`` and compile it with ``config``."""
     graph, config = read_model(source, config)
     return compile_graph(graph, config, output=output, dump=dump, source=source)
+
+
+def build_program(graph: Graph, config: CompileConfig) -> NetworkProgram:
+    """Compile a traced tensor-IR ``graph`` to a network program (both timings) with the
+    network pipeline (:func:`snncompile.pipelines.network_pipeline`)."""
+    from snncompile.pipelines import network_pipeline
+    from snncompile.targets.sim.program import NetworkProgram
+
+    result, ctx = run_pipeline(graph, network_pipeline(config), config)
+    return NetworkProgram.from_pipeline(result.graph, ctx)

@@ -6,7 +6,7 @@ Backends (:mod:`snncompile.api`):
   arithmetic bit for bit; ``--mode pipelined`` (default) as the chip runs it, one step per
   projection hop, the output of step t appearing at t + depth (latency T + depth steps), or
   ``--mode layerwise`` as PyTorch computes it;
-- ``float``: the traced model in float64 (what PyTorch computes);
+- ``float``: the traced model in float32 (what PyTorch computes);
 - ``lava``: Lava's own fixed-point CPU simulation of the emitted processes (``--lava-mode``
   stock or fused); ``--compare sim`` also runs the simulator and reports, per population,
   whether the spike trains are identical.
@@ -26,19 +26,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from snncompile.config import CompileConfig
+from snncompile.config import BACKENDS, CompileConfig, RunConfig
 from snncompile.data.sources import DataSource
 from snncompile.diagnostics import error
 from snncompile.frontend.load import LoadedModel
 from snncompile.ir.graph import Graph
-from snncompile.passes.manager import Pass, PassContext, PassManager
+from snncompile.passes.manager import PassContext
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
 __all__ = ["BACKENDS", "RunResult", "progress_display", "quantized_graph", "run_model"]
-
-BACKENDS = ("sim", "float", "lava")
 
 
 @dataclass
@@ -98,12 +96,33 @@ def quantized_graph(
 ) -> tuple[Graph, PassContext]:
     """The integer reference of ``graph`` (float64 in, integers on chip), layerwise or, with
     ``pipelined``, as the chip runs it (``ctx.reports["balance-delays"]["depth"]`` steps late)."""
-    from snncompile.passes.balance_delays import BalanceDelays
-    from snncompile.targets.fixed import quantize_passes
+    from snncompile.driver import run_pipeline
+    from snncompile.pipelines import fixed_pipeline, quantize_passes
 
-    ctx = PassContext(config=config)
-    passes: list[Pass] = [*quantize_passes(), *([BalanceDelays()] if pipelined else [])]
-    return PassManager(passes, verify_each=config.verify_each_pass).run(graph, ctx).graph, ctx
+    passes = fixed_pipeline(config) if pipelined else quantize_passes()
+    result, ctx = run_pipeline(graph, passes, config)
+    return result.graph, ctx
+
+
+#: Samples of ``--dataset random`` without ``--limit``.
+RANDOM_SAMPLES = 16
+
+
+class RandomSource(DataSource):
+    """``samples`` seeded uniform random inputs in [0, 1) of ``shape``, without labels."""
+
+    def __init__(self, shape: tuple[int, ...], samples: int, seed: int) -> None:
+        from snncompile.data.samples import sample_inputs
+
+        self._x = sample_inputs(tuple(shape), samples=samples, seed=seed)
+        self.where = f"random (seed {seed})"
+        self.labels = None
+
+    def __len__(self) -> int:
+        return len(self._x)
+
+    def _read(self, start: int, stop: int) -> np.ndarray:
+        return self._x[start:stop]
 
 
 def _labelled_inputs(
@@ -114,6 +133,7 @@ def _labelled_inputs(
     *,
     resize: tuple[int, int] | None = None,
     normalize: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+    seed: int = 0,
 ) -> tuple[DataSource, np.ndarray | None]:
     """The run's samples as a lazily read source (``source[a:b]`` loads one batch) and their
     labels: ``input_path`` (``.npy``/``.npz``, or a folder of class sub-folders of images,
@@ -123,18 +143,21 @@ def _labelled_inputs(
     if input_path is not None:
         shape = loaded.input_shape
         if shape is None:
-            raise error("IN601", f"the input shape of {loaded.name} is unknown", node=loaded.name)
+            raise error("ML410", f"the input shape of {loaded.name} is unknown", node=loaded.name)
         source = open_source(
             input_path, shape, resize=resize, normalize=normalize, card=loaded.card
         ).limited(limit)
         return source, source.labels
+    if dataset == "random":
+        source = RandomSource(loaded.input_shape or (), limit or RANDOM_SAMPLES, seed)
+        return source, None
     if (dataset or loaded.dataset) == "digits":
         assert loaded.input_shape is not None
         source = DigitsSource(loaded.input_shape[1]).limited(limit)
         return source, source.labels
     raise error(
         "CF201",
-        f"no data for {loaded.name}: pass --dataset digits or --input X.npy|X.npz|FOLDER "
+        f"no data for {loaded.name}: pass --dataset digits|random or --input X.npy|X.npz|FOLDER "
         "(labels from X_labels.npy beside it)",
         node="dataset",
     )
@@ -143,24 +166,22 @@ def _labelled_inputs(
 def run_model(
     source: str | Path,
     *,
-    backend: str = "sim",
-    mode: str = "pipelined",
+    run_config: RunConfig | None = None,
+    config: CompileConfig | None = None,
     dataset: str | None = None,
     input_path: Path | None = None,
-    limit: int | None = None,
-    batch_size: int = 64,
-    config: CompileConfig | None = None,
-    compare: str | None = None,
     progress: bool | Progress = False,
     resize: tuple[int, int] | None = None,
     normalize: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
-    shard_size: int | None = None,
     shards_path: Path | None = None,
-    ray: str | None = None,
-    workers: int = 1,
     on_shard: Callable[[Any], None] | None = None,
+    **run_options: Any,
 ) -> RunResult:
-    """Run ``source`` on a data set with ``backend`` (see the module docstring).
+    """Run ``source`` on a data set as ``run_config`` says (see the module docstring).
+
+    ``run_options`` are :class:`~snncompile.config.RunConfig` fields (``backend``, ``mode``,
+    ``limit``, ``batch_size``, ``compare``, ``shard_size``, ``ray``, ``workers``, ...) that
+    override ``run_config``. The model is read and compiled by the driver with ``config``.
 
     ``resize``/``normalize`` preprocess ``input_path`` data (:mod:`snncompile.data.sources`).
     With ``shard_size``, ``shards_path`` or ``ray`` the data set is evaluated in shards
@@ -172,19 +193,19 @@ def run_model(
     """
     from snncompile.api import compile_config
 
-    if backend not in BACKENDS:
-        raise error("CF201", f"backend must be one of {', '.join(BACKENDS)}", node="backend")
-    if compare not in (None, "sim") or (compare and backend != "lava"):
-        raise error("CF201", "--compare sim goes with --backend lava", node="compare")
+    run = RunConfig.from_dict({**(run_config or RunConfig()).to_dict(), **run_options})
+    backend, mode, batch_size, compare = run.backend, run.mode, run.batch_size, run.compare
     config = config or CompileConfig()
-    compiled = compile_config(source, config)
+    with _progress(progress, None, f"reading and compiling {source}"):
+        compiled = compile_config(source, config)
+        compiled.run_config = run
     loaded = compiled.loaded
     x, labels = _labelled_inputs(
-        loaded, dataset, input_path, limit, resize=resize, normalize=normalize
+        loaded, dataset, input_path, run.limit, resize=resize, normalize=normalize, seed=config.seed
     )
     if backend == "lava":
         batch_size = 1  # Lava has no batch axis
-    if shard_size is not None or shards_path is not None or ray is not None:
+    if run.shard_size is not None or shards_path is not None or run.ray is not None:
         if compare:
             raise error("CF201", "--compare runs in one process (no shards)", node="compare")
         with _progress(progress, len(x), f"{loaded.name} [{backend}, shards]") as advance:
@@ -194,17 +215,15 @@ def run_model(
                 if on_shard is not None:
                     on_shard(shard)
 
+            workers = run.workers
             return _run_sharded(
                 compiled,
                 str(source),
                 x,
-                backend=backend,
-                mode=mode,
+                run=run,
                 batch_size=batch_size,
-                shard_size=shard_size or max(batch_size, -(-len(x) // (4 * max(workers, 1)))),
+                shard_size=run.shard_size or max(batch_size, -(-len(x) // (4 * max(workers, 1)))),
                 shards_path=shards_path,
-                ray=ray,
-                workers=workers,
                 on_shard=shard_done,
             )
     logits: list[np.ndarray] = []
@@ -214,7 +233,7 @@ def run_model(
     with _progress(progress, len(x), f"{loaded.name} [{backend}]") as advance:
         for first in range(0, len(x), batch_size):
             chunk = x[first : first + batch_size]
-            out = compiled.run(chunk, backend=backend, mode=mode, record=bool(compare))
+            out = compiled.run(chunk, record=bool(compare))
             logits.append(out.logits)
             if out.stats is not None:
                 stats = out.stats if stats is None else stats.merge(out.stats)
@@ -248,29 +267,27 @@ def _run_sharded(
     source: str,
     data: DataSource,
     *,
-    backend: str,
-    mode: str,
+    run: RunConfig,
     batch_size: int,
     shard_size: int,
     shards_path: Path | None,
-    ray: str | None,
-    workers: int,
     on_shard: Callable[[Any], None] | None,
 ) -> RunResult:
     """:func:`run_model` over shards (:mod:`snncompile.distributed`), merged."""
     from snncompile.distributed import ShardJob, run_shards
 
+    backend, mode = run.backend, run.mode
     if Path(source).is_file():
         source = str(Path(source).resolve())  # workers may run elsewhere
-    job = ShardJob(source, compiled.config, data, backend, mode, batch_size)
+    job = ShardJob(source, compiled.config, data, backend, mode, batch_size, run)
     start = time.perf_counter()
     predictions, labels, stats, report = run_shards(
         compiled,
         job,
         shard_size=shard_size,
         shards_path=shards_path,
-        ray_address=ray,
-        workers=workers,
+        ray_address=run.ray,
+        workers=run.workers,
         on_shard=on_shard,
     )
     seconds = time.perf_counter() - start
@@ -359,11 +376,11 @@ def progress_display() -> Progress | None:
 
 
 class _progress:
-    """A progress bar over ``total`` samples: its own display (``enabled`` true and stderr a
-    terminal), a task in a running display (``enabled`` a rich ``Progress``), or nothing.
-    Entering gives ``advance(n)``."""
+    """A progress bar over ``total`` samples (``None``: a spinner): its own display (``enabled``
+    true and stderr a terminal), a task in a running display (``enabled`` a rich ``Progress``),
+    or nothing. Entering gives ``advance(n)``."""
 
-    def __init__(self, enabled: bool | Progress, total: int, label: str) -> None:
+    def __init__(self, enabled: bool | Progress, total: int | None, label: str) -> None:
         self.enabled, self.total, self.label = enabled, total, label
         self.display: Progress | None = None
         self.owned = isinstance(enabled, bool)

@@ -66,7 +66,8 @@ def test_dump_ir_after(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     )
     assert code == 0
     assert "IR after dead-code" in err
-    assert out.startswith("graph @conv_lif")
+    assert out.startswith("# snncompile: time_steps=4")  # the recorded T (then the graph)
+    assert "\ngraph @conv_lif" in out
 
 
 def test_malformed_ir_is_one_paragraph_with_code(

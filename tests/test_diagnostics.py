@@ -23,6 +23,7 @@ from snncompile.frontend.load import load_model
 from snncompile.ir.graph import Graph, GraphBuilder
 from snncompile.ir.ops.tensor import LifAttrs, ScaleAttrs
 from snncompile.ir.parser import parse_graph
+from snncompile.ir.printer import print_graph
 from snncompile.ir.types import TensorType
 from snncompile.ir.verify import verify
 from snncompile.passes.compliance import findings
@@ -227,6 +228,32 @@ def _trace_data_dependent() -> None:
     trace(_DataDependent(), torch.rand(2, 3), time_steps=4)
 
 
+class _OneNeuron(torch.nn.Module):
+    """``[B, 3]`` repeated over T=4 into one neuron, averaged over T."""
+
+    def __init__(self, neuron: torch.nn.Module) -> None:
+        super().__init__()
+        self.neuron = neuron
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.neuron(x.unsqueeze(0).repeat(4, 1, 1)).mean(0)
+
+
+def _trace_neuron_without_chip_form() -> None:
+    from spikingjelly.activation_based import neuron  # QIFNode: in 0.0.0.0.14 and 2.0
+
+    from snncompile.frontend.torch import trace
+
+    trace(_OneNeuron(neuron.QIFNode(step_mode="m")), torch.rand(2, 3), time_steps=4)
+
+
+def _trace_single_step_neuron() -> None:
+    from snncompile.frontend.torch import trace
+    from snncompile.models.neuron import LIFNode
+
+    trace(_OneNeuron(LIFNode(step_mode="s")), torch.rand(2, 3), time_steps=4)
+
+
 def _register(**changes: Any) -> None:
     """Register a throwaway op modelled on ``mul`` with ``changes`` to its declaration."""
     import dataclasses
@@ -279,6 +306,108 @@ def _lava_run(kind: str) -> None:
         run_lava(graph, [_inputs((6,))], form="fused", _fail_at_step=2)
 
 
+def _ir_to_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--target ir`` without ``-o`` while standard output is a terminal."""
+    from snncompile import cli
+
+    source = tmp_path / "net.snnir"
+    source.write_text(print_graph(make_conv_lif_graph()))
+    monkeypatch.setattr(cli, "_is_terminal", lambda stream: True)
+    cli.cli.main([str(source), "--target", "ir"], standalone_mode=False)
+
+
+USER_NET = """
+import torch
+
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+
+
+def _user_model(tmp_path: Path, kind: str) -> None:
+    """Your own model: a state dict without a card (no input shape), or a pickled module whose
+    code is gone."""
+    import importlib.util
+    import sys
+
+    code = tmp_path / f"code_{kind}"
+    code.mkdir(exist_ok=True)
+    (code / "usernet_gone.py").write_text(USER_NET)
+    if kind == "no_shape":
+        module = importlib.util.spec_from_file_location("x", code / "usernet_gone.py")
+        assert module is not None and module.loader is not None
+        built = importlib.util.module_from_spec(module)
+        module.loader.exec_module(built)
+        path = tmp_path / "mine.pt"
+        torch.save(built.Net().state_dict(), path)
+        from snncompile.frontend.load import to_graph
+
+        to_graph(load_model(path, arch=str(code / "usernet_gone.py") + ":Net"))
+    sys.path.insert(0, str(code))
+    try:
+        import usernet_gone  # type: ignore[import-not-found]
+
+        path = tmp_path / "model.pt"
+        torch.save(usernet_gone.Net(), path)
+    finally:
+        sys.path.remove(str(code))
+        sys.modules.pop("usernet_gone", None)
+    (code / "usernet_gone.py").unlink()
+    load_model(path, trust_pickle=True)
+
+
+def _bad_header(tmp_path: Path) -> None:
+    path = tmp_path / "bad.snnir"
+    path.write_text("# snncompile: time_steps=0\n" + print_graph(make_conv_lif_graph()))
+    load_model(path)
+
+
+def _card_of_text_ir(tmp_path: Path) -> None:
+    from snncompile.frontend.write_card import write_card
+
+    path = tmp_path / "net.snnir"
+    path.write_text(print_graph(make_conv_lif_graph()))
+    write_card(path, load_model(path))
+
+
+def _test_chip(code: str) -> None:
+    """The test chip (4-bit weights, binary spikes only): more weight bits than it has
+    (QZ904), a network mixing it with Loihi 2 (NW903), graded products on it (NW904), a Lava
+    artifact for it (NW905)."""
+    from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs, graph_chip
+    from snncompile.passes.quantize import QuantizeFixedPoint
+    from snncompile.targets.sim.program import build_program
+    from tests.chip_models import TEST_CHIP, registered
+    from tests.passes.graphs import attention
+
+    with registered():
+        if code == "QZ904":
+            ctx = PassContext(config=CompileConfig(weight_bits=8), chip=TEST_CHIP)
+            QuantizeFixedPoint().run(attention(), ctx)
+        elif code == "NW903":
+            b = GraphBuilder("mixed", stage="network")
+            x = b.input("x", TensorType((2,), "f64"))
+            p = b.add_node("projection", [x], ProjectionAttrs(kind="sum", graded=True))
+            a = b.add_node("population", [p], PopulationAttrs(kind="lif", vth=1), name="a")
+            q = b.add_node("projection", [a], ProjectionAttrs(kind="sum"))
+            attrs = PopulationAttrs(kind="lif", du=0, dv=0, vth=1, chip="test4")
+            c = b.add_node("population", [q], attrs, name="c")
+            graph_chip(b.finish([c]))
+        elif code == "NW905":
+            from snncompile.targets.loihi.target import LoihiTarget
+
+            LoihiTarget().pipeline(CompileConfig(chip="test4"))
+        else:
+            config = CompileConfig(chip="test4", allow_host_ops=True, accept_saturation=True)
+            build_program(attention(), config)
+
+
 # code -> (trigger taking (tmp_path, monkeypatch), text the message must name)
 TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IR101": (_parse("  %y = scale(%x) {factor=} : tensor<4xf32>\n"), "%y"),
@@ -313,6 +442,7 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "CF201": (lambda: CompileConfig(target="fpga"), "target"),
     "CF202": (lambda: PassManager([], dump_ir_after=["fold-everything"]), "fold-everything"),
     "CF203": (lambda: PassManager([_NeedsFolded()]), "needs-folded"),
+    "CF204": (_ir_to_terminal, "output"),
     "PM301": (lambda: PassManager([_BreakingPass()]).run(make_conv_lif_graph()), "break-types"),
     "PM302": (
         lambda: apply_patterns(make_conv_lif_graph(), [_FlipScale()], pass_name="flipper"),
@@ -327,6 +457,10 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "ML406": (lambda tmp_path: hostile.bad_checkpoint(tmp_path, "nan"), ".weight"),
     "ML407": (lambda tmp_path: hostile.bad_checkpoint(tmp_path, "neg"), "running_var"),
     "ML408": (lambda tmp_path: hostile.bad_card(tmp_path), "input_shape"),
+    "ML410": (lambda tmp_path: _user_model(tmp_path, "no_shape"), "mine"),
+    "ML411": (lambda tmp_path: _user_model(tmp_path, "gone"), "model.pt"),
+    "ML412": (_bad_header, "bad.snnir"),
+    "ML413": (_card_of_text_ir, "net.snnir"),
     "SD101": (_no_neurons, "@conv_lif"),
     "SD201": (lambda: raise_violations(sew_block()), "block.1.attn.q_linear"),
     "SD202": (_real_into_synapses, "%mac (linear)"),
@@ -342,6 +476,8 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "FE701": (lambda: _trace_bad("softmax"), "inner.1"),
     "FE702": (lambda: _trace_bad("sum_time"), "inner.1"),
     "FE703": (_trace_data_dependent, "fx node"),
+    "FE704": (_trace_neuron_without_chip_form, "QIFNode"),
+    "FE705": (_trace_single_step_neuron, "step_mode='s'"),
     "QZ901": (lambda: _quantize("leaky_graph"), "%leaky"),
     "QZ902": (lambda: _quantize("unfolded_batchnorm_graph"), "%norm"),
     "QZ903": (lambda: _quantize("overflowing_graph"), "%hot"),
@@ -386,6 +522,10 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IX816": (lambda: _onnx_network(), "host_sum"),
     "NW901": (_lower_half_gain, "%half (scale)"),
     "NW902": (_population_fed_by_input, "%pop (population)"),
+    "NW903": (lambda: _test_chip("NW903"), "@mixed"),
+    "NW904": (lambda: _test_chip("NW904"), "chip test4"),
+    "NW905": (lambda: _test_chip("NW905"), "chip test4"),
+    "QZ904": (lambda: _test_chip("QZ904"), "weight_bits"),
     "RS951": (lambda: _place_dense_row(140_000), "(at tgt)"),
 }
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from snncompile.cli import main
-from snncompile.config import CompileConfig
+from snncompile.config import CompileConfig, RunConfig
 from snncompile.distributed import CRASH_ONCE_ENV, ShardResult
 from snncompile.runner import RunResult, run_model
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "digits"
 FAMILIES = ("spikformer", "spikingformer", "sdt", "spikingresformer")
 CONFIG = CompileConfig(expand_sew=True, allow_host_ops=True)
-TORCH = CONFIG.replace(sim_backend="torch", device="cpu")
+TORCH = RunConfig(sim_backend="torch", device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ def _acceptance(family: str, limit: int | None, tmp_path: Path) -> None:
     """numpy, torch (CPU) and Ray-sharded runs give identical predictions on the digits test
     split (the first ``limit`` samples)."""
     numpy_run = run_model(_model(family), config=CONFIG, limit=limit)
-    torch_run = run_model(_model(family), config=TORCH, limit=limit)
+    torch_run = run_model(_model(family), config=CONFIG, run_config=TORCH, limit=limit)
     ray_run = run_model(
         _model(family),
         config=CONFIG,

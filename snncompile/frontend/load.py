@@ -17,7 +17,13 @@ Accepted model sources:
   (:mod:`snncompile.frontend.netx`);
 - an ``nn.Module`` object (Python API), with ``input_shape`` and ``time_steps`` given.
 
-Every failure is an :class:`SnnCompileError` with a code (ML40x, IN601); nothing is dropped.
+``input_shape`` (``--input-shape``) and ``time_steps`` (``--time-steps``) replace what a card or
+a ``.snnir`` header records (:mod:`snncompile.frontend.recorded`). The folder of an
+``--arch FILE.py:Class`` file, and of a pickled module, is importable while the model loads (so
+``import sibling`` in the file and a pickle naming the file's module work without PYTHONPATH).
+
+Every failure is an :class:`SnnCompileError` with a code (ML40x, ML41x, IN601); nothing is
+dropped.
 """
 
 from __future__ import annotations
@@ -25,7 +31,10 @@ from __future__ import annotations
 import copy
 import json
 import math
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -184,19 +193,25 @@ def _from_checkpoint(
     if arch is None:
         if trust_pickle:
             return _pickled_module(path, time_steps, card)
+        from snncompile.models.checkpoint import read_checkpoint
+
+        read_checkpoint(path, False)  # a pickled nn.Module: ML404 (needs --trust-pickle)
         raise error(
             "ML401",
             f"{path} holds weights but no architecture: pass --arch NAME (see `snncompile zoo`) "
-            f"or --arch FILE.py:Class (your own model class), or put a model card "
-            f"{path.with_suffix('.json').name} with an 'arch' beside it",
+            f"or --arch FILE.py:Class (your own model class), or write a model card "
+            f"{path.with_suffix('.json').name} once with `snncompile card {path} --arch "
+            "FILE.py:Class --input-shape C,H,W --time-steps T`",
             node=str(path),
         )
     shape = tuple(card["input_shape"]) if card and "input_shape" in card else None
     if is_user_arch(arch):  # your own class: FILE.py:Class or module:Class
         kwargs = (card or {}).get("arch_kwargs") or {}
+        with _importable(_arch_folder(arch, path.parent)):
+            module = load_user_checkpoint(path, arch, kwargs, trust_pickle=trust_pickle)
         return LoadedModel(
             name=path.stem,
-            module=load_user_checkpoint(path, arch, kwargs, trust_pickle=trust_pickle),
+            module=module,
             graph=None,
             arch=arch,
             time_steps=time_steps or int((card or {}).get("time_steps", DEFAULT_TIME_STEPS)),
@@ -220,9 +235,42 @@ def _from_checkpoint(
     )
 
 
+def _arch_folder(arch: str, near: Path) -> Path | None:
+    """The folder of an ``--arch FILE.py:Class`` file (as :mod:`user_arch` finds it)."""
+    target = arch.rpartition(":")[0]
+    if not target.endswith(".py"):
+        return None
+    for candidate in (Path(target), near / target):
+        if candidate.is_file():
+            return candidate.resolve().parent
+    return None
+
+
+@contextmanager
+def _importable(*folders: Path | None) -> Iterator[None]:
+    """``folders`` on ``sys.path`` (first) while the model loads; removed afterwards."""
+    added = [str(f) for f in folders if f is not None and str(f) not in sys.path]
+    sys.path[:0] = added
+    try:
+        yield
+    finally:
+        for entry in added:
+            if entry in sys.path:
+                sys.path.remove(entry)
+
+
 def _pickled_module(path: Path, time_steps: int | None, card: dict[str, Any] | None) -> LoadedModel:
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=False)  # trusted by the user
+        with _importable(path.resolve().parent, Path.cwd()):
+            obj = torch.load(path, map_location="cpu", weights_only=False)  # trusted by the user
+    except (ModuleNotFoundError, AttributeError) as exc:
+        raise error(
+            "ML411",
+            f"cannot unpickle {path}: {exc}; the pickle names the module and class of the model "
+            "but that code is not importable here (looked on sys.path, in the checkpoint's "
+            "folder and in the current folder)",
+            node=str(path),
+        ) from exc
     except Exception as exc:
         raise error("ML402", f"cannot unpickle {path}: {exc}", node=str(path)) from exc
     if not isinstance(obj, nn.Module):
@@ -263,7 +311,27 @@ def load_model(
 
     ``nir_options`` (``convention``, ``dt``, ``reset``, ``spikes``, ``input_gain``,
     ``strict``) are passed to :func:`snncompile.frontend.nir.read_nir` for a ``.nir`` file.
+    ``input_shape`` replaces the recorded input shape of a model that is traced (not of an IR
+    graph).
     """
+    loaded = _load(
+        source, arch, trust_pickle, seed, time_steps, input_shape, nir_options, trust_code
+    )
+    if input_shape is not None and loaded.graph is None:
+        loaded = replace(loaded, input_shape=tuple(input_shape))
+    return loaded
+
+
+def _load(
+    source: str | Path | nn.Module,
+    arch: str | None,
+    trust_pickle: bool,
+    seed: int,
+    time_steps: int | None,
+    input_shape: tuple[int, ...] | None,
+    nir_options: dict[str, Any] | None,
+    trust_code: bool,
+) -> LoadedModel:
     if isinstance(source, nn.Module):  # the caller's own object: consent is implied
         return LoadedModel(
             name=type(source).__name__,
@@ -283,12 +351,17 @@ def load_model(
     if path.is_dir():
         raise error("IN601", f"{path} is a directory, not a model file", node=str(path))
     if path.suffix in IR_SUFFIXES:
+        from snncompile.frontend.recorded import read_header
+
         try:
-            graph = parse_graph(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise error("IN601", f"cannot read {path} as text: {exc}", node=str(path)) from exc
+        recorded = read_header(text, str(path))
+        graph = parse_graph(text)
         shape = graph.inputs[0].type.shape if len(graph.inputs) == 1 else None
-        return LoadedModel(graph.name, None, graph, arch, time_steps or DEFAULT_TIME_STEPS, shape)
+        steps = time_steps or recorded.get("time_steps") or DEFAULT_TIME_STEPS
+        return LoadedModel(graph.name, None, graph, arch, steps, shape)
     if path.suffix in ONNX_SUFFIXES:
         from snncompile.frontend.onnx import read_onnx
 
@@ -328,6 +401,7 @@ def load_configured(source: str | Path | nn.Module, config: CompileConfig) -> Lo
         trust_code=config.trust_code,
         seed=config.seed,
         time_steps=config.time_steps,
+        input_shape=config.input_shape,
         nir_options={
             "convention": config.nir_convention,
             "dt": config.nir_dt,
@@ -362,9 +436,9 @@ def to_graph(loaded: LoadedModel, dtype: torch.dtype = torch.float32) -> Graph:
     check_module(loaded.module, loaded.name)
     if loaded.input_shape is None:
         raise error(
-            "IN601",
-            f"the input shape of {loaded.name} is unknown: give it (a model card's input_shape "
-            "or the Python API's input_shape)",
+            "ML410",
+            f"the input shape of {loaded.name} is unknown: nothing records it (no model card "
+            "beside the checkpoint, or one without input_shape)",
             node=loaded.name,
         )
     module = loaded.module
@@ -379,6 +453,11 @@ def to_graph(loaded: LoadedModel, dtype: torch.dtype = torch.float32) -> Graph:
     else:
         example = torch.zeros((1, *loaded.input_shape), dtype=dtype)
         layout = "static"
-    return trace(
-        module, example, time_steps=loaded.time_steps, input_layout=layout, name=loaded.name
-    )
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)  # state a model creates while it runs (snntorch's) follows
+    try:
+        return trace(
+            module, example, time_steps=loaded.time_steps, input_layout=layout, name=loaded.name
+        )
+    finally:
+        torch.set_default_dtype(previous)

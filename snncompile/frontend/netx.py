@@ -39,7 +39,7 @@ before reading) stops with LV521 naming the layer.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -48,6 +48,7 @@ from snncompile.ir.graph import Graph, GraphBuilder, Value
 from snncompile.ir.ops.base import ShapeError
 from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.types import TensorType
+from snncompile.targets.loihi.arch import NEURON
 
 __all__ = ["MAX_ELEMENTS", "NETX_SUFFIXES", "read_netx"]
 
@@ -119,7 +120,7 @@ def _neuron(
         raise error(
             "LV506",
             f"{where} has no neuron group: netx makes it a non-leaky integrator (iDecay 0, "
-            "du = -1), which snncompile's LIF (du in 0..4095) cannot hold",
+            f"du = -1), which snncompile's LIF (du in 0..{NEURON.no_current_memory}) cannot hold",
             node=where,
         )
     neuron = layer["neuron"]
@@ -141,11 +142,12 @@ def _neuron(
     i_decay, v_decay, vth = (
         _int(_field(neuron, key, f"{where} neuron")) for key in ("iDecay", "vDecay", "vThMant")
     )
-    if not 1 <= i_decay <= 4096 or not 0 <= v_decay <= 4096:
+    scale = NEURON.scale
+    if not 1 <= i_decay <= scale or not 0 <= v_decay <= scale:
         raise error(
             "LV506",
             f"{where} has iDecay {i_decay}, vDecay {v_decay}: snncompile's LIF needs iDecay in "
-            "1..4096 (du = iDecay - 1) and vDecay in 0..4096",
+            f"1..{scale} (du = iDecay - 1) and vDecay in 0..{scale}",
             node=where,
         )
     bias_mant = None
@@ -273,7 +275,10 @@ def _translate(path: Path, name: str, layers: list[Any], keys: list[str]) -> Gra
                 raise _malformed(where, f"has a conv weight of shape {weight.shape}")
             if not np.all(np.isfinite(weight)):
                 raise _malformed(where, "has a weight that is not finite")
-            weight = weight.reshape(weight.shape[:4]).astype(np.int64).astype(np.float64)
+            # cast: numpy 2's stubs would narrow the shape type to the slice's (one axis)
+            weight = cast(
+                np.ndarray, weight.reshape(weight.shape[:4]).astype(np.int64).astype(np.float64)
+            )
             groups = _int(layer["groups"]) if "groups" in layer else 1
             if source is None:
                 if pending_input is None:

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from snncompile.diagnostics import error
 from snncompile.frontend.fx_context import (
     Context,
     Handler,
@@ -42,8 +43,13 @@ def neuron(ctx: Context, module: nn.Module, x: Act) -> Act:
     info = recognize(module)
     assert info is not None
     if not info.multi_step:
-        raise ctx.unsupported(
-            f"{info.kind} in single-step mode; use step_mode='m' on [T, B, ...] inputs"
+        raise error(
+            "FE705",
+            f"{type(module).__name__} ({info.kind}) option step_mode='s' (module "
+            f"{ctx.node.target if ctx.node is not None else '?'}): a single-step neuron sees one "
+            f"time step per call, and the traced graph runs every neuron over [T, B, ...]",
+            fix="Set step_mode='m' (spikingjelly: functional.set_step_mode(net, 'm')) or wrap "
+            "the neuron in layer.MultiStepContainer; the spikes are the same.",
         )
     ctx.per_step(x, "a spiking neuron")
     if x.layout.lead != ("T", "B") or x.layout.sizes[0] != ctx.time_steps:

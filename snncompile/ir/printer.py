@@ -135,7 +135,8 @@ def _format_array(name: str, array: np.ndarray, elide: bool) -> str:
         digest = hashlib.sha256(data).hexdigest()[:16]
         stats = ""
         if array.size and array.dtype.kind in "fiub":
-            stats = f" min={array.min()!r} max={array.max()!r}".replace("np.", "")
+            # str(): numpy 2's repr of a scalar is ``np.float64(1.0)``; str is ``1.0`` in both
+            stats = f" min={array.min()!s} max={array.max()!s}"
         return f"  @{name} = array<{dtype}, {shape}> elided sha256:{digest}{stats}"
     return f'  @{name} = array<{dtype}, {shape}> "{base64.b64encode(data).decode("ascii")}"'
 

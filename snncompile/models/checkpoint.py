@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib
 import pickle
 import re
 from collections.abc import Mapping
@@ -69,12 +70,15 @@ def _safe_globals() -> list[Any]:
     import numpy as np
 
     safe: list[Any] = [argparse.Namespace, np.dtype]
-    try:
-        from numpy.core.multiarray import scalar  # type: ignore[attr-defined]
-
-        safe.append(scalar)
-    except ImportError:  # pragma: no cover - numpy >= 2 layout
-        pass
+    # numpy scalars pickle as ``multiarray.scalar``: numpy._core in numpy 2, numpy.core in 1
+    for module_name in ("numpy._core.multiarray", "numpy.core.multiarray"):
+        try:
+            scalar = getattr(importlib.import_module(module_name), "scalar", None)
+        except ImportError:
+            continue
+        if scalar is not None:
+            safe.append(scalar)
+            break
     dtypes = getattr(np, "dtypes", None)
     if dtypes is not None:
         safe.extend(

@@ -18,8 +18,8 @@ execution:
 
 Then, with ``D`` the arrival time of the graph output, the pipelined output at step ``t + D``
 equals the layerwise output at step ``t``, exactly. ``ctx.reports["balance-delays"]`` gives
-``D``, every population's start and the delays inserted (Loihi 2 synaptic delays go up to 62
-steps; longer ones are reported).
+``D``, every population's start and the delays inserted (longer than the chip's
+``max_synaptic_delay``, e.g. Loihi 2's 6-bit delays, are counted in ``delays_over_limit``).
 """
 
 from __future__ import annotations
@@ -36,10 +36,7 @@ from snncompile.passes.analyze_spike_domain import analyze
 from snncompile.passes.manager import PassContext
 from snncompile.passes.partition_host import partition
 
-__all__ = ["MAX_SYNAPTIC_DELAY", "BalanceDelays"]
-
-#: Loihi 2 synaptic delays (netx clamps to 62; Lava's DelayDense checks <= 63).
-MAX_SYNAPTIC_DELAY = 62
+__all__ = ["BalanceDelays"]
 
 
 def _neuron_like(node: Node, chip: set[str], binary: set[str]) -> bool:
@@ -123,6 +120,6 @@ class BalanceDelays:
             "delays": len(delays),
             "delay_steps": sum(delays),
             "longest_delay": max(delays, default=0),
-            "delays_over_limit": sum(1 for d in delays if d > MAX_SYNAPTIC_DELAY),
+            "delays_over_limit": sum(1 for d in delays if d > ctx.chip.limits.max_synaptic_delay),
         }
         return result

@@ -3,11 +3,14 @@
 Structural: no arithmetic changes. Every chip neuron becomes a ``population``:
 
 - ``lif_fixed``                                  -> ``population(kind=lif)``;
-- ``mul`` of two spike tensors (coincidence)     -> ``population(kind=and)``: du=4095, dv=4096,
-  vth=1, two unit projections: ``s = [a + b >= 2]``;
+- ``mul`` of two spike tensors (coincidence)     -> ``population(kind=and)``: no memory (du, dv
+  none), vth=1, two unit projections: ``s = [a + b >= 2]``;
 - ``mul`` of a spike and a count/value (gating)  -> ``population(kind=gated)``: ``value · gate``;
-- ``maxpool2d`` of spikes                         -> ``population(kind=or)``: dv=4096, vth=0, fed by
-  a depthwise projection of ones over the pooling window: ``s = [Σ_window x >= 1]``.
+- ``maxpool2d`` of spikes                         -> ``population(kind=or)``: no memory, vth=0,
+  fed by a depthwise projection of ones over the pooling window: ``s = [Σ_window x >= 1]``.
+
+Every population names the chip compiled for (``ctx.chip``); a kind the chip cannot host (e.g.
+graded products on a chip without graded spikes) stops the pass with NW904.
 
 The linear ops between neurons (adds, layout, sums, conv, linear, integer scales, shifts) are
 distributed into *terms*, one per source: ``I = Σ_k P_k(x_k) + c``. Each term becomes a
@@ -16,8 +19,8 @@ residual stream feeds every population that reads it with one projection per con
 default "fan-in" form of ``lower-residuals``; ``--ms-relay`` instead gives a stream read more
 than once a graded ``relay`` population, one hop, and one identity projection per reader; the
 report's ``ms_streams`` gives the synapses of both forms). The constant ``c`` (conv and linear
-biases, in current units) moves into the population's bias: with ``du = 4095`` Lava's ``u`` is
-exactly ``a << 6``, so ``v`` gains ``64·c`` per step either way (exact unless the 24-bit ``u``
+biases, in current units) moves into the population's bias: with no current memory the chip's
+``u`` is exactly ``a << i``, so ``v`` gains ``2^i·c`` per step either way (exact unless ``u``
 would wrap, which the quantizer's overflow check rules out). Under a negative exponent the bias
 is a multiple of ``2^-e`` (the quantizer makes it one), so ``floor((t + c)/2^-e) = floor(t/2^-e)
 + c/2^-e``.
@@ -36,6 +39,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from snncompile.chip import DEFAULT_CHIP, ChipModel, get_chip
 from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph, GraphBuilder, Node, Value
 from snncompile.ir.ops import get_op
@@ -113,7 +117,14 @@ def _integer(factor: float, where: str) -> int:
 
 
 class _Lowering:
-    def __init__(self, graph: Graph, allow_host_ops: bool, ms_relay: bool = False) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        allow_host_ops: bool,
+        ms_relay: bool = False,
+        model: ChipModel | None = None,
+    ) -> None:
+        self.model = get_chip(model or DEFAULT_CHIP)
         self.source = graph
         self.allow_host_ops = allow_host_ops
         self.ms_relay = ms_relay
@@ -204,7 +215,8 @@ class _Lowering:
         assert node is not None
         name = f"{value.name}.relay"
         inputs = self.projections(_Current(current.terms, None), name, node)
-        attrs = PopulationAttrs(kind="relay", bias_mant=current.const)
+        self.hostable("relay", node)
+        attrs = PopulationAttrs(kind="relay", bias_mant=current.const, chip=self.model.name)
         out = self.builder.add_node("population", inputs, attrs, name=name, loc=node.loc)
         self.graded.add(out)
         self.report["populations"][out.name] = {
@@ -305,8 +317,20 @@ class _Lowering:
             }
         return out
 
+    def hostable(self, kind: str, node: Node) -> None:
+        """NW904 unless the chip hosts populations of ``kind``."""
+        if not self.model.can_host(kind):
+            graded = " (it has no graded spikes)" if not self.model.graded_spike_bits else ""
+            raise error(
+                "NW904",
+                f"{node.describe()} needs a {kind} population, which chip {self.model.name} "
+                f"cannot host{graded}",
+                node=node.describe(),
+            )
+
     def population(self, node: Node, kind: str) -> None:
         where = node.describe()
+        self.hostable(kind, node)
         if kind == "or":
             inner = self.current(node.inputs[0])
             if len(inner.terms) != 1 or inner.terms[0].core or inner.const is not None:
@@ -316,7 +340,7 @@ class _Lowering:
             ones = np.ones((channels, 1, *a.kernel_size))
             window = {"weight": ones, "stride": a.stride, "padding": a.padding, "groups": channels}
             currents = [_Current([dataclasses.replace(term, core="conv", core_attrs=window)], None)]
-            attrs = PopulationAttrs(kind="or", du=4095, dv=4096, vth=0)
+            attrs = PopulationAttrs(kind="or", vth=0, chip=self.model.name)
         elif kind in ("and", "gated"):
             shape = node.output.type.shape
             operands = list(node.inputs)
@@ -341,10 +365,9 @@ class _Lowering:
             bias = currents[0].const
             attrs = PopulationAttrs(
                 kind=kind,
-                du=4095,
-                dv=4096,
-                vth=1,
+                vth=1 if kind == "and" else 0,
                 bias_mant=None if bias is None else _compact(bias, shape),
+                chip=self.model.name,
             )
         else:
             currents = [self.current(node.inputs[0])]
@@ -364,16 +387,23 @@ class _Lowering:
     def lif_attrs(self, node: Node, current: _Current) -> PopulationAttrs:
         a = node.attrs
         bias_mant, bias_exp = a.bias_mant, a.bias_exp
+        neuron = self.model.neuron
+        if a.chip != self.model.name:
+            raise error(
+                "NW903",
+                f"{node.describe()} was quantized for chip {a.chip}, lowered for {self.model.name}",
+                node=node.describe(),
+            )
         if current.const is not None and np.any(current.const != 0):
-            if a.du != 4095:
+            if a.du != neuron.no_current_memory:
                 raise error(
                     "NW901",
                     f"{node.describe()} has du={a.du}: its synaptic bias cannot become a neuron "
-                    "bias exactly (needs du=4095)",
+                    f"bias exactly (needs du={neuron.no_current_memory})",
                     node=node.describe(),
                 )
             base = 0.0 if bias_mant is None else np.asarray(bias_mant) * 2.0**bias_exp
-            total = np.rint(base + 64.0 * current.const)
+            total = np.rint(base + float(neuron.input_scale) * current.const)
             bias_mant, bias_exp = total, 0
         return PopulationAttrs(
             kind="lif",
@@ -384,6 +414,7 @@ class _Lowering:
             bias_exp=bias_exp,
             vth_map=a.vth_map,
             start=0,
+            chip=a.chip,
         )
 
     def host(self, node: Node) -> None:
@@ -496,7 +527,7 @@ class LowerToNetwork:
                 "lower-to-network takes the layerwise quantized graph; run pipeline-delays after "
                 "it instead of balance-delays before it",
             )
-        lowering = _Lowering(graph, ctx.config.allow_host_ops, ctx.config.ms_relay)
+        lowering = _Lowering(graph, ctx.config.allow_host_ops, ctx.config.ms_relay, ctx.chip)
         result = lowering.run()
         report = lowering.report
         pops = report["populations"].values()

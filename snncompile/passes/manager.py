@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from snncompile.chip import ChipModel, get_chip
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import SnnCompileError, error
 from snncompile.ir.graph import Graph
@@ -54,11 +55,23 @@ class PassContext:
         config: the build configuration.
         properties: the properties established so far (initial ones plus passes' ``ensures``).
         reports: results passes publish for reports (e.g. ``compliance``), keyed by name.
+        graphs: graphs a pass keeps for the emitter besides the one it returns (e.g. the
+            layerwise network before ``pipeline-delays``), keyed by name.
+        timings: the :class:`PassTiming` of every pass run so far with this context, in order
+            (what the artifact records).
+        chip: the chip model compiled for, resolved once from ``config.chip`` (or given).
     """
 
     config: CompileConfig = field(default_factory=CompileConfig)
     properties: set[str] = field(default_factory=set)
     reports: dict[str, Any] = field(default_factory=dict)
+    graphs: dict[str, Graph] = field(default_factory=dict)
+    timings: list[PassTiming] = field(default_factory=list)
+    chip: ChipModel = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.chip is None:
+            self.chip = get_chip(self.config.chip)
 
 
 @dataclass(frozen=True)
@@ -178,7 +191,9 @@ class PassManager:
                         node=exc.node or p.name,
                     ) from exc
             ctx.properties |= p.ensures
-            timings.append(PassTiming(p.name, elapsed, before, len(result.nodes)))
+            timing = PassTiming(p.name, elapsed, before, len(result.nodes))
+            timings.append(timing)
+            ctx.timings.append(timing)
             log.debug("pass %s: %.3f s, %d -> %d nodes", p.name, elapsed, before, len(result.nodes))
             if "all" in self.dump_ir_after or p.name in self.dump_ir_after:
                 self.dump(p.name, print_graph(result, elide_arrays=True))

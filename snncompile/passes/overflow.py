@@ -14,24 +14,26 @@ scale by f, mul_const c    ``|f| · B(x)``, ``max|c| · B(x)``
 layout, pools, round       ``B(x)`` (+1 for round)
 =========================  ===============================================================
 
-For every ``lif_fixed`` with input bound ``A`` (integer current per step): ``u = a << 6`` wraps
-when ``64·A > 2^23``; ``v`` accumulates at most ``64·A + |bias|`` per step with decay
-``(4096 - dv)/4096``, so ``|v| <= (64·A + |bias|) · 4096/dv`` and saturates when that exceeds
-``2^23 - 1``. The bounds are worst cases: every input spiking against the largest weights.
+For every ``lif_fixed`` with input bound ``A`` (integer current per step), on its chip's neuron
+(:class:`snncompile.chip.NeuronArithmetic`: input shift ``i``, decay scale ``D``, current limit
+``L_u``, voltage limit ``L_v``; Loihi 2: ``2^6``, 4096, ``2^23``, ``2^23 - 1``): ``u = a << i``
+wraps when ``2^i·A > L_u``; ``v`` accumulates at most ``2^i·A + |bias|`` per step with decay
+``(D - dv)/D``, so ``|v| <= (2^i·A + |bias|) · D/dv`` and saturates when that exceeds ``L_v``.
+The bounds are worst cases: every input spiking against the largest weights.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from snncompile.chip import DEFAULT_CHIP, NeuronArithmetic, get_chip
 from snncompile.ir.dataflow import forward
 from snncompile.ir.graph import Graph, Node
-from snncompile.ir.loihi import CURRENT_LIMIT, VOLTAGE_LIMIT
 
 __all__ = ["PopulationRange", "population_ranges", "value_bounds"]
 
@@ -88,19 +90,27 @@ class PopulationRange:
     node: str
     current: float  # largest |a| per step
     voltage: float  # largest |v|
+    neuron: NeuronArithmetic = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.neuron is None:
+            object.__setattr__(self, "neuron", get_chip(DEFAULT_CHIP).neuron)
 
     @property
     def current_wraps(self) -> bool:
-        return 64 * self.current > CURRENT_LIMIT
+        return self.neuron.input_scale * self.current > self.neuron.current_limit
 
     @property
     def voltage_saturates(self) -> bool:
-        return self.voltage > VOLTAGE_LIMIT
+        return self.voltage > self.neuron.voltage_limit
 
     @property
     def margin_bits(self) -> float:
         """Bits of headroom left before the first limit (negative: overflow possible)."""
-        worst = max(64 * self.current / CURRENT_LIMIT, self.voltage / VOLTAGE_LIMIT, 1e-30)
+        n = self.neuron
+        worst = max(
+            n.input_scale * self.current / n.current_limit, self.voltage / n.voltage_limit, 1e-30
+        )
         return -math.log2(worst)
 
     def to_dict(self) -> dict[str, Any]:
@@ -125,7 +135,8 @@ def population_ranges(graph: Graph, input_bound: float = 1.0) -> list[Population
         bias = 0.0
         if node.attrs.bias_mant is not None:
             bias = float(np.abs(node.attrs.bias_mant).max()) * 2.0**node.attrs.bias_exp
-        per_step = 64 * current + bias
-        voltage = per_step * 4096 / max(node.attrs.dv, 1)
-        ranges.append(PopulationRange(node.name, current, voltage))
+        neuron = get_chip(node.attrs.chip).neuron
+        per_step = neuron.input_scale * current + bias
+        voltage = per_step * neuron.scale / max(node.attrs.dv, 1)
+        ranges.append(PopulationRange(node.name, current, voltage, neuron))
     return ranges

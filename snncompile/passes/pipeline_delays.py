@@ -7,12 +7,17 @@ current probe ``P`` with projections ``p`` from sources ``x_p``::
 
     arrive(P) = max_p (arrive(x_p) + 1)
     delay_p   = arrive(P) - arrive(x_p)           (>= 1: the hop plus a balancing delay)
+    start(p)  = arrive(x_p)                       (when the projection first has data)
     start(P)  = arrive(P)                         (bias gating: no integration before data)
+
+The timing is computed here once and stored on the IR (``start`` of populations and
+projections); the simulator reads it.
 
 Host ops take their inputs in the step the latest one arrives; earlier inputs go through a host
 ``delay`` op. With ``D = arrive(output)``, the pipelined output at step ``t + D`` equals the
 layerwise output at step ``t``, exactly. The report gives ``D`` (the pipeline depth), every
-population's start and the balancing delays (Loihi 2 synaptic delays go up to 62 steps).
+population's start and the balancing delays (those longer than the chip's
+``max_synaptic_delay`` are counted in ``delays_over_limit``).
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ from typing import ClassVar
 from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph, GraphBuilder, Value
 from snncompile.ir.ops.fixed import DelayAttrs
-from snncompile.passes.balance_delays import MAX_SYNAPTIC_DELAY
 from snncompile.passes.manager import PassContext
 
 __all__ = ["PipelineDelays"]
@@ -76,7 +80,7 @@ class PipelineDelays:
             if node.op == "projection":
                 (target,) = users[node.output]
                 delay = target_time[target.name] - arrive[node.inputs[0]]
-                attrs = dataclasses.replace(attrs, delay=delay)
+                attrs = dataclasses.replace(attrs, delay=delay, start=arrive[node.inputs[0]])
                 if delay > 1:
                     balancing.append(delay - 1)
             elif node.op == "population":
@@ -104,7 +108,9 @@ class PipelineDelays:
             "balancing_delays": len(balancing),
             "balancing_steps": sum(balancing),
             "longest_delay": max(balancing, default=0) + 1,
-            "delays_over_limit": sum(1 for d in balancing if d + 1 > MAX_SYNAPTIC_DELAY),
+            "delays_over_limit": sum(
+                1 for d in balancing if d + 1 > ctx.chip.limits.max_synaptic_delay
+            ),
             "host_aligning_delays": host_delays,
         }
         return result

@@ -11,26 +11,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from snncompile.chip import CoreLimits
 from snncompile.ir.graph import Graph
 from snncompile.passes.manager import PassContext
-from snncompile.targets.sim.cores import LOIHI2, CoreLimits, place_cores
+from snncompile.targets.sim.cores import place_cores
 
 __all__ = ["PlaceCores"]
 
 
 @dataclass(frozen=True)
 class PlaceCores:
-    """Place populations on cores under ``limits`` and report it (see the module docstring)."""
+    """Place populations on cores under ``limits`` (default: the chip model's, ``ctx.chip``)
+    and report it (see the module docstring)."""
 
     name: ClassVar[str] = "place-cores"
     requires: ClassVar[frozenset[str]] = frozenset({"network"})
     ensures: ClassVar[frozenset[str]] = frozenset({"placed"})
 
-    limits: CoreLimits = LOIHI2
+    limits: CoreLimits | None = None
     per_core_limit: int = 1024
 
     def run(self, graph: Graph, ctx: PassContext) -> Graph:
-        placement = place_cores(graph, self.limits)
+        placement = place_cores(graph, self.limits or ctx.chip)
         ctx.reports[self.name] = placement.to_dict(
             per_core=len(placement.cores) <= self.per_core_limit
         )

@@ -1,13 +1,14 @@
-"""``quantize-fixed-point``: the chip partition becomes Loihi integer arithmetic.
+"""``quantize-fixed-point``: the chip partition becomes the chip's integer arithmetic.
 
 First increment (see ``docs/lowering.md`` for the whole plan). Currents that chip ops pass on
 linearly (adds, layout, sums, gated products) form *unit groups* (:func:`current_groups`); each
 group gets one power-of-two scale ``s`` and ``k = s / tau`` (an integer): its currents are
-represented in units of ``1/k``, and every LIF fed by it becomes Lava's integer LIF with
-``v ≈ 64·s·H``::
+represented in units of ``1/k``, and every LIF fed by it becomes the chip's integer LIF
+(``ctx.chip``, :class:`snncompile.chip.NeuronArithmetic`: decay scale ``D``, input shift
+``i``; Loihi 2: 4096 and 6) with ``v ≈ 2^i·s·H``::
 
-    lif(tau, vth)            -> lif_fixed(du=4095, dv=round(4096/tau), vth=round(s·vth))
-    W x + b   (spike input)  -> shift(W_m x + b_m, e)   with W_m·2^e ≈ k·W  (8-bit mantissas)
+    lif(tau, vth)            -> lif_fixed(du=<no current memory>, dv=round(D/tau), vth=round(s·vth))
+    W x + b   (spike input)  -> shift(W_m x + b_m, e)   with W_m·2^e ≈ k·W  (chip mantissas)
     W x + b   (current in)   -> shift(W_m x + b_m, e)   with W_m·2^e ≈ W    (input already ·k)
     count C into a neuron    -> k · C                   (unit synapses of weight k)
     host -> chip current X   -> round(k · X)            (the host sends integers)
@@ -17,9 +18,10 @@ represented in units of ``1/k``, and every LIF fed by it becomes Lava's integer 
 ``b_m`` is the bias in pre-shift units (``b_m = round(k·b / 2^e)·2^e``), so the shift adds it
 exactly. A weighted op fed by another group's current uses ``W·k_out/k_in``. Conv has no weight
 exponent in Lava, so conv weights use ``e = 0`` and bound their group's ``s``: the largest power
-of two with ``k·max|W_conv| <= 254`` (at most ``max_scale``). Neurons fed by spike counts reach
-their threshold exactly, where spikingjelly fires (``>=``) and Lava does not (``>``): they get one
-unit of bias (1/64 of a current unit) to fire there too.
+of two with ``k·max|W_conv| <= M`` (``M`` the chip's largest mixed-sign mantissa, Loihi 2: 254;
+at most ``max_scale``). Neurons fed by spike counts reach their threshold exactly, where
+spikingjelly fires (``>=``) and the chip does not (``>``): they get one unit of bias (``2^-i``
+of a current unit) to fire there too.
 
 Requirements: neurons with ``decay_input`` and a hard reset to 0 (all four seed families);
 anything else raises QZ901 naming the neuron. Ops that break the spike-driven rule on chip (a
@@ -39,11 +41,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from snncompile.chip import DEFAULT_CHIP, ChipModel, get_chip
 from snncompile.diagnostics import error
 from snncompile.frontend.finite import check_array
 from snncompile.ir.attrs import NoAttrs
 from snncompile.ir.graph import Graph, GraphBuilder, Node, Value, freeze_array
-from snncompile.ir.loihi import quantize_weights
 from snncompile.ir.ops import Trait, ops_with
 from snncompile.ir.ops.fixed import LifFixedAttrs, ShiftAttrs
 from snncompile.ir.ops.tensor import ScaleAttrs
@@ -103,15 +105,21 @@ def choose_scales(
     tau: float,
     max_scale: int,
     input_bound: float,
+    model: ChipModel | None = None,
 ) -> dict[str, int]:
     """One power-of-two scale per current group: the largest ``s <= max_scale`` (and
-    ``>= tau``, so that ``k = s/tau`` is an integer) such that
+    ``>= tau``, so that ``k = s/tau`` is an integer) such that, on chip ``model`` (default:
+    the default chip)
 
-    - every conv into the group is representable without an exponent: ``k·max|W| <= 254``;
-    - every neuron the group feeds stays within 24 bits in the worst case:
-      ``(64·k·B + 1) / decay <= 0.9 · (2^23 - 1)``, with ``B`` the largest float input the
+    - every conv into the group is representable without an exponent: ``k·max|W| <= M``
+      (``M``: the largest mixed-sign mantissa);
+    - every neuron the group feeds stays within the state width in the worst case:
+      ``(2^i·k·B + 1) / decay <= 0.9 · L_v``, with ``B`` the largest float input the
       neuron can see (:func:`~snncompile.passes.overflow.value_bounds`).
     """
+    model = get_chip(model or DEFAULT_CHIP)
+    largest_mantissa = float(model.weights.largest(mixed=True))
+    voltage_limit, input_scale = model.neuron.voltage_limit, model.neuron.input_scale
     floor = 2 ** math.ceil(math.log2(tau))
     scales = {group: max_scale for group in set(groups.values())}
 
@@ -126,11 +134,12 @@ def choose_scales(
         if node.op == "conv2d" and node.attrs.weight.size:
             largest = float(np.abs(node.attrs.weight).max())
             if largest > 0:
-                cap(groups[node.output.name], 254.0 * tau / largest)
+                cap(groups[node.output.name], largest_mantissa * tau / largest)
         elif node.op == "lif" and node.inputs[0].name in groups:
             decay = 1.0 / node.attrs.tau if node.attrs.decay is None else node.attrs.decay
             worst = max(bounds[node.inputs[0].name], 1e-9)
-            cap(groups[node.inputs[0].name], (0.9 * (2**23 - 1) * decay - 1) * tau / (64 * worst))
+            limit = (0.9 * voltage_limit * decay - 1) * tau / (input_scale * worst)
+            cap(groups[node.inputs[0].name], limit)
     return scales
 
 
@@ -143,7 +152,8 @@ class _Builder:
     chip: set[str]
     max_scale: int
     input_bound: float
-    weight_bits: int = 8
+    model: ChipModel
+    weight_bits: int | None = None
     builder: GraphBuilder = dataclasses.field(init=False)
     mapping: dict[Value, Value] = dataclasses.field(init=False, default_factory=dict)
     host_views: dict[Value, Value] = dataclasses.field(init=False, default_factory=dict)
@@ -175,6 +185,8 @@ class _Builder:
                     "step); the quantizer maps spikingjelly LIF neurons to Lava's LIF only",
                     node=node.describe(),
                 )
+            if node.op == "lif":
+                self._require_lava_lif(node)  # before the scales: an IF's tau is inf
         taus = {_tau(n) for n in self.source.nodes if n.op == "lif"}
         if len(taus) > 1:
             raise error(
@@ -186,7 +198,13 @@ class _Builder:
         self.tau = taus.pop() if taus else 1.0
         self.groups = current_groups(self.source, self.flows, self.chip)
         self.scales = choose_scales(
-            self.source, self.chip, self.groups, self.tau, self.max_scale, self.input_bound
+            self.source,
+            self.chip,
+            self.groups,
+            self.tau,
+            self.max_scale,
+            self.input_bound,
+            self.model,
         )
         self.report = {
             "scales": sorted(set(self.scales.values())),
@@ -266,15 +284,27 @@ class _Builder:
         for old, new in zip(node.outputs, outputs, strict=True):
             self.mapping[old] = new
 
-    def _neuron(self, node: Node, current: Value) -> Value:
+    @staticmethod
+    def _require_lava_lif(node: Node) -> None:
+        """QZ901 unless the neuron decays its input and resets hard to 0 (Lava's LIF).
+
+        An IF neuron (``tau = inf``, no input decay) and a soft reset (``v_reset`` none) have no
+        exact form in this mapping: Lava's LIF resets to 0, and ``k = s / tau`` needs a finite
+        ``tau``.
+        """
         attrs = node.attrs
-        if not attrs.decay_input or attrs.v_reset != 0.0:
+        if not attrs.decay_input or attrs.v_reset != 0.0 or not math.isfinite(attrs.tau):
+            kind = " (an IF neuron: no leak)" if not math.isfinite(attrs.tau) else ""
             raise error(
                 "QZ901",
-                f"{node.describe()} has decay_input={attrs.decay_input} and v_reset="
+                f"{node.describe()}{kind} has decay_input={attrs.decay_input} and v_reset="
                 f"{attrs.v_reset}; Lava's LIF needs decay_input and a hard reset to 0",
                 node=node.describe(),
             )
+
+    def _neuron(self, node: Node, current: Value) -> Value:
+        attrs = node.attrs
+        self._require_lava_lif(node)
         scale = self.scale_of(node.inputs[0])
         decay = 1.0 / attrs.tau if attrs.decay is None else attrs.decay
         counted = _unitless(self.flows[node.inputs[0].name])
@@ -284,36 +314,39 @@ class _Builder:
         vth_map = None
         if attrs.v_threshold_map is not None:
             vth_map = np.rint(attrs.v_threshold_map * scale)
+        neuron = self.model.neuron
         fixed = LifFixedAttrs(
-            du=4095,
-            dv=round(4096 * decay),
+            du=neuron.no_current_memory,
+            dv=round(neuron.scale * decay),
             vth=round(attrs.v_threshold * scale),
             vth_map=vth_map,
-            # integer counts reach the threshold exactly; spikingjelly fires there (>=), Lava
-            # does not (>): one unit of bias (1/64 of a current unit) restores the >=
+            # integer counts reach the threshold exactly; spikingjelly fires there (>=), the
+            # chip does not (>): one unit of bias (2^-i of a current unit) restores the >=
             bias_mant=np.asarray(1.0) if counted else None,
+            chip=self.model.name,
         )
         self.report["neurons"][node.name] = {"scale": scale, "dv": fixed.dv, "vth": fixed.vth}
         return self.builder.add_node("lif_fixed", [current], fixed, name=node.name, loc=node.loc)
 
     def _count_scale(self, flow: Flow, decay: float) -> int:
-        """The largest power-of-two scale (<= max_scale, >= tau) whose worst case stays in 24
-        bits for a neuron fed ``count(C)``: ``(64·(s/tau)·C + 1) / decay <= 0.9·(2^23 - 1)``."""
+        """The largest power-of-two scale (<= max_scale, >= tau) whose worst case stays in the
+        state width for a neuron fed ``count(C)``: ``(2^i·(s/tau)·C + 1) / decay <= 0.9·L_v``."""
         count = flow.domain.bound or 1
-        limit = (0.9 * (2**23 - 1) * decay - 1) * self.tau / (64 * count)
+        neuron = self.model.neuron
+        limit = (0.9 * neuron.voltage_limit * decay - 1) * self.tau / (neuron.input_scale * count)
         floor = 2 ** math.ceil(math.log2(self.tau))
         fitting = 2 ** math.floor(math.log2(limit)) if limit >= 1 else floor
         return max(floor, min(self.max_scale, fitting))
 
     def _mantissas(self, weight: np.ndarray, factor: float, conv: bool) -> tuple[np.ndarray, int]:
-        """``quantize_weights(weight · factor)`` as frozen int16 mantissas, computed once per
+        """``WeightFormat.quantize(weight · factor)`` as frozen int16 mantissas, computed once per
         weight array and factor: the synapse copies of an expanded SEW residual share one
         weight array, and so share its mantissas (memory and time at ImageNet size)."""
         key = (id(weight), factor, conv)
         cached = self._quantized.get(key)
         if cached is not None and cached[0] is weight:
             return cached[1], cached[2]
-        mantissa, exponent = quantize_weights(
+        mantissa, exponent = self.model.weights.quantize(
             weight * factor, self.weight_bits, exponent=0 if conv else None
         )
         frozen = freeze_array(mantissa.astype(np.int16))
@@ -347,7 +380,7 @@ class _Builder:
 
 @dataclass(frozen=True)
 class QuantizeFixedPoint:
-    """Quantize the chip partition to Loihi's integer formats (module docstring)."""
+    """Quantize the chip partition to the chip's integer formats (module docstring)."""
 
     name: ClassVar[str] = "quantize-fixed-point"
     requires: ClassVar[frozenset[str]] = frozenset(
@@ -359,12 +392,20 @@ class QuantizeFixedPoint:
     input_bound: float = 1.0  # largest |input| (digits images are in [0, 1])
 
     def run(self, graph: Graph, ctx: PassContext) -> Graph:
+        bits = ctx.config.weight_bits
+        if bits is not None and bits > ctx.chip.weights.bits:
+            raise error(
+                "QZ904",
+                f"weight_bits={bits} but chip {ctx.chip.name} has {ctx.chip.weights.bits}-bit "
+                "weights",
+                node="weight_bits",
+            )
         host_ops = [f for f in findings(graph) if f.severity == "violation"]
         if host_ops and not ctx.config.allow_host_ops:
             raise host_ops[0].to_error()
         chip = set(partition(graph).chip)
         builder = _Builder(
-            graph, analyze(graph), chip, self.max_scale, self.input_bound, ctx.config.weight_bits
+            graph, analyze(graph), chip, self.max_scale, self.input_bound, ctx.chip, bits
         )
         result = builder.run()
         ranges = population_ranges(result, self.input_bound)
@@ -374,12 +415,13 @@ class QuantizeFixedPoint:
         risky = [r for r in ranges if r.current_wraps or r.voltage_saturates]
         if risky and not ctx.config.accept_saturation:
             worst = min(risky, key=lambda r: r.margin_bits)
+            neuron = ctx.chip.neuron
             raise error(
                 "QZ903",
-                f"{len(risky)} population(s) can overflow 24 bits in the worst case; the worst, "
-                f"%{worst.node}, can reach a current of {worst.current:.0f} per step (u wraps "
-                f"above {2**17}) and a voltage of {worst.voltage:.0f} (v saturates at "
-                f"{2**23 - 1})",
+                f"{len(risky)} population(s) can overflow {neuron.voltage_bits} bits in the worst "
+                f"case; the worst, %{worst.node}, can reach a current of {worst.current:.0f} per "
+                f"step (u wraps above {neuron.current_limit // neuron.input_scale}) and a voltage "
+                f"of {worst.voltage:.0f} (v saturates at {neuron.voltage_limit})",
                 node=f"%{worst.node}",
             )
         return result

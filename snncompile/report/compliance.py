@@ -1,11 +1,13 @@
 """The spike-driven compliance report: verdict, findings, partitions, firing rates and energy.
 
-:func:`check_graph` runs the analysis pipeline (``fold-batchnorm``, ``fold-scales``,
-``analyze-spike-domain``, ``partition-host``), applies the spike-driven rule
-(:mod:`snncompile.passes.compliance`), runs the folded graph on sample inputs to measure firing
-rates, and counts operations and energy (:mod:`snncompile.report.energy`, in every counting
-convention, priced by every energy model of :mod:`snncompile.report.models`). Neuron layers that
-never spike (rate 0) or always spike (rate 1) over the samples get SD220/SD221 warnings.
+:func:`check_graph` runs the ``check`` pipeline (:mod:`snncompile.pipelines`: ``fold-batchnorm``,
+``fold-scales``, ``analyze-spike-domain``, ``partition-host``, ``measure-compliance``). The last,
+:class:`MeasureCompliance`, applies the spike-driven rule (:mod:`snncompile.passes.compliance`),
+runs the folded graph on sample inputs to measure firing rates, and counts operations and energy
+(:mod:`snncompile.report.energy`, in every counting convention, priced by every energy model of
+:mod:`snncompile.report.models`); ``--target loihi`` runs the same pass on random samples. Neuron
+layers that never spike (rate 0) or always spike (rate 1) over the samples get SD220/SD221
+warnings.
 
 JSON schema (``ComplianceReport.to_dict``; ``snncompile/report/schemas/check.schema.json``,
 documented in ``docs/schemas.md``)::
@@ -25,24 +27,28 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 
+from snncompile.config import CompileConfig
 from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph
 from snncompile.ir.interpret import run_layerwise
-from snncompile.ir.ops import Trait, has_trait
-from snncompile.passes.analyze_spike_domain import AnalyzeSpikeDomain, analyze
+from snncompile.passes.analyze_spike_domain import analyze
 from snncompile.passes.compliance import Finding, findings
-from snncompile.passes.fold_batchnorm import FoldBatchNorm
-from snncompile.passes.fold_scales import FoldScales
-from snncompile.passes.manager import PassContext, PassManager, PassTiming
-from snncompile.passes.partition_host import Partition, PartitionHost, partition
+from snncompile.passes.manager import PassContext, PassTiming
+from snncompile.passes.partition_host import NEURON_OPS, Partition, partition
 from snncompile.report.energy import CONVENTIONS, EnergyReport, OperationCounter
 
-__all__ = ["ComplianceReport", "NeuronStats", "check_graph"]
+__all__ = [
+    "COMPLIANCE_SAMPLES",
+    "ComplianceReport",
+    "MeasureCompliance",
+    "NeuronStats",
+    "check_graph",
+]
 
 
 @dataclass(frozen=True)
@@ -98,42 +104,117 @@ class ComplianceReport:
         }
 
 
-def check_graph(
+#: Seeded random sample inputs a compile's compliance report is measured on (``--target loihi``).
+COMPLIANCE_SAMPLES = 4
+
+
+@dataclass(frozen=True)
+class MeasureCompliance:
+    """``measure-compliance``: the spike-driven compliance report of the folded tensor graph.
+
+    An analysis pass: the graph is returned unchanged. It applies the spike-driven rule
+    (:func:`snncompile.passes.compliance.findings`) to the partition of the graph, runs the graph
+    layerwise on ``inputs`` (``[T, B, *input_shape]``; ``None``: ``samples`` seeded random
+    inputs of ``config.seed``) ``chunk`` samples at a time, counting operations and spikes, and
+    publishes the :class:`ComplianceReport` as ``ctx.reports["measure-compliance"]`` (``None``
+    when the graph is not a tensor graph with one input). The report lists the passes run
+    before it (``ctx.timings``). A graph without neurons is refused (SD101).
+
+    With ``S_l`` the spikes of neuron layer ``l`` (``N_l`` neurons) over ``T`` steps and ``B``
+    samples, its firing rate is ``r_l = S_l / (T * B * N_l)``.
+    """
+
+    name: ClassVar[str] = "measure-compliance"
+    requires: ClassVar[frozenset[str]] = frozenset({"batchnorm-folded", "scales-folded"})
+    ensures: ClassVar[frozenset[str]] = frozenset({"compliance-measured"})
+
+    inputs: np.ndarray | None = field(default=None, compare=False)
+    samples: int = COMPLIANCE_SAMPLES
+    model: str | None = None
+    chunk: int = 8
+    on_chunk: Callable[[int], None] | None = field(default=None, compare=False)
+    convention: str = "paper"
+
+    def run(self, graph: Graph, ctx: PassContext) -> Graph:
+        if self.convention not in CONVENTIONS:
+            raise error(
+                "EN101",
+                f"unknown counting convention {self.convention!r}; choose one of "
+                f"{', '.join(CONVENTIONS)}",
+            )
+        inputs = self.inputs
+        if inputs is None:
+            if graph.stage != "tensor" or len(graph.inputs) != 1:
+                ctx.reports[self.name] = None
+                return graph
+            inputs = _random_inputs(graph, ctx.config.time_steps or 4, self.samples, ctx)
+        ctx.reports[self.name] = _measure(
+            graph, inputs, self.model or graph.name, self.chunk, self.on_chunk, ctx, self.convention
+        )
+        return graph
+
+
+#: Findings a compile option turns into a way to compile (notes, not violations).
+ACCEPTED_BY = {
+    "SD201": ("expand_sew", "--expand-sew distributes these synapses over their sources"),
+    "SD202": ("allow_host_ops", "--allow-host-ops runs this op on the host"),
+    "SD203": ("allow_host_ops", "--allow-host-ops runs this op on the host"),
+    "SD204": ("allow_host_ops", "--allow-host-ops runs this op on the host"),
+}
+
+
+def accepted(finding: Finding, config: CompileConfig) -> Finding:
+    """``finding`` as a note when ``config`` sets the option that compiles it anyway
+    (:data:`ACCEPTED_BY`), so that a green ``check`` with the compile's options means it
+    compiles."""
+    option = ACCEPTED_BY.get(finding.code)
+    if option is None or finding.severity != "violation" or not getattr(config, option[0]):
+        return finding
+    return dataclasses.replace(finding, severity="note", message=f"{finding.message} ({option[1]})")
+
+
+def _random_inputs(graph: Graph, steps: int, samples: int, ctx: PassContext) -> np.ndarray:
+    from snncompile.data.samples import sample_inputs
+    from snncompile.frontend.simulate import time_major_inputs
+    from snncompile.ir.types import DTYPES
+
+    x = sample_inputs(graph.inputs[0].type.shape, samples=samples, seed=ctx.config.seed)
+    dtype = DTYPES[graph.inputs[0].type.dtype]
+    return np.asarray(time_major_inputs(graph, x.astype(dtype), steps))
+
+
+def _measure(
     graph: Graph,
     inputs: np.ndarray,
-    *,
-    model: str | None = None,
-    chunk: int = 8,
-    on_chunk: Callable[[int], None] | None = None,
-    convention: str = "paper",
+    model: str,
+    chunk: int,
+    on_chunk: Callable[[int], None] | None,
+    ctx: PassContext,
+    convention: str,
 ) -> ComplianceReport:
-    """Analyse ``graph`` and measure it on ``inputs`` (``[T, B, *input_shape]``).
-
-    Samples run ``chunk`` at a time and statistics accumulate step by step, so memory stays
-    at one step of one chunk however many samples are measured; ``on_chunk(n)`` is called
-    after each chunk with its sample count (a progress bar). ``convention`` (one of
-    :data:`~snncompile.report.energy.CONVENTIONS`) is the one the reports show first.
-    """
-    if convention not in CONVENTIONS:
+    if not any(node.op in NEURON_OPS for node in graph.nodes):
         raise error(
-            "EN101",
-            f"unknown counting convention {convention!r}; choose one of {', '.join(CONVENTIONS)}",
+            "SD101",
+            f"@{graph.name} has no spiking neurons ({len(graph.nodes)} nodes); there is "
+            "nothing to put on a neuromorphic chip",
+            node=f"@{graph.name}",
         )
-    ctx = PassContext()
-    manager = PassManager([FoldBatchNorm(), FoldScales(), AnalyzeSpikeDomain(), PartitionHost()])
-    result = manager.run(graph, ctx)
-    folded = result.graph
-    parts = partition(folded)
-    found = list(findings(folded, parts))
+    flows = analyze(graph)
+    if "spike-domains" not in ctx.properties:  # the report shows each value's domain
+        graph = graph.copy()
+        for value in graph.values():
+            value.type = value.type.with_domain(flows[value.name].domain)
+    parts = partition(graph)
+    found = [accepted(f, ctx.config) for f in findings(graph, parts)]
     counter = OperationCounter(
-        folded, analyze(folded), {node.name: parts.where(node.name) for node in folded.nodes}
+        graph, flows, {node.name: parts.where(node.name) for node in graph.nodes}
     )
-    neuron_nodes = [node for node in folded.nodes if has_trait(node, Trait.NEURON)]
+    neuron_nodes = [node for node in graph.nodes if node.op in NEURON_OPS]
     counter.watch([node.output.name for node in neuron_nodes])
     for start in range(0, inputs.shape[1], chunk):
         batch = inputs[:, start : start + chunk]
         counter.start_batch(batch.shape[1])
-        run_layerwise(folded, [batch], observer=counter.observe)
+        run_layerwise(graph, [batch], observer=counter.observe)
         if on_chunk is not None:
             on_chunk(batch.shape[1])
     energy = dataclasses.replace(counter.report(), convention=convention)
@@ -147,10 +228,38 @@ def check_graph(
         )
         for node in neuron_nodes
     )
-    found.extend(activity_findings(folded, neurons, samples))
-    return ComplianceReport(
-        model or graph.name, folded, tuple(found), parts, neurons, energy, result.timings
+    found.extend(activity_findings(graph, neurons, samples))
+    return ComplianceReport(model, graph, tuple(found), parts, neurons, energy, tuple(ctx.timings))
+
+
+def check_graph(
+    graph: Graph,
+    inputs: np.ndarray,
+    *,
+    model: str | None = None,
+    chunk: int = 8,
+    on_chunk: Callable[[int], None] | None = None,
+    config: CompileConfig | None = None,
+    convention: str = "paper",
+) -> ComplianceReport:
+    """Analyse ``graph`` and measure it on ``inputs`` (``[T, B, *input_shape]``): the ``check``
+    pipeline (:func:`snncompile.pipelines.check_pipeline`), run by the driver with ``config``
+    (its ``expand_sew`` and ``allow_host_ops`` accept the findings a compile would accept).
+
+    Samples run ``chunk`` at a time and statistics accumulate step by step, so memory stays
+    at one step of one chunk however many samples are measured; ``on_chunk(n)`` is called
+    after each chunk with its sample count (a progress bar). ``convention`` (one of
+    :data:`~snncompile.report.energy.CONVENTIONS`) is the one the reports show first.
+    """
+    from snncompile.driver import run_pipeline
+    from snncompile.pipelines import check_pipeline
+
+    passes = check_pipeline(
+        inputs, model=model, chunk=chunk, on_chunk=on_chunk, convention=convention
     )
+    _, ctx = run_pipeline(graph, passes, config)
+    report: ComplianceReport = ctx.reports[MeasureCompliance.name]
+    return report
 
 
 def activity_findings(graph: Graph, neurons: Sequence[NeuronStats], samples: int) -> list[Finding]:

@@ -46,6 +46,7 @@ k sources costs ``k`` times the weights and ``mean(value) · T · FLOPs`` ACs.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -214,6 +215,8 @@ def _weight_uses(node: Node, x: np.ndarray) -> float:
     mask = x != 0
     if node.op == "linear":
         return float(np.count_nonzero(mask)) * int(node.attrs.weight.shape[0])
+    if node.op == "projection":  # a network graph (netx, text IR): its synapses, unit weights
+        return _projection_uses(node, mask)
     if node.op != "conv2d":
         raise error(
             "IR102", f"no synaptic-event rule for the weighted op {node.op!r}", node=node.name
@@ -227,6 +230,23 @@ def _weight_uses(node: Node, x: np.ndarray) -> float:
     ones = torch.ones((1, 1, *(int(k) for k in a.weight.shape[2:])), dtype=torch.float32)
     taps = F.conv2d(per_pixel, ones, None, a.stride, a.padding, a.dilation)
     return float(taps.double().sum()) * (c_out // a.groups)
+
+
+def _projection_uses(node: Node, mask: np.ndarray) -> float:
+    """Events of a projection: ``Σ P_1(mask)``, its synapses with every weight 1 (no bias,
+    exponent or gain) applied to the non-zero pattern of its source, so each non-zero source
+    element counts once per synapse leaving it (padding taps excluded, as for ``conv2d``)."""
+    from snncompile.ir.ops.network import project
+
+    a = node.attrs
+    unit = dataclasses.replace(
+        a,
+        weight=None if a.weight is None else np.ones_like(a.weight),
+        bias=None,
+        weight_exp=0,
+        gain=1,
+    )
+    return float(np.sum(project(unit, mask.astype(np.float64))))
 
 
 def _product_events(a: np.ndarray, b: np.ndarray, op: str) -> float:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from snncompile.report.models import conventions, energy_models
-from snncompile.targets.sim.perf import LOIHI1_ENERGY
+from snncompile.targets.sim.perf import DEFAULT_ENERGY
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -235,7 +235,7 @@ def _ops_table(report: ComplianceReport) -> str:
     for finding in report.findings:
         codes.setdefault(finding.node, []).append(finding.code)
     rows = []
-    e_synop = LOIHI1_ENERGY.e_synop_pj
+    e_synop = DEFAULT_ENERGY.e_synop_pj
     for c in report.energy.layers:
         classes = [c.partition.replace("_", "-")]
         chip = _energy((c.event_acs + c.event_macs) * e_synop) if c.partition == "chip" else "host"
@@ -371,7 +371,7 @@ def compliance_html(report: ComplianceReport) -> str:
         verdict = (
             '<div id="verdict" class="verdict ok"><strong>Spike-driven.</strong> Every synaptic '
             "op on the chip is driven by binary spikes: accumulates (ACs) only"
-            + (f", with {notes} other finding(s) below." if notes else ".")
+            + (f", with {notes} other finding{'' if notes == 1 else 's'} below." if notes else ".")
             + "</div>"
         )
     else:

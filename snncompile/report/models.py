@@ -84,10 +84,10 @@ def _activity(report: EnergyReport, partition: str | None = None) -> dict[str, f
 def conventions(report: EnergyReport) -> dict[str, dict[str, Any]]:
     """The totals of the ``paper``, ``events`` and ``chip`` counting conventions."""
     from snncompile.report.energy import E_AC_PJ, E_MAC_PJ
-    from snncompile.targets.sim.perf import LOIHI1_ENERGY
+    from snncompile.targets.sim.perf import DEFAULT_ENERGY
 
     chip = _activity(report, "chip")
-    m = LOIHI1_ENERGY
+    m = DEFAULT_ENERGY
     return {
         "paper": {
             "mac_ops": report.mac_ops,
@@ -122,7 +122,7 @@ def conventions(report: EnergyReport) -> dict[str, dict[str, Any]]:
 
 def energy_models(report: EnergyReport, memory: MemoryModel = MEMORY_45NM) -> dict[str, Any]:
     """Every energy model's figure (µJ per inference) with its source, and why they differ."""
-    from snncompile.targets.sim.perf import LOIHI1_ENERGY
+    from snncompile.targets.sim.perf import DEFAULT_ENERGY
 
     conv = conventions(report)
     total = _activity(report)
@@ -138,8 +138,8 @@ def energy_models(report: EnergyReport, memory: MemoryModel = MEMORY_45NM) -> di
     explanation = (
         f"The 45 nm compute figure ({compute:.3g} µJ) prices only the arithmetic of the "
         f"synaptic ops (4.6 pJ per MAC, 0.9 pJ per AC); the chip model ({chip:.3g} µJ, "
-        f"{ratio:.3g}x) prices every synaptic event at {LOIHI1_ENERGY.e_synop_pj} pJ and every "
-        f"neuron update, silent ones included, at {LOIHI1_ENERGY.e_neuron_update_pj} pJ on the "
+        f"{ratio:.3g}x) prices every synaptic event at {DEFAULT_ENERGY.e_synop_pj} pJ and every "
+        f"neuron update, silent ones included, at {DEFAULT_ENERGY.e_neuron_update_pj} pJ on the "
         f"chip partition only; the memory model ({memory_uj:.3g} µJ) adds the SRAM traffic the "
         "compute figure leaves out."
     )
@@ -158,11 +158,11 @@ def energy_models(report: EnergyReport, memory: MemoryModel = MEMORY_45NM) -> di
         },
         "chip": {
             "energy_uj": chip,
-            "source": LOIHI1_ENERGY.name,
+            "source": DEFAULT_ENERGY.name,
             "constants_pj": {
-                "synaptic_event": LOIHI1_ENERGY.e_synop_pj,
-                "neuron_update": LOIHI1_ENERGY.e_neuron_update_pj,
-                "spike": LOIHI1_ENERGY.e_spike_pj,
+                "synaptic_event": DEFAULT_ENERGY.e_synop_pj,
+                "neuron_update": DEFAULT_ENERGY.e_neuron_update_pj,
+                "spike": DEFAULT_ENERGY.e_spike_pj,
             },
         },
         "explanation": explanation,

@@ -141,4 +141,6 @@ def render_compliance(report: ComplianceReport, console: Console | None = None) 
     if report.spike_driven:
         console.print("[green]verdict: the chip partition is spike-driven[/green]")
     else:
-        console.print(f"[red]verdict: NOT spike-driven ({len(report.violations)} violations)[/red]")
+        count = len(report.violations)
+        noun = "violation" if count == 1 else "violations"
+        console.print(f"[red]verdict: NOT spike-driven ({count} {noun})[/red]")

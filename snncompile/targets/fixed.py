@@ -1,10 +1,11 @@
 """The ``fixed`` target: the quantized tensor IR, Loihi's integer arithmetic as text.
 
-Pipeline: ``fold-batchnorm``, ``fold-scales``, ``lower-residuals``, ``decompose-attention``,
-``quantize-fixed-point``, ``balance-delays``. The output is the pipelined integer network: its
-layerwise run is what the chip computes, the model's output appearing ``depth`` steps late
-(``snncompile run --backend fixed`` runs it); the reference simulator and Lava must equal it
-bit for bit (``docs/lowering.md``).
+Pipeline (:func:`snncompile.pipelines.fixed_pipeline`): ``fold-batchnorm``, ``fold-scales``,
+``lower-residuals``, ``decompose-attention``, ``quantize-fixed-point``, ``balance-delays``. The
+output is the pipelined integer network, headed by the T and input shape it was compiled with
+(:mod:`snncompile.frontend.recorded`): its layerwise run is what the chip computes, the model's
+output appearing ``depth`` steps late; the reference simulator and Lava must equal it bit for
+bit (``docs/lowering.md``).
 """
 
 from __future__ import annotations
@@ -15,44 +16,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from snncompile.chip import DEFAULT_CHIP, get_chip
 from snncompile.config import CompileConfig
 from snncompile.fileio import write_text
+from snncompile.frontend.recorded import header
 from snncompile.ir.graph import Graph
 from snncompile.ir.printer import print_graph
-from snncompile.passes.balance_delays import BalanceDelays
-from snncompile.passes.decompose_attention import DecomposeAttention
-from snncompile.passes.fold_batchnorm import FoldBatchNorm
-from snncompile.passes.fold_scales import FoldScales
-from snncompile.passes.lower_residuals import LowerResiduals
 from snncompile.passes.manager import Pass, PassContext
-from snncompile.passes.quantize import QuantizeFixedPoint
+from snncompile.pipelines import fixed_pipeline, quantize_passes
 from snncompile.targets.base import Emitted
 
 __all__ = ["FixedTarget", "quantize_passes"]
 
 
-def quantize_passes() -> list[Pass]:
-    """From the traced IR to the layerwise integer reference."""
-    return [
-        FoldBatchNorm(),
-        FoldScales(),
-        LowerResiduals(),
-        DecomposeAttention(),
-        QuantizeFixedPoint(),
-    ]
-
-
 @dataclass(frozen=True)
 class FixedTarget:
-    """Quantize to Loihi's formats and print the integer IR (and its report)."""
+    """Quantize to the chip's formats and print the integer IR (and its report)."""
 
     name: str = "fixed"
     limits: Mapping[str, int] = field(
-        default_factory=lambda: MappingProxyType({"weight_bits": 8, "state_bits": 24})
+        default_factory=lambda: MappingProxyType(
+            {
+                "weight_bits": get_chip(DEFAULT_CHIP).weights.bits,
+                "state_bits": get_chip(DEFAULT_CHIP).neuron.voltage_bits,
+            }
+        )
     )
 
     def pipeline(self, config: CompileConfig) -> list[Pass]:
-        return [*quantize_passes(), BalanceDelays()]
+        return fixed_pipeline(config)
 
     def emit(
         self, graph: Graph, config: CompileConfig, ctx: PassContext, output: Path | None
@@ -64,7 +56,7 @@ class FixedTarget:
         summary = f"{len(graph.nodes)} nodes, {len(report.get('neurons', {}))} populations"
         summary += f", scales {scales}" if scales else ""
         summary += f", depth {pipeline['depth']}" if "depth" in pipeline else ""
-        text = print_graph(graph)
+        text = header(config.time_steps, config.input_shape) + print_graph(graph)
         if output is None:
             return Emitted(summary, text=text)
         report_path = output.with_suffix(".quantization.json")

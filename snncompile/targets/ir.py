@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 from snncompile.config import CompileConfig
 from snncompile.fileio import write_text
+from snncompile.frontend.recorded import header
 from snncompile.ir.graph import Graph
 from snncompile.ir.printer import print_graph
 from snncompile.passes.dead_code import DeadCode
@@ -31,7 +32,7 @@ class IrTarget:
     def emit(
         self, graph: Graph, config: CompileConfig, ctx: PassContext, output: Path | None
     ) -> Emitted:
-        text = print_graph(graph)
+        text = header(config.time_steps, config.input_shape) + print_graph(graph)
         summary = f"{len(graph.nodes)} nodes"
         if output is None:
             return Emitted(summary, text=text)

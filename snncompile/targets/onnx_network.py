@@ -23,14 +23,17 @@ default domain only) that onnxruntime runs bit for bit like the reference semant
 
   and the projection's output at step ``t`` is the current computed at step ``t - delay``
   (zero before); no ring buffer is needed in the unrolled graph.
-- **population** ``lif``/``and``/``or`` (int64 state ``u``, ``v``, Lava's LIF)::
+- **population** ``lif``/``and``/``or`` (int64 state ``u``, ``v``; the chip model's integer
+  LIF, :class:`snncompile.chip.NeuronArithmetic`, with decay scale ``D``, input shift ``i``,
+  threshold shift ``h``; Loihi 2: Lava's, ``D = 4096``, ``i = h = 6``)::
 
       a = Cast(Round(Σ_p I_p))
-      u = wrap24(trunc(u · (4095 - du) / 4096) + 64·a)     trunc: (x - fmod(x, 4096)) / 4096
-      v = clip(trunc(v · (4096 - dv) / 4096) + u + (bias_mant << bias_exp), ±(2^23 - 1))
-      s = v > vth·64;  v = 0 where s
+      u = limit_u(trunc(u · (D - (du + o)) / D) + 2^i·a)    trunc: (x - fmod(x, D)) / D
+      v = limit_v(trunc(v · (D - dv) / D) + u + (bias_mant << bias_exp))
+      s = v > vth·2^h;  v = 0 where s
 
-  ``wrap24``: ``u - 2^24`` above ``2^23``, ``u + 2^24`` at or below ``-2^23``. ``gated``:
+  ``limit``: wrap (Loihi 2's ``u``: ``u - 2^24`` above ``2^23``, ``u + 2^24`` at or below
+  ``-2^23``) or saturate (Loihi 2's ``v``: ``±(2^23 - 1)``) at the chip's widths. ``gated``:
   ``(Σ_value I + bias_mant) · gate``; ``relay``: ``Σ I + bias_mant``; ``current_sum``: ``Σ I``.
   Before its ``start`` a population outputs 0 and keeps its state at 0.
 
@@ -53,7 +56,6 @@ from onnx import TensorProto, helper, numpy_helper
 from snncompile.config import CompileConfig
 from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph, Node, Value
-from snncompile.ir.loihi import CURRENT_LIMIT, VOLTAGE_LIMIT
 from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.views import View
 from snncompile.passes.manager import Pass, PassContext
@@ -283,56 +285,54 @@ class _PopulationState:
     v: str | None = None
 
 
-def _trunc_4096(w: _Writer, x: str, hint: str) -> str:
-    """``x / 4096`` rounded toward zero on int64: ``(x - fmod(x, 4096)) / 4096``."""
-    k = w.const("k4096", 4096, np.int64)
+def _trunc_div(w: _Writer, x: str, scale: int, hint: str) -> str:
+    """``x / D`` rounded toward zero on int64: ``(x - fmod(x, D)) / D``."""
+    k = w.const(f"k{scale}", scale, np.int64)
     rest = w.op("Mod", [x, k], hint, fmod=1)
     return w.op("Div", [w.op("Sub", [x, rest], hint), k], hint)
 
 
+def _limit(w: _Writer, x: str, mode: str, limit: int, hint: str) -> str:
+    """Wrap into ``(-L, L]`` (``mode == "wrap"``) or saturate at ``±L``."""
+    if mode != "wrap":
+        bounds = [w.const(f"min{limit}", -limit, np.int64), w.const(f"max{limit}", limit, np.int64)]
+        return w.op("Clip", [x, *bounds], hint)
+    span = w.const(f"span{limit}", 2 * limit, np.int64)
+    over = w.op("Greater", [x, w.const(f"lim{limit}", limit, np.int64)], hint)
+    x = w.op("Where", [over, w.op("Sub", [x, span], hint), x], hint)
+    under = w.op("LessOrEqual", [x, w.const(f"nlim{limit}", -limit, np.int64)], hint)
+    return w.op("Where", [under, w.op("Add", [x, span], hint), x], hint)
+
+
 def _lif(w: _Writer, a: PopulationAttrs, current: str, state: _PopulationState, hint: str) -> str:
-    """One step of Lava's LIF on int64 state; returns the spikes (float64)."""
+    """One step of the chip's integer LIF (``snncompile.chip.NeuronArithmetic``; Loihi 2:
+    Lava's) on int64 state; returns the spikes (float64)."""
     neuron = a.neuron()
+    arith = neuron.arithmetic
+    decay_u, decay_v = arith.retained(neuron.du, neuron.dv)
     a_in = w.op("Cast", [w.op("Round", [current], hint)], hint, to=TensorProto.INT64)
     if state.u is None:
         state.u = state.v = w.op("Sub", [a_in, a_in], hint)
     assert state.u is not None and state.v is not None
-    limit = CURRENT_LIMIT
-    u = w.op(
-        "Add",
-        [
-            _trunc_4096(
-                w, w.op("Mul", [state.u, w.const("du", 4095 - neuron.du, np.int64)], hint), hint
-            ),
-            w.op("Mul", [a_in, w.const("k64", 64, np.int64)], hint),
-        ],
-        hint,
+    scaled = w.op(
+        "Mul", [a_in, w.const(f"k{arith.input_scale}", arith.input_scale, np.int64)], hint
     )
-    over = w.op("Greater", [u, w.const("lim", limit, np.int64)], hint)
-    u = w.op("Where", [over, w.op("Sub", [u, w.const("lim2", 2 * limit, np.int64)], hint), u], hint)
-    under = w.op("LessOrEqual", [u, w.const("nlim", -limit, np.int64)], hint)
-    u = w.op(
-        "Where", [under, w.op("Add", [u, w.const("lim2", 2 * limit, np.int64)], hint), u], hint
-    )
+    u_decayed = w.op("Mul", [state.u, w.const("du", decay_u, np.int64)], hint)
+    u = w.op("Add", [_trunc_div(w, u_decayed, arith.scale, hint), scaled], hint)
+    if arith.current_overflow == "wrap":
+        u = _limit(w, u, "wrap", arith.current_limit, hint)
+    else:
+        u = _limit(w, u, "saturate", arith.current_limit - 1, hint)
+    v_decayed = w.op("Mul", [state.v, w.const("dv", decay_v, np.int64)], hint)
+    v = w.op("Add", [_trunc_div(w, v_decayed, arith.scale, hint), u], hint)
     bias = np.asarray(neuron.bias(), dtype=np.int64)
-    v = w.op(
-        "Add",
-        [
-            _trunc_4096(
-                w, w.op("Mul", [state.v, w.const("dv", 4096 - neuron.dv, np.int64)], hint), hint
-            ),
-            u,
-        ],
-        hint,
-    )
     if np.any(bias != 0):
         v = w.op("Add", [v, w.const(f"{hint}.bias", bias, np.int64)], hint)
-    v = w.op(
-        "Clip",
-        [v, w.const("vmin", -VOLTAGE_LIMIT, np.int64), w.const("vmax", VOLTAGE_LIMIT, np.int64)],
-        hint,
-    )
-    threshold = np.asarray(neuron.vth, dtype=np.int64) << 6
+    if arith.voltage_overflow == "wrap":
+        v = _limit(w, v, "wrap", arith.voltage_limit + 1, hint)
+    else:
+        v = _limit(w, v, "saturate", arith.voltage_limit, hint)
+    threshold = arith.threshold(np.asarray(neuron.vth, dtype=np.int64))
     spikes = w.op("Greater", [v, w.const(f"{hint}.vth", threshold, np.int64)], hint)
     state.u = u
     state.v = w.op("Where", [spikes, w.const("i0", 0, np.int64), v], hint)

@@ -86,4 +86,6 @@ def test_target_ir_writes_the_traced_model(tmp_path: Path) -> None:
     out = tmp_path / "sdt.snnir"
     assert main([str(EXAMPLES / "sdt.pt"), "--target", "ir", "-o", str(out)]) == 0
     text = out.read_text()
-    assert text.startswith("graph @sdt stage=tensor {") and "lif(" in text
+    header, _, graph = text.partition("\n")
+    assert header == "# snncompile: time_steps=4 input_shape=1,16,16"  # T and shape recorded
+    assert graph.startswith("graph @sdt stage=tensor {") and "lif(" in text

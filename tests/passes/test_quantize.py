@@ -15,7 +15,6 @@ from snncompile.frontend.load import load_model, to_graph
 from snncompile.frontend.simulate import simulate
 from snncompile.ir.attrs import NoAttrs
 from snncompile.ir.graph import Graph, GraphBuilder
-from snncompile.ir.loihi import effective_weights
 from snncompile.ir.ops.tensor import BatchNormAttrs, ConstAttrs, LifAttrs, LinearAttrs
 from snncompile.ir.types import TensorType
 from snncompile.passes.decompose_attention import DecomposeAttention
@@ -24,6 +23,7 @@ from snncompile.passes.fold_scales import FoldScales
 from snncompile.passes.lower_residuals import LowerResiduals
 from snncompile.passes.manager import PassContext, PassManager
 from snncompile.passes.quantize import QuantizeFixedPoint
+from snncompile.targets.loihi.arch import effective_weights
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "digits"
 PREPARED = ["batchnorm-folded", "scales-folded", "residuals-lowered", "attention-decomposed"]

@@ -124,7 +124,7 @@ def test_memory_and_chip_models_by_hand() -> None:
     """Memory traffic and chip energy of a tiny network, recomputed from its recorded values."""
     from snncompile.report.energy import OperationCounter
     from snncompile.report.models import MEMORY_45NM, conventions, energy_models
-    from snncompile.targets.sim.perf import LOIHI1_ENERGY
+    from snncompile.targets.sim.perf import DEFAULT_ENERGY
 
     b = GraphBuilder("g")
     x = b.input("x", TensorType((5,), "f64"))
@@ -156,7 +156,7 @@ def test_memory_and_chip_models_by_hand() -> None:
     chip = conventions(report)["chip"]
     assert (chip["synaptic_events"], chip["neuron_updates"]) == (events, updates)
     assert chip["spikes"] == pytest.approx(spikes)
-    e = LOIHI1_ENERGY
+    e = DEFAULT_ENERGY
     assert models["chip"]["energy_uj"] == pytest.approx(
         1e-6 * (23.6 * events + 52.0 * updates + 1.7 * spikes)
     )

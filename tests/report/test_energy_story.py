@@ -17,7 +17,7 @@ from snncompile.ir.ops import Trait, has_trait
 from snncompile.report.compliance import ComplianceReport, check_graph
 from snncompile.report.html import compliance_html
 from snncompile.report.terminal import render_compliance
-from snncompile.targets.sim.perf import LOIHI1_ENERGY
+from snncompile.targets.sim.perf import DEFAULT_ENERGY
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "digits"
 
@@ -59,7 +59,7 @@ def test_json_carries_every_convention_and_labelled_models() -> None:
     assert models["compute_45nm"]["energy_uj"] == pytest.approx(energy["energy_mj"] * 1e3)
     assert "Horowitz" in models["compute_45nm"]["source"]
     assert "Lemaire" in models["memory"]["source"]
-    assert models["chip"]["source"] == LOIHI1_ENERGY.name
+    assert models["chip"]["source"] == DEFAULT_ENERGY.name
     assert models["chip"]["energy_uj"] > models["compute_45nm"]["energy_uj"]
     assert "prices only the arithmetic" in models["explanation"]
     json.dumps(energy)

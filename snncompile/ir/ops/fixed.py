@@ -1,21 +1,22 @@
-"""Quantized tensor ops: Loihi's integer neuron and the shift of a projection's sum.
+"""Quantized tensor ops: the chip's integer neuron and the shift of a projection's sum.
 
 After ``quantize-fixed-point`` the tensor IR carries integer values (stored in float64 arrays,
-exact below 2^53) and these ops, whose kernels are Lava's bit-accurate arithmetic
-(:mod:`snncompile.ir.loihi`). This quantized tensor IR is the integer reference that the
-reference simulator and Lava must equal bit for bit.
+exact below 2^53) and these ops, whose kernels are the chip model's integer arithmetic
+(:class:`snncompile.chip.NeuronArithmetic`; the chip is named by the op's ``chip`` attribute).
+This quantized tensor IR is the integer reference that the reference simulator and the target
+(Lava for Loihi 2) must equal bit for bit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from snncompile.chip import DEFAULT_CHIP, LifNeuron, get_chip, shift
 from snncompile.ir import counts, domains
 from snncompile.ir.attrs import Array, NoAttrs, OpAttrs
-from snncompile.ir.loihi import LifFixed, shift
 from snncompile.ir.ops.base import OpDef, ShapeError, State, Trait
 from snncompile.ir.types import TensorType
 
@@ -26,8 +27,9 @@ TENSOR = frozenset({"tensor"})
 
 @dataclass(frozen=True, eq=False)
 class LifFixedAttrs(OpAttrs):
-    """Lava's LIF in its own units: ``du`` (0..4095), ``dv`` (0..4096), threshold mantissa
-    ``vth`` (spike iff ``v > vth << 6``), bias ``bias_mant << bias_exp`` (per neuron or none).
+    """The chip's integer LIF in its register units (``chip``, default the default chip):
+    decays ``du``, ``dv`` (fractions of the chip's decay scale ``D``), threshold mantissa
+    ``vth`` (spike iff ``v > vth << h``), bias ``bias_mant << bias_exp`` (per neuron or none).
 
     ``vth_map`` gives per-neuron thresholds (one Lava LIF process has one ``vth``: the lowering
     splits a population by threshold). ``start`` gates the population in a pipeline: before step
@@ -41,10 +43,11 @@ class LifFixedAttrs(OpAttrs):
     bias_exp: int = 0
     vth_map: Array | None = None
     start: int = 0
+    chip: str = field(default=DEFAULT_CHIP, metadata={"elide_default": True})
 
-    def neuron(self) -> LifFixed:
+    def neuron(self) -> LifNeuron:
         bias = 0 if self.bias_mant is None else self.bias_mant.astype(np.int64)
-        return LifFixed(self.du, self.dv, self.vth, bias, self.bias_exp)
+        return get_chip(self.chip).lif(self.du, self.dv, self.thresholds(), bias, self.bias_exp)
 
     def thresholds(self) -> np.ndarray:
         """Per-neuron threshold mantissas (``vth_map``, else ``vth`` everywhere)."""
@@ -55,8 +58,9 @@ class LifFixedAttrs(OpAttrs):
 
 def _infer_lif_fixed(types: Sequence[TensorType], a: LifFixedAttrs) -> tuple[TensorType, ...]:
     (x,) = types
-    if not 0 <= a.du <= 4095 or not 0 <= a.dv <= 4096:
-        raise ShapeError(f"lif_fixed decays must be du in 0..4095, dv in 0..4096: {a.du}, {a.dv}")
+    problem = get_chip(a.chip).neuron.check_decays(a.du, a.dv)
+    if problem is not None:
+        raise ShapeError(f"lif_fixed {problem}")
     if a.bias_mant is not None and a.bias_mant.shape not in ((), x.shape):
         raise ShapeError(f"lif_fixed bias shape {a.bias_mant.shape} != neuron shape {x.shape}")
     return (TensorType(x.shape, x.dtype),)
@@ -74,11 +78,12 @@ def _lif_fixed_state(a: LifFixedAttrs, types: Sequence[TensorType], batch: int) 
 def _lif_fixed(
     a: LifFixedAttrs, xs: Sequence[np.ndarray], state: State | None
 ) -> tuple[np.ndarray]:
-    """Lava's ``PyLifModelBitAcc`` step (see :mod:`snncompile.ir.loihi`)::
+    """The chip's integer LIF step (:class:`snncompile.chip.NeuronArithmetic`; Loihi 2:
+    Lava's ``PyLifModelBitAcc``)::
 
-    u = wrap24(trunc(u · (4096 - (du + 1)) / 4096) + (a << 6))
-    v = clip24(trunc(v · (4096 - dv) / 4096) + u + (bias_mant << bias_exp))
-    s = v > vth << 6;  v = 0 where s
+    u = limit_u(trunc(u · (D - (du + o)) / D) + (a << i))
+    v = limit_v(trunc(v · (D - dv) / D) + u + (bias_mant << bias_exp))
+    s = v > vth << h;  v = 0 where s
     """
     assert state is not None
     x = xs[0]
@@ -86,10 +91,7 @@ def _lif_fixed(
     state["step"] = np.asarray(step + 1)
     if step < a.start:  # gated: the population's data has not arrived yet
         return (np.zeros_like(x),)
-    neuron = a.neuron()
-    if a.vth_map is not None:
-        neuron = LifFixed(neuron.du, neuron.dv, a.thresholds(), neuron.bias_mant, neuron.bias_exp)
-    spikes = neuron.step(state["u"], state["v"], np.rint(x).astype(np.int64))
+    spikes = a.neuron().step(state["u"], state["v"], np.rint(x).astype(np.int64))
     return (spikes.astype(x.dtype),)
 
 

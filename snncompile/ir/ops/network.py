@@ -24,16 +24,18 @@ projection costs one step (``delay >= 1``) and populations are gated until their
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from snncompile.chip import DEFAULT_CHIP, ChipModel, LifNeuron, get_chip, shift
+from snncompile.diagnostics import error
 from snncompile.ir import counts, domains
 from snncompile.ir.attrs import Array, OpAttrs
-from snncompile.ir.loihi import LifFixed, shift
+from snncompile.ir.graph import Graph
 from snncompile.ir.ops.base import OpDef, ShapeError, State, Trait
 from snncompile.ir.types import TensorType
 from snncompile.ir.views import View, ViewError, parse_view
@@ -45,6 +47,8 @@ __all__ = [
     "CurrentSumAttrs",
     "PopulationAttrs",
     "ProjectionAttrs",
+    "check_kind",
+    "graph_chip",
 ]
 
 NETWORK = frozenset({"network"})
@@ -59,43 +63,99 @@ PROJECTION_KINDS = ("conv", "dense", "sum")
 
 @dataclass(frozen=True, eq=False)
 class PopulationAttrs(OpAttrs):
-    """A population: ``kind`` (:data:`NEURON_KINDS`) and Lava LIF parameters in Lava's units.
+    """A population: ``kind`` (:data:`NEURON_KINDS`) on ``chip`` (default the default chip).
 
-    ``du`` (0..4095), ``dv`` (0..4096), threshold mantissa ``vth`` (spike iff ``v > vth << 6``;
-    ``vth_map`` per neuron), bias ``bias_mant << bias_exp`` (scalar, per neuron, or any shape
-    that broadcasts to the neurons' shape, e.g. ``[C, 1, 1]`` per channel), and ``start``:
-    the step the population's data first arrives in a pipeline (before it the population holds
-    ``u = v = 0`` and does not spike). ``gated`` populations take the value projections first
-    and the gate projection last; their ``bias_mant`` is added to the value and the LIF
-    parameters are ignored.
+    Integer LIF parameters (``lif``, ``and``, ``or``) in the chip's register units
+    (:class:`snncompile.chip.NeuronArithmetic` maps them to its step): decays ``du``, ``dv``
+    (``none``: no memory, the chip's own value for that), threshold mantissa ``vth`` (spike iff
+    ``v > vth << h``; ``vth_map`` per neuron), bias ``bias_mant << bias_exp`` (scalar, per
+    neuron, or any shape that broadcasts to the neurons' shape, e.g. ``[C, 1, 1]`` per
+    channel), and ``start``: the step the population's data first arrives in a pipeline (before
+    it the population holds ``u = v = 0`` and does not spike). ``gated`` and ``relay``
+    populations are graded, not LIF: ``bias_mant`` is added to their value and the LIF
+    parameters must keep their defaults (:func:`check_kind`).
     """
 
     kind: str
-    du: int = 4095
-    dv: int = 4096
+    du: int | None = None
+    dv: int | None = None
     vth: int = 0
     bias_mant: Array | None = None
     bias_exp: int = 0
     vth_map: Array | None = None
     start: int = 0
+    chip: str = field(default=DEFAULT_CHIP, metadata={"elide_default": True})
 
-    def neuron(self) -> LifFixed:
+    @property
+    def chip_model(self) -> ChipModel:
+        return get_chip(self.chip)
+
+    def thresholds(self) -> np.ndarray:
+        """Per-neuron threshold mantissas (``vth_map``, else ``vth``)."""
+        if self.vth_map is None:
+            return np.asarray(self.vth, dtype=np.int64)
+        return self.vth_map.astype(np.int64)
+
+    def neuron(self) -> LifNeuron:
         bias = 0 if self.bias_mant is None else self.bias_mant.astype(np.int64)
-        vth = self.vth if self.vth_map is None else self.vth_map.astype(np.int64)
-        return LifFixed(self.du, self.dv, vth, bias, self.bias_exp)
+        return self.chip_model.lif(self.du, self.dv, self.thresholds(), bias, self.bias_exp)
+
+
+def check_kind(a: PopulationAttrs, n_inputs: int) -> str | None:
+    """Kind-specific validation of a population, in one place: why ``a`` is invalid, or None.
+
+    - every kind: the chip hosts it, ``kind`` is known;
+    - ``lif``: decays within the chip's registers;
+    - ``and`` / ``or``: memoryless (no ``u``/``v`` kept), no bias, ``vth`` 1 / 0;
+    - ``gated``: at least a value and a gate input; ``gated``/``relay``: no LIF parameters.
+    """
+    if a.kind not in NEURON_KINDS:
+        return f"population kind {a.kind!r} is not one of {', '.join(NEURON_KINDS)}"
+    chip = a.chip_model
+    if not chip.can_host(a.kind):
+        return f"chip {chip.name} cannot host {a.kind} populations"
+    arithmetic = chip.neuron
+    if a.kind in ("lif", "and", "or"):
+        problem = arithmetic.check_decays(a.du, a.dv)
+        if problem is not None:
+            return f"population {problem}"
+    if a.kind in ("and", "or"):
+        if not arithmetic.memoryless(a.du, a.dv) or a.vth_map is not None:
+            return f"an {a.kind} population keeps no state and has one threshold"
+        if a.vth != (1 if a.kind == "and" else 0) or a.bias_mant is not None:
+            return f"an {a.kind} population has vth={1 if a.kind == 'and' else 0} and no bias"
+    if a.kind in ("gated", "relay"):
+        if a.du is not None or a.dv is not None or a.vth or a.vth_map is not None:
+            return f"a {a.kind} population is graded: it takes no LIF parameters"
+        if a.kind == "gated" and n_inputs < 2:
+            return f"a gated population takes a value and a gate, got {n_inputs} inputs"
+    return None
+
+
+def graph_chip(graph: Graph) -> str:
+    """The chip a network graph's populations run on (the default chip if it has none).
+
+    Raises:
+        SnnCompileError: NW903 when populations name different chips.
+    """
+    chips = {n.attrs.chip for n in graph.nodes if n.op == "population"}
+    if len(chips) > 1:
+        raise error(
+            "NW903",
+            f"@{graph.name} mixes populations of chips {', '.join(sorted(chips))}",
+            node=f"@{graph.name}",
+        )
+    return chips.pop() if chips else DEFAULT_CHIP
 
 
 def _infer_population(types: Sequence[TensorType], a: PopulationAttrs) -> tuple[TensorType, ...]:
-    if a.kind not in NEURON_KINDS:
-        raise ShapeError(f"population kind {a.kind!r} is not one of {', '.join(NEURON_KINDS)}")
+    problem = check_kind(a, len(types))
+    if problem is not None:
+        raise ShapeError(problem)
     shape = types[0].shape
     for t in types[1:]:
         if t.shape != shape:
             raise ShapeError(f"population inputs differ in shape: {shape} vs {t.shape}")
-    if a.kind == "gated" and len(types) < 2:
-        raise ShapeError(f"a gated population takes a value and a gate, got {len(types)} inputs")
-    if not 0 <= a.du <= 4095 or not 0 <= a.dv <= 4096:
-        raise ShapeError(f"population decays must be du in 0..4095, dv in 0..4096: {a.du}, {a.dv}")
     for name, array in (("bias_mant", a.bias_mant), ("vth_map", a.vth_map)):
         if array is not None and not _broadcasts_to(array.shape, shape):
             raise ShapeError(
@@ -123,11 +183,11 @@ def _population(
 ) -> tuple[np.ndarray]:
     """One step of the population on its summed input ``a = Σ_p I_p`` (integers)::
 
-    lif, and, or:  Lava's LIF (``snncompile.ir.loihi``) on ``a``
-                   u = wrap24(trunc(u·(4096-(du+1))/4096) + (a << 6))
-                   v = clip24(trunc(v·(4096-dv)/4096) + u + (bias_mant << bias_exp))
-                   s = v > vth << 6;  v = 0 where s
-                   (and: du=4095, dv=4096, vth=1: s = [a >= 2]; or: vth=0: s = [a >= 1])
+    lif, and, or:  the chip's integer LIF (``snncompile.chip.NeuronArithmetic``) on ``a``
+                   u = limit_u(trunc(u·(D-(du+o))/D) + (a << i))
+                   v = limit_v(trunc(v·(D-dv)/D) + u + (bias_mant << bias_exp))
+                   s = v > vth << h;  v = 0 where s
+                   (and: no memory, vth=1: s = [a >= 2]; or: vth=0: s = [a >= 1])
     gated:         y = (Σ_value I_p + bias_mant) · I_gate    (the gate is the last input; a
                    graded payload, zero when the gate is silent)
     relay:         y = Σ_p I_p + bias_mant                   (a graded payload)
@@ -162,7 +222,9 @@ class ProjectionAttrs(OpAttrs):
     channel for conv/dense); ``weight_exp`` shifts the sum; ``pre``/``post`` are view programs
     (:mod:`snncompile.ir.views`); ``delay`` is the latency in steps (0 in the layerwise network,
     one per hop and more where paths are balanced in the pipelined one); ``graded``: the source
-    sends integer payloads (gated neurons, host currents) instead of binary spikes.
+    sends integer payloads (gated neurons, host currents) instead of binary spikes; ``start``:
+    the step its source's data first arrives (set once by ``pipeline-delays``, read by the
+    simulator; 0 in the layerwise network).
     """
 
     kind: str
@@ -179,6 +241,7 @@ class ProjectionAttrs(OpAttrs):
     dilation: tuple[int, ...] = (1, 1)
     groups: int = 1
     graded: bool = False
+    start: int = field(default=0, metadata={"elide_default": True})
 
     @cached_property
     def pre_view(self) -> View:

@@ -13,8 +13,25 @@ already chosen multiprocessing start method: it calls ``mp.set_start_method('for
 which raises "context has already been set" when anything (tqdm's lock, for one) touched
 multiprocessing before; the hook adds ``force=True``.
 
-The hook only acts on these two modules (the first only on Python >= 3.11) and leaves a source
-untouched when its pattern is absent (a fixed Lava), so it is a no-op where Lava imports cleanly.
+On numpy >= 2 (measured with numpy 2.4 against the whole Lava test suite; docs/install.md) two
+more rewrites make Lava run as it does on numpy 1.26:
+
+- ``lava/magma/core/process/ports/ports.py`` reshapes port data with
+  ``ft.partial(np.reshape, newshape=...)``; numpy 2.4 removed the ``newshape`` keyword, so every
+  reshaping connection (Conv/flatten into Dense) failed inside a Lava child process. The hook
+  passes the shape positionally (``np.reshape(a, shape)`` means the same in numpy 1 and 2).
+- ``lava/lib/dl/netx/hdf5.py`` calls ``int(layer_config['weight'])`` (and ``'bias'``) on the
+  one-element arrays h5py returns; numpy 2.4 raises "only 0-dimensional arrays can be converted
+  to Python scalars". The hook rewrites them to ``int(np.asarray(...).item())``, which still
+  raises for more than one element, as numpy 1 did.
+
+No other numpy-2 change reaches Lava's fixed-point arithmetic: its integer models compute on
+int32/int64 arrays (NEP 50 changes only mixes with Python or numpy *scalars*), and the Lava
+bit-exactness tests pass unchanged on numpy 2 with these rewrites.
+
+The hook only acts on these modules (var_model only on Python >= 3.11, the numpy rewrites only
+on numpy >= 2) and leaves a source untouched when its pattern is absent (a fixed Lava), so it is
+a no-op where Lava imports cleanly.
 
 If Lava is absent the core package still imports; :func:`require_lava` raises LV501 saying how
 to install it.
@@ -38,13 +55,18 @@ import numpy as np
 from snncompile.diagnostics import error
 
 __all__ = [
+    "NETX_HDF5_MODULE",
+    "NUMPY2",
     "PATCHED_MODULE",
     "PATCH_COUNTS",
+    "PORTS_MODULE",
     "START_METHOD_MODULE",
     "LavaStatus",
     "install_compat_hook",
     "lava_module",
     "lava_status",
+    "patch_netx_int_source",
+    "patch_reshape_source",
     "patch_start_method_source",
     "patch_var_model_source",
     "require_lava",
@@ -55,6 +77,12 @@ __all__ = [
 PATCHED_MODULE = "lava.magma.compiler.var_model"
 #: The Lava module that sets the multiprocessing start method at import.
 START_METHOD_MODULE = "lava.magma.runtime.message_infrastructure.multiprocessing"
+#: The Lava module that reshapes port data with numpy's removed ``newshape`` keyword.
+PORTS_MODULE = "lava.magma.core.process.ports.ports"
+#: The lava-dl module that converts one-element arrays with ``int()``.
+NETX_HDF5_MODULE = "lava.lib.dl.netx.hdf5"
+#: Whether the numpy-2 rewrites apply (numpy >= 2).
+NUMPY2 = int(np.__version__.split(".")[0]) >= 2
 
 _MUTABLE_DEFAULT = re.compile(
     r"^(?P<indent>[ \t]+)(?P<name>\w+)\s*:\s*(?P<type>\w+)\s*=\s*(?P=type)\(\)\s*$",
@@ -91,12 +119,38 @@ def patch_start_method_source(source: str) -> tuple[str, int]:
     return _START_METHOD.subn("mp.set_start_method('fork', force=True)", source)
 
 
+_NEWSHAPE = re.compile(r"ft\.partial\(np\.reshape,\s*newshape=(?P<shape>[\w.]+)\)")
+
+
+def patch_reshape_source(source: str) -> tuple[str, int]:
+    """Rewrite ``ft.partial(np.reshape, newshape=S)`` to pass ``S`` positionally.
+
+    ``np.reshape(a, S)`` is the same call in numpy 1 and 2; the keyword is gone in numpy 2.4.
+    """
+    return _NEWSHAPE.subn(r"(lambda _snnc_s: lambda a: np.reshape(a, _snnc_s))(\g<shape>)", source)
+
+
+_INT_OF_CONFIG = re.compile(r"int\((?P<arg>layer_config\[(['\"])\w+\2\])\)")
+
+
+def patch_netx_int_source(source: str) -> tuple[str, int]:
+    """Rewrite ``int(layer_config['k'])`` to ``int(np.asarray(layer_config['k']).item())``.
+
+    ``item()`` returns the one element of a size-1 array of any rank and raises for more, as
+    ``int()`` did on numpy 1.
+    """
+    return _INT_OF_CONFIG.subn(r"int(np.asarray(\g<arg>).item())", source)
+
+
 def _patches() -> dict[str, Callable[[str], tuple[str, int]]]:
     table: dict[str, Callable[[str], tuple[str, int]]] = {
         START_METHOD_MODULE: patch_start_method_source
     }
     if sys.version_info >= (3, 11):
         table[PATCHED_MODULE] = patch_var_model_source
+    if NUMPY2:
+        table[PORTS_MODULE] = patch_reshape_source
+        table[NETX_HDF5_MODULE] = patch_netx_int_source
     return table
 
 

@@ -12,6 +12,7 @@
       reports/quantization.json   quantize-fixed-point report
       reports/lowering.json       lower-to-network report (populations, synapses, resources)
       reports/pipeline.json       pipeline-delays report (depth, starts, balancing delays)
+      reports/placement.json      place-cores report (cores, chips, per-core use)
       reports/compliance.json     the spike-driven compliance/energy report (``snncompile
       reports/compliance.html     check``) on sample inputs, JSON and HTML
 
@@ -194,14 +195,18 @@ def write_artifact(
     }
     contents: dict[str, bytes] = {name: text.encode("utf-8") for name, text in texts.items()}
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
+    named: dict[str, Any] = dict(arrays)  # numpy 2's stub types keyword arguments as bool
+    np.savez_compressed(buffer, **named)
     contents[WEIGHTS] = buffer.getvalue()
     reports = program.reports
     for name, pass_name in (
         ("quantization", "quantize-fixed-point"),
         ("lowering", "lower-to-network"),
         ("pipeline", "pipeline-delays"),
+        ("placement", "place-cores"),
     ):
+        if name == "placement" and pass_name not in reports:
+            continue
         contents[f"reports/{name}.json"] = _json(reports.get(pass_name, {})).encode("utf-8")
     if compliance is not None:
         from snncompile.report.html import compliance_html
@@ -345,22 +350,18 @@ class LoihiArtifact:
         """Build the Lava processes of one sample of the pipelined program.
 
         Calls :func:`snncompile.targets.loihi.emit.emit` (imported here, so loading needs no
-        Lava) with ``form`` (``stock`` or ``fused``; default: the compile's ``lava_mode``);
+        Lava) with ``form`` (``stock`` or ``fused``; default ``stock``);
         ``inputs``, ``steps`` and ``path`` (the record file) are passed on.
         """
         from snncompile.targets.loihi import emit as emit_module
 
-        return emit_module.emit(
-            self.program, inputs, form=form or self.config.lava_mode, steps=steps, path=path
-        )
+        return emit_module.emit(self.program, inputs, form=form or "stock", steps=steps, path=path)
 
     def run_lava(self, inputs: Any, *, form: str | None = None, steps: int | None = None) -> Any:
         """Run the program in Lava via :func:`snncompile.targets.loihi.run.run_lava`."""
         from snncompile.targets.loihi import run as run_module
 
-        return run_module.run_lava(
-            self.program, inputs, form=form or self.config.lava_mode, steps=steps
-        )
+        return run_module.run_lava(self.program, inputs, form=form or "stock", steps=steps)
 
 
 def _verify_files(root: Path, manifest: dict[str, Any]) -> None:

@@ -319,14 +319,15 @@ class _StockBuilder:
                 if a.vth_map is None
                 else np.broadcast_to(a.vth_map.astype(np.int64), shape).reshape(-1)
             )
+            du, dv = a.chip_model.neuron.decays(a.du, a.dv)
             for k, level in enumerate(np.unique(vth)):
                 idx = np.flatnonzero(vth == level)
                 gated = a.start > 0 and bool(bias[idx].any())
                 proc = self.add(
                     self.lif.LIF(
                         shape=(idx.size,),
-                        du=a.du,
-                        dv=a.dv,
+                        du=du,
+                        dv=dv,
                         vth=int(level),
                         bias_mant=np.zeros(idx.size, np.int64) if gated else bias[idx],
                         bias_exp=bias_exp,

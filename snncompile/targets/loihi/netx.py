@@ -38,6 +38,7 @@ network, or LV505 for a model netx cannot express (attention, residuals, branche
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.views import parse_view
 from snncompile.passes.manager import Pass, PassContext
 from snncompile.targets.base import Emitted
+from snncompile.targets.loihi.arch import require_loihi2
 from snncompile.targets.sim.program import network_passes
 
 __all__ = ["NetxLayer", "NetxTarget", "export_netx", "netx_layers", "run_netx"]
@@ -92,7 +94,8 @@ def _neuron(node: Node) -> dict[str, int]:
         raise _refuse(node, f"a {a.kind!r} population (netx has CUBA LIF neurons only)")
     if a.vth_map is not None:
         raise _refuse(node, "a per-neuron threshold (vth_map)")
-    return {"iDecay": a.du + 1, "vDecay": a.dv, "vThMant": a.vth, "refDelay": 1}
+    du, dv = a.chip_model.neuron.decays(a.du, a.dv)
+    return {"iDecay": du + 1, "vDecay": dv, "vThMant": a.vth, "refDelay": 1}
 
 
 def _population_bias(node: Node) -> np.ndarray:
@@ -114,7 +117,7 @@ def _layer_bias(population: Node, projection: Node) -> np.ndarray | None:
     total = _population_bias(population)
     if p.bias is not None and np.any(p.bias != 0):
         du = population.attrs.du
-        if du != 4095:
+        if not (du is None or du == population.attrs.chip_model.neuron.no_current_memory):
             raise _refuse(
                 projection,
                 f"a synaptic bias into a population with current decay du={du} (netx adds "
@@ -346,6 +349,7 @@ class NetxTarget:
     )
 
     def pipeline(self, config: CompileConfig) -> list[Pass]:
+        require_loihi2(config.chip, "netx")
         return network_passes(pipelined=True)
 
     def emit(
@@ -435,11 +439,26 @@ def run_netx(
         sink = sink_mod.RingBuffer(shape=layer.out.shape, buffer=steps)
         layer.out.connect(sink.a_in)
         sinks.append(sink)
+    from snncompile.interrupt import end_children, handling_signals
+    from snncompile.targets.loihi.errors import RUN_CODE, lava_error
+    from snncompile.targets.loihi.run import child_tracebacks, force_stop
+
     try:
-        net.run(
-            condition=conditions.RunSteps(num_steps=steps),
-            run_cfg=configs.Loihi2SimCfg(select_tag="fixed_pt"),
-        )
-        return [_chw(np.asarray(sink.data.get(), dtype=np.int64)) for sink in sinks]
-    finally:
-        net.stop()
+        with handling_signals():
+            net.run(
+                condition=conditions.RunSteps(num_steps=steps),
+                run_cfg=configs.Loihi2SimCfg(select_tag="fixed_pt"),
+            )
+            spikes = [_chw(np.asarray(sink.data.get(), dtype=np.int64)) for sink in sinks]
+    except KeyboardInterrupt:  # SIGINT/SIGTERM: end every Lava process, then stop
+        end_children()
+        with contextlib.suppress(Exception):
+            force_stop(net)
+        raise
+    except BaseException as exc:  # Lava's stop() waits forever for a child that has died
+        details = child_tracebacks(net)
+        force_stop(net)
+        detail = "\n".join(details) if details else f"{type(exc).__name__}: {exc}"
+        raise lava_error(RUN_CODE, f"the netx run of {path} failed: {detail}") from exc
+    net.stop()
+    return spikes

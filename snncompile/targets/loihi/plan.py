@@ -32,10 +32,10 @@ import numpy as np
 
 from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph, Node, Value
-from snncompile.ir.loihi import effective_weights
 from snncompile.ir.ops import get_op
 from snncompile.ir.ops.base import State
 from snncompile.ir.ops.network import ProjectionAttrs, project
+from snncompile.targets.loihi.arch import effective_weights
 from snncompile.targets.loihi.errors import EMIT_CODE, lava_error
 
 __all__ = [

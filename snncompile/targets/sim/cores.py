@@ -1,4 +1,4 @@
-"""Core placement: which Loihi 2 neuro cores hold which neurons, and the synapse memory they need.
+"""Core placement: which of a chip's cores hold which neurons, and the synapse memory they need.
 
 Every population (and every ``current_sum`` probe, whose compartments integrate the currents
 the host reads) is a *target* of ``N`` neurons. A target is cut into contiguous slices of its
@@ -45,14 +45,12 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from snncompile.diagnostics import error
+from snncompile.chip import ChipModel, CoreLimits, get_chip
+from snncompile.diagnostics import SnnCompileError, error
 from snncompile.ir.graph import Graph, Node
-from snncompile.ir.ops.network import ProjectionAttrs
+from snncompile.ir.ops.network import ProjectionAttrs, graph_chip
 
 __all__ = [
-    "LIMIT_SOURCES",
-    "LOIHI1",
-    "LOIHI2",
     "MEMORY_MODEL",
     "Core",
     "CoreLimits",
@@ -61,63 +59,6 @@ __all__ = [
     "place_cores",
 ]
 
-
-@dataclass(frozen=True)
-class CoreLimits:
-    """Per-core and per-system resource limits (and the memory model's word sizes).
-
-    Every number's source is in :data:`LIMIT_SOURCES`; numbers Intel has not published for
-    Loihi 2 are labelled as assumptions there.
-    """
-
-    name: str = "loihi2"
-    #: neuro cores per chip. Loihi 2: 128 (+6 Lakemont x86 cores) [Intel Loihi 2 brief 2021;
-    #: lava.md section 6].
-    cores_per_chip: int = 128
-    #: neurons (compartments) per core. Loihi 2: up to 8,192 (1,048,576 per chip = 8,192 x 128)
-    #: [Intel Loihi 2 brief 2021 "up to 1M neurons/chip"; WikiChip; lava.md section 6]. The
-    #: maximum, for the smallest neuron state; richer neuron models fit fewer.
-    neurons_per_core: int = 8192
-    #: synapse memory per core in bytes. 128 KB: Loihi 1's published figure (16 MB per chip
-    #: over 128 cores) [IEEE CAS Magazine Q2-2022; lava.md section 6]; for Loihi 2 press
-    #: reports say "128 KB per core, flexibly partitioned" (lava.md: to verify): an ASSUMPTION.
-    synapse_bytes_per_core: int = 128 * 1024
-    #: bytes per stored weight: 8-bit weights (Loihi 2: 1-8 bits) [Intel brief; Lava models
-    #: use 8 bits; lava.md section 6].
-    weight_bytes: float = 1.0
-    #: bytes per sparse synapse index (unit synapses): ASSUMPTION, not published (16 bits
-    #: address one of 8,192 neurons with room for a format tag).
-    index_bytes: float = 2.0
-    #: most chips the system has; ``None``: unbounded (Loihi's mesh addresses up to 16,384
-    #: chips [WikiChip, Loihi 1]).
-    max_chips: int | None = None
-
-
-#: Where each :class:`CoreLimits` number comes from (for reports and docs/resources.md).
-LIMIT_SOURCES: dict[str, str] = {
-    "cores_per_chip": "Intel Loihi 2 technology brief (2021): 128 neuro cores per chip",
-    "neurons_per_core": (
-        "Intel Loihi 2 brief (2021): up to 1M neurons per chip; WikiChip: 8,192 per core"
-    ),
-    "synapse_bytes_per_core": (
-        "ASSUMPTION for Loihi 2: Loihi 1 has 128 KB synaptic memory per core (16 MB/chip, IEEE "
-        "CAS Magazine Q2-2022); Loihi 2 memory is flexibly partitioned, split not published"
-    ),
-    "weight_bytes": "8-bit weights (Loihi 2: 1-8 bits, Intel brief; Lava models use 8 bits)",
-    "index_bytes": "ASSUMPTION: 16-bit index per unit synapse (not published)",
-    "max_chips": "user setting (None: unbounded)",
-    "fan_in_fan_out": (
-        "not modelled: Loihi 1 has 4,096 input axons and 4,096 output routes per core (Davies "
-        "et al. 2018, IEEE Micro); Loihi 2's per-core fan-in/out is not published"
-    ),
-}
-
-#: Loihi 2 (defaults above).
-LOIHI2 = CoreLimits()
-#: Loihi 1, for comparison: 1,024 compartments per core [Davies et al. 2018; WikiChip],
-#: 128 KB synaptic memory per core [IEEE CAS Magazine Q2-2022]; weights and indices sized as
-#: for Loihi 2 (ASSUMPTION).
-LOIHI1 = CoreLimits(name="loihi1", neurons_per_core=1024)
 
 #: The synapse memory model, one row per projection kind (see the module docstring).
 MEMORY_MODEL: dict[str, str] = {
@@ -237,11 +178,12 @@ class Placement:
     """Populations on cores.
 
     Attributes:
-        limits: the limits placed under.
+        limits: the limits placed under (the chip model's, :class:`~snncompile.chip.CoreLimits`).
         cores: every core used, in order (core ``i`` is on chip ``i // cores_per_chip``).
         populations: target name -> number of neurons (populations and current probes).
         kinds: target name -> neuron kind (``current_sum`` for probes).
         targets: projection name -> the target it feeds.
+        sources: where each limit comes from (the chip model's sources).
     """
 
     limits: CoreLimits
@@ -249,6 +191,7 @@ class Placement:
     populations: dict[str, int]
     kinds: dict[str, str]
     targets: dict[str, str]
+    sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def chips(self) -> int:
@@ -297,7 +240,7 @@ class Placement:
         out: dict[str, Any] = {
             **self.summary(),
             "limits": asdict(self.limits),
-            "limit_sources": dict(LIMIT_SOURCES),
+            "limit_sources": dict(self.sources),
             "memory_model": dict(MEMORY_MODEL),
             "populations": {
                 name: {
@@ -379,7 +322,24 @@ def _slices(target: _Target, limits: CoreLimits) -> list[Slice]:
     return out
 
 
-def place_cores(program_or_graph: _Program | Graph, limits: CoreLimits = LOIHI2) -> Placement:
+def _resolve(
+    graph: Graph, limits: CoreLimits | ChipModel | str | None
+) -> tuple[CoreLimits, dict[str, str]]:
+    """The limits to place under and their sources: given limits as they are (with the sources
+    of the registered chip of that name), else the chip given, else the graph's own chip."""
+    if isinstance(limits, CoreLimits):
+        try:
+            return limits, dict(get_chip(limits.name).sources)
+        except SnnCompileError:
+            return limits, {}
+    chip = get_chip(graph_chip(graph) if limits is None else limits)
+    return chip.limits, dict(chip.sources)
+
+
+def place_cores(
+    program_or_graph: _Program | Graph,
+    limits: CoreLimits | ChipModel | str | None = None,
+) -> Placement:
     """Place every population of a network graph (or a program's pipelined graph) on cores.
 
     Each target is cut into the largest contiguous slices that keep ``neurons <=
@@ -391,8 +351,12 @@ def place_cores(program_or_graph: _Program | Graph, limits: CoreLimits = LOIHI2)
     Raises:
         ResourceLimitError: RS951 when one neuron's synapses exceed a core's memory, or the
             placement needs more than ``limits.max_chips`` chips.
+
+    ``limits``: a chip model or registered chip name (its limits), explicit
+    :class:`~snncompile.chip.CoreLimits`, or None: the chip the graph was compiled for.
     """
     graph = program_or_graph if isinstance(program_or_graph, Graph) else program_or_graph.pipelined
+    limits, sources = _resolve(graph, limits)
     targets, owner = _targets(graph, limits)
     cores: list[Core] = []
     open_cores: list[Core] = []
@@ -432,6 +396,7 @@ def place_cores(program_or_graph: _Program | Graph, limits: CoreLimits = LOIHI2)
         {t.name: t.neurons for t in targets},
         {t.name: t.kind for t in targets},
         owner,
+        sources,
     )
     if limits.max_chips is not None and placement.chips > limits.max_chips:
         biggest = max(targets, key=lambda t: t.neurons)

@@ -5,8 +5,8 @@ graph; tests check it bit for bit), organised for speed:
 
 - every node is compiled once into an executor holding its constants (weights as torch
   tensors, thresholds and biases as int64, view programs) and its state;
-- vectorised over the batch; neuron state in int64 (Lava's 24-bit arithmetic,
-  :mod:`snncompile.ir.loihi`);
+- vectorised over the batch; neuron state in int64, advanced by the chip model's one neuron
+  step (:meth:`snncompile.chip.NeuronArithmetic.step`; Loihi 2: Lava's 24-bit arithmetic);
 - synapses as float32 BLAS products where an exactness bound proves every partial sum stays
   below 2^24 (binary spikes times integer weights: ``max_o Σ_i |W[o, i]| < 2^24``), float64
   otherwise (exact below 2^53; graded payloads and host currents);
@@ -24,18 +24,18 @@ from __future__ import annotations
 
 import string
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from snncompile.chip import shift
 from snncompile.ir.graph import Graph, Node, Value
-from snncompile.ir.loihi import CURRENT_LIMIT, VOLTAGE_LIMIT, shift, trunc_div_4096
 from snncompile.ir.ops import get_op
 from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.views import View
+from snncompile.targets.sim.arrays import Array, Backend, NumpyBackend
 from snncompile.targets.sim.loop import DelayLine, Engine, SimResult, require_network
 
 __all__ = ["SimResult", "Simulator"]
@@ -68,10 +68,11 @@ def _compact_shape(node: Node) -> tuple[int, ...]:
 
 
 class _Projection:
-    """A projection's synapses, delay line and fan-out."""
+    """A projection's synapses, delay line and fan-out (on the backend ``xp``)."""
 
-    def __init__(self, node: Node, compact: bool) -> None:
+    def __init__(self, node: Node, compact: bool, xp: Backend) -> None:
         a: ProjectionAttrs = node.attrs
+        self.xp = xp
         self.name = node.output.name
         self.a = a
         self.source_shape = node.inputs[0].type.shape
@@ -83,19 +84,21 @@ class _Projection:
         bound = self._bound()
         self.dtype = torch.float32 if (not a.graded and bound < EXACT_FLOAT32) else torch.float64
         if a.weight is not None:
-            self.weight = torch.from_numpy(np.array(a.weight, dtype=np.float64)).to(self.dtype)
+            weight = torch.from_numpy(np.array(a.weight, dtype=np.float64)).to(self.dtype)
+            self.weight = xp.tensor(weight)
         self.bias = None
         if a.bias is not None:
             bias = np.asarray(a.bias, dtype=np.float64)
             if a.kind == "conv" and bias.ndim == 1:
                 bias = bias.reshape(-1, 1, 1)
-            self.bias = torch.from_numpy(np.array(bias)).to(self.dtype)
-        self.fanout = self._fanout(core_in)
+            self.bias = xp.tensor(torch.from_numpy(np.array(bias)).to(self.dtype))
+        fanout = self._fanout(core_in)
         if compact:  # every compact output element stands for this many broadcast copies
             full = node.output.type.numel
-            self.fanout = self.fanout * (full // int(np.prod(self.out_shape)))
+            fanout = fanout * (full // int(np.prod(self.out_shape)))
+        self.fanout = fanout
+        self.flat_fanout = xp.constant(np.ascontiguousarray(fanout, np.float64).ravel())
         self.line: DelayLine | None = None
-        self.buffer_dtype = np.float32 if self.dtype == torch.float32 else np.float64
 
     def _bound(self) -> float:
         """Largest |partial sum| for binary inputs (weights and bias)."""
@@ -140,15 +143,17 @@ class _Projection:
     def reset(self, batch: int) -> None:
         self.line = DelayLine(self.a.delay, self.zeros(batch)) if self.a.delay else None
 
-    def zeros(self, batch: int) -> np.ndarray:
-        return np.zeros((batch, *self.out_shape), self.buffer_dtype)
+    def zeros(self, batch: int) -> Array:
+        return self.xp.zeros((batch, *self.out_shape), self.dtype)
 
-    def current(self, x: np.ndarray) -> np.ndarray:
+    def current(self, x: Array) -> Array:
         """The projection's current for source values ``x`` (before the delay); float32 when
-        exact (see :meth:`_bound`), else float64."""
-        a = self.a
-        s = self.pre.apply(x if a.graded else (x != 0))
-        t = torch.from_numpy(np.require(s, requirements=["C", "W"])).to(self.dtype)
+        exact (see :meth:`_bound`), else float64::
+
+            I = post(shift(core(pre(x)) + b, e))      (binary sources count as 0/1)
+        """
+        a, xp = self.a, self.xp
+        t = xp.to_torch(xp.view(self.pre, x if a.graded else (x != 0)), self.dtype)
         if a.kind == "sum":
             y = t.sum(dim=tuple(d + 1 for d in a.axes)) if a.axes else t
             if a.gain != 1:
@@ -158,21 +163,20 @@ class _Projection:
             y = t @ self.weight.T
         else:
             assert self.weight is not None
-            y = F.conv2d(t, self.weight, None, a.stride, a.padding, a.dilation, a.groups)
+            y = xp.conv(t, self.weight, a, self.core_out)
         if self.bias is not None:
             y = y + self.bias
-        out = y.numpy()
+        out = xp.from_torch(y)
         if a.weight_exp:
-            out = shift(np.rint(out).astype(np.int64), a.weight_exp).astype(out.dtype)
-        return np.ascontiguousarray(self.post.apply(out))
+            out = xp.shift_rint(out, a.weight_exp)
+        return xp.contiguous(xp.view(self.post, out))
 
-    def delayed(self, current: np.ndarray) -> np.ndarray:
+    def delayed(self, current: Array) -> Array:
         return current if self.line is None else self.line(current)
 
-    def events(self, x: np.ndarray) -> float:
+    def events(self, x: Array) -> Any:
         """``Σ_b Σ_i [x_bi ≠ 0] · fanout_i`` for one step of a batch."""
-        active = np.count_nonzero(x.reshape(x.shape[0], -1), axis=0)
-        return float(active @ self.fanout.ravel())
+        return self.xp.events(x, self.flat_fanout)
 
 
 def _output_padding(
@@ -188,59 +192,60 @@ def _output_padding(
 
 
 class _Population:
-    """Lava's LIF on int64 state (``snncompile.ir.loihi.LifFixed``), or a product neuron."""
+    """The chip's integer LIF on int64 state (one step: ``NeuronArithmetic.step``), or a
+    graded product / relay neuron."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, xp: Backend) -> None:
         a: PopulationAttrs = node.attrs
+        self.xp = xp
         self.name = node.output.name
         self.a = a
+        self.arithmetic = a.chip_model.neuron
         self.shape = node.output.type.shape
         self.neurons = int(np.prod(self.shape))
-        self.decay_u = 4096 - (a.du + 1)
-        self.decay_v = 4096 - a.dv
+        self.retained = self.arithmetic.retained(a.du, a.dv)
         bias = 0 if a.bias_mant is None else np.asarray(a.bias_mant, dtype=np.float64)
-        self.bias = shift(np.rint(np.asarray(bias)).astype(np.int64), a.bias_exp)
-        vth = a.vth if a.vth_map is None else np.asarray(a.vth_map, dtype=np.int64)
-        self.threshold = np.asarray(vth, dtype=np.int64) << 6
+        self.bias = xp.constant(shift(np.rint(np.asarray(bias)).astype(np.int64), a.bias_exp))
+        self.threshold = xp.constant(np.asarray(self.arithmetic.threshold(a.thresholds())))
+        self.graded_bias = (  # added to the payload of gated and relay populations
+            xp.constant(np.array(a.bias_mant, np.float64))
+            if a.kind in ("gated", "relay") and a.bias_mant is not None
+            else None
+        )
         self.step = 0
-        self.u = self.v = np.zeros(0, np.int64)
+        self.u = self.v = xp.zeros((0,), torch.int64)
 
     def reset(self, batch: int) -> None:
         self.step = 0
-        self.u = np.zeros((batch, *self.shape), np.int64)
-        self.v = np.zeros((batch, *self.shape), np.int64)
+        self.u = self.xp.zeros((batch, *self.shape), torch.int64)
+        self.v = self.xp.zeros((batch, *self.shape), torch.int64)
 
-    def zeros(self, batch: int) -> np.ndarray:
-        return np.zeros((batch, *self.shape))
+    def zeros(self, batch: int) -> Array:
+        return self.xp.zeros((batch, *self.shape), torch.float64)
 
-    def run(self, inputs: Sequence[np.ndarray]) -> np.ndarray:
+    def run(self, inputs: Sequence[Array]) -> Array:
+        """One step: graded payloads (``gated``: ``(Σ value + bias) · gate``, the gate last;
+        ``relay``: ``Σ value + bias``) or the chip's LIF on ``Σ rint(I_p)``."""
         step, self.step = self.step, self.step + 1
+        xp = self.xp
         if step < self.a.start:
             return self.zeros(inputs[0].shape[0])
         if self.a.kind in ("gated", "relay"):
-            inputs = [np.asarray(x, dtype=np.float64) for x in inputs]
-            summed = inputs if self.a.kind == "relay" else inputs[:-1]
-            value = np.sum(summed, axis=0) if len(summed) > 1 else summed[0]
-            if self.a.bias_mant is not None:
-                value = value + np.asarray(self.a.bias_mant, dtype=np.float64)
-            return value if self.a.kind == "relay" else value * inputs[-1]
-        a_in = np.rint(inputs[0]).astype(np.int64)
+            xs = [xp.float64(x) for x in inputs]
+            summed = xs if self.a.kind == "relay" else xs[:-1]
+            value = summed[0]
+            for x in summed[1:]:
+                value = value + x
+            if self.graded_bias is not None:
+                value = value + self.graded_bias
+            return value if self.a.kind == "relay" else value * xs[-1]
+        a_in = xp.rint_int64(inputs[0])
         for current in inputs[1:]:
-            a_in += np.rint(current).astype(np.int64)
-        a_in <<= 6
-        if self.decay_u:
-            a_in += trunc_div_4096(self.u * self.decay_u)
-        a_in[a_in > CURRENT_LIMIT] -= 2 * CURRENT_LIMIT  # wrap into (-2^23, 2^23]
-        a_in[a_in <= -CURRENT_LIMIT] += 2 * CURRENT_LIMIT
-        self.u = a_in
-        v = self.u + self.bias
-        if self.decay_v:
-            v += trunc_div_4096(self.v * self.decay_v)
-        np.clip(v, -VOLTAGE_LIMIT, VOLTAGE_LIMIT, out=v)
-        spikes = v > self.threshold
-        v[spikes] = 0
-        self.v = v
-        return spikes.astype(np.float64)
+            a_in += xp.rint_int64(current)
+        self.u, self.v, spikes = self.arithmetic.step(
+            xp.ops, self.u, self.v, a_in, self.retained, self.bias, self.threshold
+        )
+        return xp.float64(spikes)
 
 
 class _Product:
@@ -253,6 +258,7 @@ class _Product:
 
     def __init__(self, pop: _Population, reader: _Projection, operands: list[_Projection]) -> None:
         self.pop, self.reader = pop, reader
+        self.xp = xp = pop.xp
         shape = pop.shape
         letters = string.ascii_letters[: len(shape)]
         self.shapes = [op.out_shape for op in operands]
@@ -269,61 +275,37 @@ class _Product:
         if pop.a.kind == "gated" and pop.a.bias_mant is not None:
             full = np.broadcast_to(np.asarray(pop.a.bias_mant, dtype=np.float64), shape)
             index = tuple(slice(0, 1) if n == 1 else slice(None) for n in self.shapes[0])
-            self.bias = full[index]
+            self.bias = xp.constant(np.array(full[index]))
+        r = reader.a
+        self.reader_bias = None if r.bias is None else xp.constant(np.array(r.bias, np.float64))
 
-    def _squeeze(self, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    def _squeeze(self, x: Array, shape: tuple[int, ...]) -> Array:
         return x.reshape((x.shape[0], *(n for n in shape if n > 1)))
 
-    def operands(self, inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        value, gate = inputs
-        if self.bias is not None:
-            value = value + self.bias
-        return self._squeeze(value, self.shapes[0]), self._squeeze(gate, self.shapes[1])
-
-    def current(self, inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, float]:
+    def current(self, inputs: Sequence[Array]) -> tuple[Array, Any]:
         """The reader's current and the population's spike (non-zero output) count."""
-        pop = self.pop
+        pop, xp = self.pop, self.xp
         step, pop.step = pop.step, pop.step + 1
         batch = inputs[0].shape[0]
         if step < pop.a.start:
-            summed = np.zeros((batch, *self.out_shape))
-            return self._finish(summed), 0.0
-        a, b = self.operands(inputs)
-        summed = np.einsum(self.spec, a, b, optimize=True).reshape((batch, *self.out_shape))
-        count = float(np.einsum(self.count_spec, (a != 0).astype(np.float64), (b != 0)).sum())
-        return self._finish(summed), count
+            summed = xp.zeros((batch, *self.out_shape), torch.float64)
+            return self._finish(summed), xp.count(summed[:0])
+        value, gate = inputs
+        if self.bias is not None:
+            value = value + self.bias
+        a = self._squeeze(value, self.shapes[0])
+        b = self._squeeze(gate, self.shapes[1])
+        summed = xp.einsum(self.spec, a, b).reshape((batch, *self.out_shape))
+        return self._finish(summed), xp.product_count(self.count_spec, a, b)
 
-    def _finish(self, summed: np.ndarray) -> np.ndarray:
-        r = self.reader.a
+    def _finish(self, summed: Array) -> Array:
+        r, xp = self.reader.a, self.xp
         y = summed * r.gain if r.gain != 1 else summed
-        if r.bias is not None:
-            y = y + np.asarray(r.bias, dtype=np.float64)
+        if self.reader_bias is not None:
+            y = y + self.reader_bias
         if r.weight_exp:
-            y = shift(np.rint(y).astype(np.int64), r.weight_exp).astype(np.float64)
-        return np.ascontiguousarray(self.reader.post.apply(y))
-
-
-def _first_steps(graph: Graph) -> dict[str, int]:
-    """Per population and projection, the step its input data first arrives (0 everywhere in a
-    layerwise graph): populations at their ``start``, projections with their source. In a
-    pipelined graph node ``n`` at step ``first[n] + k`` holds layerwise step ``k``. (Host ops,
-    e.g. a host ``delay``, always run: their timing is not needed here.)
-    """
-    arrival: dict[Value, int] = {v: 0 for v in graph.inputs}
-    first: dict[str, int] = {}
-    for node in graph.nodes:
-        if node.op == "population":
-            first[node.name] = node.attrs.start
-            arrival[node.output] = node.attrs.start
-        elif node.op == "projection":
-            first[node.name] = arrival[node.inputs[0]]
-            arrival[node.output] = first[node.name] + node.attrs.delay
-        else:
-            latest = max((arrival[v] for v in node.inputs), default=0)
-            extra = node.attrs.steps if node.op == "delay" else 0
-            for v in node.outputs:
-                arrival[v] = latest + extra
-    return first
+            y = xp.shift_rint(y, r.weight_exp, torch.float64)
+        return xp.contiguous(xp.view(self.reader.post, y))
 
 
 def _fusable(node: Node, users: dict[Value, list[Node]]) -> Node | None:
@@ -337,7 +319,8 @@ def _fusable(node: Node, users: dict[Value, list[Node]]) -> Node | None:
     if reader.op != "projection" or r.kind != "sum" or r.pre or not r.axes:
         return None
     if a.kind == "and":
-        if a.du != 4095 or a.dv != 4096 or a.vth != 1 or a.bias_mant is not None:
+        memoryless = a.chip_model.neuron.memoryless(a.du, a.dv)
+        if not memoryless or a.vth != 1 or a.bias_mant is not None:
             return None
         for p in node.inputs:
             pa: ProjectionAttrs = p.producer.attrs  # type: ignore[union-attr]
@@ -372,18 +355,24 @@ def fused_products(graph: Graph) -> tuple[dict[str, Node], set[str]]:
 
 
 class Simulator(Engine):
-    """Compiled executors for one network graph (see the module docstring); ``run`` is
-    :meth:`Engine.run <snncompile.targets.sim.loop.Engine.run>`.
+    """Compiled executors for one network graph (see the module docstring) on an array
+    backend; ``run`` is :meth:`Engine.run <snncompile.targets.sim.loop.Engine.run>`.
 
     Args:
         graph: a network-stage graph (layerwise or pipelined).
         fuse_products: evaluate attention products structurally (off: materialise every
             coincidence/gated neuron, for checking the fusion itself).
+        backend: the array namespace (default numpy; torch on CPU or CUDA:
+            :class:`~snncompile.targets.sim.torch_engine.TorchSimulator`).
     """
 
-    def __init__(self, graph: Graph, *, fuse_products: bool = True) -> None:
+    def __init__(
+        self, graph: Graph, *, fuse_products: bool = True, backend: Backend | None = None
+    ) -> None:
         require_network(graph)
         self.graph = graph
+        self.xp = xp = backend or NumpyBackend()
+        self.fuse_products = fuse_products
         # product population name -> reader node; operand projections left un-broadcast
         self.fused, compact = fused_products(graph) if fuse_products else ({}, set())
         executors: dict[str, Any] = {}
@@ -392,41 +381,22 @@ class Simulator(Engine):
         for node in graph.nodes:
             ex: Any
             if node.op == "projection":
-                ex = _Projection(node, compact=node.name in compact)
+                ex = _Projection(node, node.name in compact, xp)
                 source = node.inputs[0].producer
                 if source is not None and source.name in self.fused:
                     operands = [executors[v.producer.name] for v in source.inputs if v.producer]
                     self.products[node.name] = _Product(executors[source.name], ex, operands)
             elif node.op == "population":
-                ex = _Population(node)
+                ex = _Population(node, xp)
             else:
                 ex = get_op(node.op)
             executors[node.name] = ex
             self.plan.append((node, ex))
-        self.first_step = _first_steps(graph)
-        self._zeros: dict[str, np.ndarray] = {}
-
-    def _inputs(self, inputs: Sequence[Any]) -> list[np.ndarray]:
-        return [np.asarray(x, dtype=np.float64) for x in inputs]
+        # the pipeline timing, as pipeline-delays stored it (0 everywhere in a layerwise graph)
+        self.first_step = {
+            n.name: n.attrs.start for n in graph.nodes if n.op in ("population", "projection")
+        }
+        self._zeros: dict[str, Any] = {}
 
     def _unfused(self) -> Simulator:
-        return Simulator(self.graph, fuse_products=False)
-
-    def _running(self) -> AbstractContextManager[Any]:
-        return nullcontext()
-
-    def _counter(self, steps: int) -> np.ndarray:
-        return np.zeros(steps)
-
-    def _count(self, out: np.ndarray) -> float:
-        return float(np.count_nonzero(out))
-
-    def _host(self, node: Node, op: Any, xs: list[np.ndarray], state: Any) -> Sequence[np.ndarray]:
-        # host ops compute in float64, as the reference kernels do
-        return op.kernel(node.attrs, [np.asarray(x, dtype=np.float64) for x in xs], state)
-
-    def _numpy(self, x: np.ndarray) -> np.ndarray:
-        return x
-
-    def _stack(self, xs: list[np.ndarray]) -> np.ndarray:
-        return np.stack(xs)
+        return Simulator(self.graph, fuse_products=False, backend=self.xp)

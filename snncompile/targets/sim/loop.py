@@ -1,10 +1,11 @@
-"""The reference simulator's step loop, shared by its numpy and torch engines.
+"""The reference simulator's step loop.
 
 :class:`Engine` runs a network graph's executors step by step: input checks, the unfused
 re-build when fused products are recorded, idle steps outside a node's window, statistics,
-recording and the result. The engines (:class:`snncompile.targets.sim.engine.Simulator` on
-numpy arrays, :class:`snncompile.targets.sim.torch_engine.TorchSimulator` on torch tensors)
-build the executors, which share one interface:
+recording and the result. The executors are written once
+(:class:`snncompile.targets.sim.engine.Simulator`) over an array backend
+(:mod:`snncompile.targets.sim.arrays`: numpy; :mod:`snncompile.targets.sim.torch_engine`:
+torch on CPU or CUDA) and share one interface:
 
 - projection: ``reset(batch)``, ``zeros(batch)`` (its idle output), ``current(x)``,
   ``delayed(current)``, ``events(x)`` (the step's synaptic events);
@@ -13,7 +14,7 @@ build the executors, which share one interface:
   ``pop`` (its population executor);
 - host op: the op itself (``init_state``; the engine's :meth:`Engine._host` runs its kernel);
 
-and supply the few array operations that differ (the abstract methods).
+and the few array operations that differ come from the backend (``Engine.xp``).
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ import numpy as np
 
 from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph, Node, Value
+from snncompile.targets.sim.arrays import Array, Backend
 from snncompile.targets.sim.stats import SimStats
 
 __all__ = ["DelayLine", "Engine", "SimResult"]
 
-Array = Any  # the engine's arrays: numpy arrays or torch tensors
 _CHIP = ("projection", "population")
 
 
@@ -72,6 +73,7 @@ class Engine(ABC):
 
     Attributes set by the engine's constructor:
         graph: the network graph.
+        xp: the array backend (:mod:`snncompile.targets.sim.arrays`).
         plan: ``(node, executor)`` in graph order (host ops: the op).
         fused: fused product population name -> its summing reader node.
         products: reader projection name -> fused product executor.
@@ -79,6 +81,7 @@ class Engine(ABC):
     """
 
     graph: Graph
+    xp: Backend
     plan: list[tuple[Node, Any]]
     fused: dict[str, Node]
     products: dict[str, Any]
@@ -86,36 +89,30 @@ class Engine(ABC):
     _zeros: dict[str, Array]  # node name -> its idle output (read-only: no executor writes input)
 
     @abstractmethod
-    def _inputs(self, inputs: Sequence[Any]) -> list[Array]:
-        """The run's inputs as float64 arrays of the engine."""
-
-    @abstractmethod
     def _unfused(self) -> Engine:
         """The same engine on the same graph without fused products."""
 
-    @abstractmethod
+    # the few array operations, from the backend
+    def _inputs(self, inputs: Sequence[Any]) -> list[Array]:
+        return self.xp.inputs(inputs)
+
     def _running(self) -> AbstractContextManager[Any]:
-        """The context a run's steps execute in."""
+        return self.xp.running()
 
-    @abstractmethod
     def _counter(self, steps: int) -> Array:
-        """``[steps]`` float64 zeros, a statistics row."""
+        return self.xp.counter(steps)
 
-    @abstractmethod
     def _count(self, out: Array) -> Any:
-        """The non-zero elements of ``out`` (a float64 scalar for a counter)."""
+        return self.xp.count(out)
 
-    @abstractmethod
     def _host(self, node: Node, op: Any, xs: list[Array], state: Any) -> Sequence[Array]:
-        """A host op's outputs: its numpy reference kernel on ``xs`` in float64."""
+        return self.xp.host(node, op, xs, state)
 
-    @abstractmethod
     def _numpy(self, x: Array) -> np.ndarray:
-        """``x`` as a numpy array."""
+        return self.xp.numpy(x)
 
-    @abstractmethod
     def _stack(self, xs: list[Array]) -> np.ndarray:
-        """``xs`` stacked along a new first axis, as a numpy array."""
+        return self.xp.stack(xs)
 
     def run(
         self,

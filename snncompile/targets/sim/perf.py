@@ -21,110 +21,32 @@ Energy (dynamic only; no static/leakage power)::
 
     E = e_synop · Σ_p E_p + e_neuron · Σ_pop U_pop + e_spike · Σ_pop S_pop
 
-The per-operation constants are one table, :class:`EnergyModel`. Intel has published them only
-for Loihi 1 (Davies et al. 2018, IEEE Micro; :data:`LOIHI1_ENERGY`); for Loihi 2 none are
-public, so the default *is* the Loihi 1 reference, labelled so. Override it with
-:meth:`EnergyModel.load` (a JSON or TOML file of field values) or :func:`dataclasses.replace`.
+The per-operation constants are one table, :class:`~snncompile.chip.EnergyModel`, part of the
+chip model (``ChipModel.energy``; the default is the placed chip's). Intel has published them
+only for Loihi 1 (Davies et al. 2018, IEEE Micro); for Loihi 2 none are public, so Loihi 2's
+table (:mod:`snncompile.targets.loihi.arch`) *is* the Loihi 1 reference, labelled so. Override
+it with :meth:`EnergyModel.load` (a JSON or TOML file of field values) or
+:func:`dataclasses.replace`.
 The report carries, next to it, the spiking-transformer papers' 45 nm convention
 (:mod:`snncompile.report.energy`) when given its :class:`~snncompile.report.energy.EnergyReport`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-from dataclasses import dataclass, field, fields
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import tomllib
 
-from snncompile.diagnostics import error
+from snncompile.chip import CHIPS, DEFAULT_CHIP, EnergyModel, get_chip
 from snncompile.report.energy import E_AC_PJ, E_MAC_PJ, EnergyReport
 from snncompile.targets.sim.cores import Placement
 from snncompile.targets.sim.stats import SimStats
 
-__all__ = ["ENERGY_SOURCES", "LOIHI1_ENERGY", "EnergyModel", "PerfReport", "perf_report"]
+__all__ = ["DEFAULT_ENERGY", "EnergyModel", "PerfReport", "perf_report"]
 
-_DAVIES = "Davies et al. 2018, IEEE Micro 38(1), Loihi 1 energy/performance table"
-
-#: Where each :class:`EnergyModel` default comes from (Loihi 1 figures; lava.md section 6).
-ENERGY_SOURCES: dict[str, str] = {
-    "e_synop_pj": f"23.6 pJ per synaptic spike op (minimum), {_DAVIES}",
-    "e_neuron_update_pj": (
-        f"52 pJ per neuron update (inactive; 81 pJ active), {_DAVIES}: every neuron updates "
-        "every step, most with no input"
-    ),
-    "e_spike_pj": f"1.7 pJ per within-tile spike, {_DAVIES} (NoC hops, 3.5/4.3 pJ, not modelled)",
-    "t_synop_ns": f"3.5 ns per synaptic spike op, {_DAVIES}",
-    "t_neuron_update_ns": (
-        f"5.3 ns per neuron update (inactive; 8.4 ns active), {_DAVIES} [recalled, not in "
-        "lava.md section 6: verify]"
-    ),
-    "t_spike_ns": f"2.1 ns per within-tile spike, {_DAVIES}",
-    "t_barrier_ns": (
-        f"465 ns barrier synchronisation per step (113-465 ns for 1-32 tiles), {_DAVIES} "
-        "[recalled, not in lava.md section 6: verify]"
-    ),
-}
-
-
-@dataclass(frozen=True)
-class EnergyModel:
-    """Per-operation energies (pJ) and times (ns): the one table the model uses.
-
-    Defaults: the Loihi 1 reference (:data:`ENERGY_SOURCES`); Intel publishes no per-operation
-    figures for Loihi 2. A Loihi 2 estimate must say so in ``name`` and ``sources``.
-    """
-
-    name: str = "loihi1-reference (Davies et al. 2018); no per-op figures published for Loihi 2"
-    e_synop_pj: float = 23.6
-    e_neuron_update_pj: float = 52.0
-    e_spike_pj: float = 1.7
-    t_synop_ns: float = 3.5
-    t_neuron_update_ns: float = 5.3
-    t_spike_ns: float = 2.1
-    t_barrier_ns: float = 465.0
-    sources: dict[str, str] = field(default_factory=lambda: dict(ENERGY_SOURCES), hash=False)
-
-    @classmethod
-    def load(cls, path: str | Path, base: EnergyModel | None = None) -> EnergyModel:
-        """``base`` (default :data:`LOIHI1_ENERGY`) with the values of a JSON or TOML file.
-
-        The file holds field names (``e_synop_pj = 12.0``, ...), optionally ``name`` and a
-        ``sources`` table; a value without a source is labelled as coming from the file.
-        """
-        path = Path(path)
-        base = base or LOIHI1_ENERGY
-        try:
-            text = path.read_text()
-            data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-        except (OSError, ValueError) as exc:
-            raise error("CF201", f"cannot read energy model {path}: {exc}", node=str(path)) from exc
-        numbers = {f.name for f in fields(cls)} - {"name", "sources"}
-        unknown = sorted(set(data) - numbers - {"name", "sources"})
-        if unknown:
-            raise error(
-                "CF201",
-                f"energy model {path} sets unknown field(s) {', '.join(unknown)}; known: "
-                f"{', '.join(sorted(numbers))}",
-                node=str(path),
-            )
-        sources = dict(base.sources)
-        for key in numbers & set(data):
-            sources[key] = f"{path.name} (user override)"
-        sources.update(data.get("sources", {}))
-        values = {k: float(v) for k, v in data.items() if k in numbers}
-        name = str(data.get("name", f"{base.name} + overrides from {path.name}"))
-        return dataclasses.replace(base, name=name, sources=sources, **values)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-#: The Loihi 1 reference figures (the default).
-LOIHI1_ENERGY = EnergyModel()
+#: The default chip's energy table (Loihi 2: the Loihi 1 reference figures, labelled so).
+DEFAULT_ENERGY: EnergyModel = get_chip(DEFAULT_CHIP).energy
 
 
 @dataclass(frozen=True)
@@ -211,7 +133,7 @@ def _paper(paper: EnergyReport | None) -> dict[str, Any]:
 def perf_report(
     placement: Placement,
     stats: SimStats,
-    model: EnergyModel = LOIHI1_ENERGY,
+    model: EnergyModel | None = None,
     *,
     paper: EnergyReport | None = None,
 ) -> PerfReport:
@@ -220,6 +142,9 @@ def perf_report(
     ``stats.spikes``/``stats.neurons`` are keyed by population, ``stats.events`` by projection
     (the names of the placed graph); populations missing from ``stats`` count as silent.
     """
+    if model is None:
+        name = placement.limits.name
+        model = get_chip(name).energy if name in CHIPS else DEFAULT_ENERGY
     samples = max(stats.samples, 1)
     steps = stats.steps
     n_cores = len(placement.cores)

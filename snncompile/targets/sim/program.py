@@ -1,8 +1,8 @@
 """A compiled network program: the layerwise and pipelined network IR of one model.
 
-:func:`network_passes` is the pipeline from the traced tensor IR to the pipelined network IR
-(the chip targets ``sim`` and ``loihi`` run it); :func:`build_program` runs it and keeps what the
-simulator, Lava emission and reports need. Both graphs share the same populations and
+The network pipeline (:func:`snncompile.pipelines.network_pipeline`) goes from the traced tensor
+IR to the pipelined network IR; :func:`build_program` runs it through the driver and keeps what
+the simulator, Lava emission and reports need. Both graphs share the same populations and
 projections (names included); they differ only in delays and population starts.
 """
 
@@ -14,17 +14,18 @@ from typing import Any
 
 from snncompile.config import CompileConfig
 from snncompile.ir.graph import Graph, Node
-from snncompile.passes.lower_to_network import LowerToNetwork
-from snncompile.passes.manager import Pass, PassContext, PassManager
-from snncompile.passes.pipeline_delays import PipelineDelays
-from snncompile.targets.fixed import quantize_passes
+from snncompile.ir.ops.network import graph_chip
+from snncompile.passes.manager import Pass, PassContext
 
 __all__ = ["NetworkProgram", "build_program", "network_passes"]
 
 
 def network_passes(*, pipelined: bool = True) -> list[Pass]:
-    """Traced tensor IR -> quantized tensor IR -> network IR (-> pipelined)."""
-    return [*quantize_passes(), LowerToNetwork(), *([PipelineDelays()] if pipelined else [])]
+    """Traced tensor IR -> quantized tensor IR -> network IR (-> pipelined): the network
+    pipeline of :mod:`snncompile.pipelines`."""
+    from snncompile.pipelines import network_pipeline
+
+    return network_pipeline(CompileConfig(), pipelined=pipelined)
 
 
 @dataclass
@@ -44,6 +45,18 @@ class NetworkProgram:
     depth: int
     reports: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_pipeline(cls, pipelined: Graph, ctx: PassContext) -> NetworkProgram:
+        """The program a network pipeline left: ``pipelined`` (its result), the layerwise graph
+        ``keep-layerwise`` kept and the depth ``pipeline-delays`` reported."""
+        depth = int(ctx.reports["pipeline-delays"]["depth"])
+        return cls(ctx.graphs["layerwise"], pipelined, depth, dict(ctx.reports))
+
+    @property
+    def chip(self) -> str:
+        """The chip the program was compiled for (its populations name it)."""
+        return graph_chip(self.pipelined)
+
     def graph(self, mode: str) -> Graph:
         """The graph for ``mode`` (``pipelined`` or ``layerwise``)."""
         if mode not in ("pipelined", "layerwise"):
@@ -58,15 +71,8 @@ class NetworkProgram:
 
 
 def build_program(graph: Graph, config: CompileConfig) -> NetworkProgram:
-    """Compile a traced tensor-IR ``graph`` (float64) to a :class:`NetworkProgram`."""
-    ctx = PassContext(config=config)
-    layerwise = PassManager(
-        network_passes(pipelined=False), verify_each=config.verify_each_pass
-    ).run(graph, ctx)
-    pipelined = PassManager(
-        [PipelineDelays()],
-        verify_each=config.verify_each_pass,
-        initial_properties=ctx.properties,
-    ).run(layerwise.graph, ctx)
-    depth = int(ctx.reports["pipeline-delays"]["depth"])
-    return NetworkProgram(layerwise.graph, pipelined.graph, depth, ctx.reports)
+    """Compile a traced tensor-IR ``graph`` to a :class:`NetworkProgram`
+    (:func:`snncompile.driver.build_program`)."""
+    from snncompile.driver import build_program as build
+
+    return build(graph, config)

@@ -164,22 +164,46 @@ def test_cli_writes_a_loadable_artifact(tmp_path: Path, capsys: pytest.CaptureFi
     )
     _, err = capsys.readouterr()
     assert code == 0, err
-    assert f"wrote {out}/ (9 files; artifact {out}" in err  # one line for the directory
+    assert f"wrote {out}/ (10 files; artifact {out}" in err  # one line for the directory
     assert f"snncompile report {out}" in err
     loaded = load(out)
     config = CompileConfig(expand_sew=True, allow_host_ops=True)
-    from snncompile.frontend.load import load_configured, to_graph
+    from snncompile.driver import read_model
 
-    compiled = build_program(to_graph(load_configured(DIGITS, config)), config)
+    graph, config = read_model(DIGITS, config)  # the API's trace: one trace dtype everywhere
+    compiled = build_program(graph, config)
     assert print_graph(loaded.pipelined) == print_graph(compiled.pipelined)
     assert loaded.program.depth == compiled.depth
-    for name in ("quantization", "lowering", "pipeline", "compliance"):
+    for name in ("quantization", "lowering", "pipeline", "placement", "compliance"):
         assert (out / "reports" / f"{name}.json").is_file()
     assert (out / "reports/compliance.html").read_text().lstrip().startswith("<")
-    assert loaded.manifest["config"]["lava_mode"] == "stock"
+    assert "lava_mode" not in loaded.manifest["config"]  # a run option (RunConfig)
 
 
 def test_cli_needs_an_output_directory(capsys: pytest.CaptureFixture[str]) -> None:
     code = main([str(DIGITS), "--target", "loihi", "--expand-sew", "--allow-host-ops"])
     _, err = capsys.readouterr()
     assert code != 0 and "CF201" in err and "-o OUT" in err
+
+
+def test_loihi_runs_each_pass_once_and_records_the_real_timings(tmp_path: Path) -> None:
+    """The artifact records the loihi pipeline as it ran: every pass once, in order, with the
+    timings of that run (the emitter runs no pass: BatchNorm is folded once)."""
+    from snncompile.driver import compile_file
+    from snncompile.pipelines import loihi_pipeline
+
+    out = tmp_path / "art"
+    config = CompileConfig(target="loihi", expand_sew=True, allow_host_ops=True)
+    result = compile_file(DIGITS, config, output=out)
+    recorded = load(out).manifest["passes"]
+    names = [p["pass"] for p in recorded]
+    assert names == [p.name for p in loihi_pipeline(config)]
+    assert len(names) == len(set(names)), names
+    assert names.count("fold-batchnorm") == 1 and "place-cores" in names
+    assert [t.name for t in result.pipeline.timings] == names
+    assert [p["seconds"] for p in recorded] == [t.seconds for t in result.pipeline.timings]
+    assert all(p["seconds"] > 0 for p in recorded)
+    compliance = json.loads((out / "reports/compliance.json").read_text())
+    assert [p["pass"] for p in compliance["passes"]] == names[: names.index("measure-compliance")]
+    placement = json.loads((out / "reports/placement.json").read_text())
+    assert placement["cores"] >= 1

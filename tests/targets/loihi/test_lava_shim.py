@@ -1,7 +1,7 @@
 """The Lava shim: lava-nc 0.10 imports on this Python, and a two-population LIF network runs
 under Loihi2SimCfg(select_tag='fixed_pt') with exactly the spikes of Lava's integer equations
-(lava.md section 1.2) as snncompile's bit-accurate kernels (snncompile.ir.loihi)
-compute them."""
+(lava.md section 1.2) as snncompile's bit-accurate kernels (snncompile.chip with the Loihi 2
+model of targets.loihi.arch) compute them."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from snncompile.ir.loihi import LifFixed, dense_current, effective_weights
+from snncompile.chip import dense_current
 from snncompile.targets.loihi import _lava
+from snncompile.targets.loihi.arch import LOIHI2, effective_weights
 
 pytestmark = [pytest.mark.lava, pytest.mark.timeout(180)]
 
@@ -22,7 +23,7 @@ def _reference_lif_chain(
     current: np.ndarray, weights: list[np.ndarray], du: int, dv: int, vth: int, bias: int
 ) -> list[np.ndarray]:
     """The same network through snncompile's bit-accurate kernels (one step per Dense hop)."""
-    lif = LifFixed(du=du, dv=dv, vth=vth, bias_mant=bias)
+    lif = LOIHI2.lif(du=du, dv=dv, vth=vth, bias_mant=bias)
     sizes = [current.shape[0]] + [w.shape[0] for w in weights]
     steps = current.shape[1]
     u = [np.zeros((1, n), np.int64) for n in sizes]
@@ -129,3 +130,46 @@ def test_patched_module_imports() -> None:
     module = _lava.lava_module(_lava.PATCHED_MODULE)
     encoder = module.CoreEncoder()
     assert encoder.x is not module.CoreEncoder().x  # fresh default per instance
+
+
+# --- numpy 2 -------------------------------------------------------------------------------------
+
+
+def _lava_file(relative: str) -> Path:
+    return _var_model_path().parents[2] / relative
+
+
+def test_reshape_patch_passes_the_shape_positionally() -> None:
+    source = _lava_file("magma/core/process/ports/ports.py").read_text()
+    patched, count = _lava.patch_reshape_source(source)
+    assert count == source.count("np.reshape, newshape=") == 2
+    assert "newshape" not in patched
+    compile(patched, "ports.py", "exec")
+    # the rewritten expression on its own: a closure over the shape at creation time
+    make = eval("(lambda _snnc_s: lambda a: np.reshape(a, _snnc_s))", {"np": np})
+    shape = (2, 3)
+    reshape = make(shape)
+    shape = (6,)
+    assert reshape(np.arange(6)).shape == (2, 3)
+
+
+def test_netx_int_patch_keeps_the_one_element_check() -> None:
+    source = _lava_file("lib/dl/netx/hdf5.py").read_text()
+    patched, count = _lava.patch_netx_int_source(source)
+    assert count == 2
+    assert "int(np.asarray(layer_config['weight']).item())" in patched
+    compile(patched, "hdf5.py", "exec")
+    layer_config = {"weight": np.array([7]), "bias": np.array([[1, 2]])}
+    assert eval("int(np.asarray(layer_config['weight']).item())", {"np": np, **locals()}) == 7
+    with pytest.raises(ValueError):  # more than one element: refused, as int() did on numpy 1
+        eval("int(np.asarray(layer_config['bias']).item())", {"np": np, **locals()})
+
+
+def test_numpy2_patches_apply_exactly_on_numpy2() -> None:
+    numpy2 = int(np.__version__.split(".")[0]) >= 2
+    table = _lava._patches()
+    assert (_lava.PORTS_MODULE in table) == numpy2 == (_lava.NETX_HDF5_MODULE in table)
+    module = _lava.lava_module(_lava.PORTS_MODULE)
+    assert module is not None
+    if numpy2:
+        assert _lava.PATCH_COUNTS.get(_lava.PORTS_MODULE) in (None, 2)  # None: loaded earlier

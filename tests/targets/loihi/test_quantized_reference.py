@@ -8,11 +8,11 @@ import pytest
 
 from snncompile.ir.graph import Graph, GraphBuilder
 from snncompile.ir.interpret import run_layerwise
-from snncompile.ir.loihi import effective_weights
 from snncompile.ir.ops.fixed import LifFixedAttrs, ShiftAttrs
 from snncompile.ir.ops.tensor import LinearAttrs
 from snncompile.ir.types import TensorType
 from snncompile.targets.loihi import _lava
+from snncompile.targets.loihi.arch import effective_weights
 
 pytestmark = [pytest.mark.lava, pytest.mark.timeout(180)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import time
@@ -19,7 +20,8 @@ from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.types import TensorType
 from snncompile.passes.manager import PassContext, PassManager
 from snncompile.passes.place_cores import PlaceCores
-from snncompile.targets.sim.cores import LOIHI2, CoreLimits, Placement, place_cores
+from snncompile.targets.loihi.arch import LIMITS as LOIHI2
+from snncompile.targets.sim.cores import Placement, place_cores
 from snncompile.targets.sim.program import build_program
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "digits"
@@ -116,7 +118,7 @@ def test_conv_kernel_is_stored_once_per_core() -> None:
     ((_, s),) = placement.slices_of("tgt")
     assert s.synapse_bytes == 4 * 2 * 3 * 3  # 4 channels' kernels, not 256 x 18 synapses
     # a slice of one channel (64 neurons) needs one kernel row
-    small = CoreLimits(neurons_per_core=64)
+    small = dataclasses.replace(LOIHI2, neurons_per_core=64)
     rows = [s.synapse_bytes for _, s in place_cores(b.graph, small).slices_of("tgt")]
     assert rows == [18, 18, 18, 18]
 
@@ -125,7 +127,7 @@ def test_max_chips_is_rs951_with_numbers() -> None:
     graph = _identity_pops(128 * 8192 + 1)
     assert place_cores(graph).chips == 2
     with pytest.raises(ResourceLimitError) as info:
-        place_cores(graph, CoreLimits(max_chips=1))
+        place_cores(graph, dataclasses.replace(LOIHI2, max_chips=1))
     assert "129 cores = 2 chips" in info.value.message and "max_chips=1" in info.value.message
 
 
@@ -168,4 +170,4 @@ def test_spikformer_8_768_at_imagenet_size() -> None:
     print("spikformer_8_768:", summary, f"{time.perf_counter() - start:.1f} s")
     assert summary["chips"] > 1  # hundreds of millions of attention neurons
     with pytest.raises(ResourceLimitError, match="max_chips=1"):
-        place_cores(program, CoreLimits(max_chips=1))
+        place_cores(program, dataclasses.replace(LOIHI2, max_chips=1))

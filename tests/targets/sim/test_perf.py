@@ -20,7 +20,7 @@ from snncompile.ir.ops.network import ProjectionAttrs, project
 from snncompile.report.compliance import check_graph
 from snncompile.report.energy import E_AC_PJ, E_MAC_PJ
 from snncompile.targets.sim.cores import place_cores
-from snncompile.targets.sim.perf import LOIHI1_ENERGY, EnergyModel, perf_report
+from snncompile.targets.sim.perf import DEFAULT_ENERGY, EnergyModel, perf_report
 from snncompile.targets.sim.program import NetworkProgram, build_program
 from snncompile.targets.sim.stats import SimStats
 from tests.targets.sim.test_cores import EXAMPLES, _identity_pops
@@ -97,7 +97,7 @@ def test_overriding_a_constant_scales_its_share(tmp_path: Path) -> None:
     toml.write_text("t_neuron_update_ns = 2.0\n")
     slow = perf_report(placement, _stats(), EnergyModel.load(toml, base=UNIT))
     assert slow.step_us[1] - base.step_us[1] == pytest.approx(8192e-3)
-    assert dataclasses.replace(LOIHI1_ENERGY, e_spike_pj=0.0).e_spike_pj == 0.0
+    assert dataclasses.replace(DEFAULT_ENERGY, e_spike_pj=0.0).e_spike_pj == 0.0
 
 
 def test_unknown_override_is_a_config_error(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from snncompile.api import Compiled, compile_config
-from snncompile.config import CompileConfig
+from snncompile.config import CompileConfig, RunConfig
 from snncompile.diagnostics import SnnCompileError
 from snncompile.ir.graph import Graph, GraphBuilder
 from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
@@ -122,9 +122,8 @@ def test_lif_wrap_saturation_and_truncation() -> None:
 
 def test_compiled_run_picks_the_engine_by_config() -> None:
     numpy_run = compile_config("examples/digits/spikingformer.pt", CONFIG)
-    torch_run = compile_config(
-        "examples/digits/spikingformer.pt", CONFIG.replace(sim_backend="torch", device="cpu")
-    )
+    torch_run = compile_config("examples/digits/spikingformer.pt", CONFIG)
+    torch_run.run_config = RunConfig(sim_backend="torch", device="cpu")
     assert isinstance(torch_run.simulator("pipelined"), TorchSimulator)
     assert isinstance(numpy_run.simulator("pipelined"), Simulator)
     x = digits_inputs("spikingformer", 1)[0]  # [B, 1, 16, 16] images
@@ -151,7 +150,7 @@ def test_unknown_or_missing_device_is_a_config_error() -> None:
         with pytest.raises(SnnCompileError, match="CF201"):
             resolve_device("cuda")
     with pytest.raises(SnnCompileError, match="CF201"):
-        CompileConfig(sim_backend="jax")
+        RunConfig(sim_backend="jax")
 
 
 @CUDA

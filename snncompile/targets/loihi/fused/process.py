@@ -2,8 +2,8 @@
 
 :class:`FusedChip` runs every population, projection and current probe of a pipelined network
 graph in one Lava process, with the reference kernels of :mod:`snncompile.ir.ops.network`
-(Lava's bit-accurate LIF of :mod:`snncompile.ir.loihi`; synapses ``shift(M·s, e)`` delayed by
-the projection's ``delay``). Per Lava step ``t`` (1-based; network step ``t - 1``)::
+(Lava's bit-accurate LIF, :mod:`snncompile.targets.loihi.arch`; synapses ``shift(M·s, e)``
+delayed by the projection's ``delay``). Per Lava step ``t`` (1-based; network step ``t - 1``)::
 
     x          = x_in.recv()                      host payloads of step t-1 (RingBuffer)
     env        = {host value: x[slice]}
