@@ -17,7 +17,8 @@ LEGACY_PY    := $(LEGACY)/bin/python
 LEGACY_STAMP := $(LEGACY)/.snncompile-installed
 # The tests that depend on the installed spikingjelly; .venv-sj014 runs them again.
 SJ_TESTS := tests/frontend/test_neurons.py tests/models/test_neuron.py \
-	tests/frontend/test_spikingjelly2.py tests/test_diagnostics.py tests/models/test_checkpoint.py
+	tests/frontend/test_spikingjelly2.py tests/test_diagnostics.py tests/models/test_checkpoint.py \
+	tests/models/test_spikformer.py::test_same_output_as_spikingjelly_neurons
 
 .PHONY: setup browser demo test test-fast test-sj014 lint typecheck bench clean
 

@@ -258,7 +258,7 @@ def _ops_table(report: ComplianceReport) -> str:
         "</tr><tr><th>node</th><th>module</th><th>op</th><th>where</th>"
         '<th>input</th><th class="num">rate</th><th class="num">MACs</th><th class="num">ACs'
         '</th><th class="num">energy</th><th class="num">MACs</th><th class="num">ACs</th>'
-        '<th class="num">energy</th><th class="num">synaptic events</th><th>finding</th>'
+        '<th class="num">energy</th><th class="num">synaptic energy</th><th>finding</th>'
         "</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
@@ -340,6 +340,7 @@ code { font: 0.92em ui-monospace, "DejaVu Sans Mono", monospace; }
 .finding small { color: var(--muted); font-weight: normal; }
 .fix { margin: 0.2em 0 0.7em; }
 table { border-collapse: collapse; width: 100%; font-size: 0.86em; }
+.wide { overflow-x: auto; }  /* a wide table scrolls inside the page, not the page */
 th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left;
   vertical-align: top; }
 th { background: #f3f5f8; position: sticky; top: 0; }
@@ -426,7 +427,7 @@ input costs multiply-accumulates (MACs, 4.6 pJ), the papers' 45 nm convention.</
 <section id="ops">
 <h2>Synaptic operations</h2>
 <p class="muted">Per inference, in graph order. Red MAC counts: multiplies on the chip.</p>
-{_ops_table(report)}
+<div class="wide">{_ops_table(report)}</div>
 </section>
 <section id="partitions">
 <h2>Partitions</h2>
