@@ -25,6 +25,7 @@ from snncompile.frontend.torch import trace
 from snncompile.ir.graph import Graph
 from snncompile.ir.interpret import run_layerwise
 from snncompile.report.compliance import check_graph
+from tests.frontend.equivalence import randomize
 
 sj = pytest.importorskip("spikingjelly")
 from spikingjelly.activation_based import functional, layer, neuron  # noqa: E402
@@ -123,18 +124,14 @@ CHIP_NEURONS = {"lif-hard", "plif-hard", "lif-single"}
 
 
 def _randomize(model: nn.Module, seed: int) -> nn.Module:
-    gen = torch.Generator().manual_seed(seed)
+    """The zoo tests' random batch-norm statistics, and a learned PLIF decay that is no power
+    of two."""
+    randomize(model, seed)
     with torch.no_grad():
         for module in model.modules():
-            if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                c = module.num_features
-                module.weight.copy_(0.5 + 1.5 * torch.rand(c, generator=gen))
-                module.bias.copy_(0.4 + 0.6 * torch.randn(c, generator=gen))
-                module.running_mean.copy_(0.1 * torch.randn(c, generator=gen))
-                module.running_var.copy_(0.5 + torch.rand(c, generator=gen))
             w = getattr(module, "w", None)
             if isinstance(w, nn.Parameter) and w.numel() == 1:
-                w.fill_(0.37)  # a learned decay that is no power of two
+                w.fill_(0.37)
     return model
 
 
