@@ -158,11 +158,15 @@ def _neuron(
     )
 
 
+#: Weights and biases at or beyond this magnitude do not fit the int64 netx stores.
+_INT64_LIMIT = float(np.iinfo(np.int64).max)
+
+
 def _bias(layer: Any, shape: tuple[int, ...]) -> np.ndarray | None:
     if "bias" not in layer:
         return None
     raw = np.asarray(layer["bias"][()], dtype=np.float64)
-    if not np.all(np.isfinite(raw)) or np.any(np.abs(raw) > 2.0**62):
+    if not np.all(np.isfinite(raw)) or np.any(np.abs(raw) >= _INT64_LIMIT):
         raise _malformed("a layer", "has a bias that is not a finite integer")
     bias = raw.astype(np.int64).astype(np.float64)
     if len(shape) == 3:  # per channel, broadcast over H, W
@@ -174,7 +178,7 @@ def _dense_weight(layer: Any, where: str) -> np.ndarray:
     weight = np.asarray(_field(layer, "weight", where)[()], dtype=np.float64)
     if not np.all(np.isfinite(weight)):
         raise _malformed(where, "has a weight that is not finite")
-    if np.any(np.abs(weight) > 2.0**62) or np.any(weight != np.round(weight)):
+    if np.any(np.abs(weight) >= _INT64_LIMIT) or np.any(weight != np.round(weight)):
         raise _malformed(where, "has a weight that is not an integer (netx stores integers)")
     weight = weight.astype(np.int64)
     if weight.ndim == 1:  # netx: weight.reshape(shape[0], -1)
