@@ -199,4 +199,7 @@ def end_children(grace: float = 3.0) -> int:
     for pid in descendants():
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 2.0  # SIGKILL is not instant on a loaded machine
+    while descendants() and time.monotonic() < deadline:
+        time.sleep(0.02)
     return int(_state["ended"])
