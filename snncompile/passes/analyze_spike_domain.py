@@ -43,11 +43,17 @@ def analyze(graph: Graph) -> dict[str, Flow]:
     """The flow of every value of ``graph``, by value name (a fresh dict the caller may
     extend). Graph inputs are real.
 
-    The analysis of a graph is computed once: the result is remembered under the graph's
-    structure (value names, ops, input wiring and the identity of each node's attributes,
-    which copies of a graph share), so the passes and reports that ask again about the same
-    graph, or about an unchanged copy of it, read the remembered flows. A graph whose structure
-    or attributes changed is analysed afresh. :data:`STATS` counts both.
+    The analysis is computed once per compile and then kept up to date, not recomputed:
+
+    - a graph asked about again, or an unchanged copy of it (same value names, ops, input
+      wiring and the identity of each node's attributes, which copies share), reads the
+      remembered flows (``STATS["reused"]``);
+    - a graph that a pass rewrote is *updated* from the last analysis (``STATS["updated"]``):
+      a node whose op, attribute object, input and output names and shapes and input flows
+      are those of a node already analysed keeps that node's flow; only the nodes the pass
+      added or changed are evaluated (``STATS["evaluated"]`` counts them). A domain rule reads
+      exactly these (:mod:`snncompile.ir.domains`), so the update equals a fresh analysis;
+    - a graph with no earlier analysis to update from is computed (``STATS["computed"]``).
     """
     key = _fingerprint(graph)
     entry = _CACHE.get(key)
@@ -55,24 +61,51 @@ def analyze(graph: Graph) -> dict[str, Flow]:
         _CACHE.move_to_end(key)
         STATS["reused"] += 1
         return dict(entry.flows)
-    STATS["computed"] += 1
-    flows = forward(graph, Flow(REAL), _transfer)
-    _CACHE[key] = _Entry(tuple(weakref.ref(node.attrs) for node in graph.nodes), flows)
+    known: dict[Key, _Known] = {}
+    for previous in _CACHE.values():  # oldest first: the newest analysis wins
+        known.update(previous.live_nodes())
+    memo: dict[Key, _Known] = {}
+
+    def transfer(node: Node, flows: Sequence[Flow]) -> Flow:
+        node_key = _node_key(node)
+        hit = known.get(node_key)
+        if hit is not None and hit.inputs == tuple(flows) and hit.attrs() is node.attrs:
+            flow = hit.flow
+        else:
+            STATS["evaluated"] += 1
+            flow = _transfer(node, flows)
+        memo[node_key] = _Known(weakref.ref(node.attrs), tuple(flows), flow)
+        return flow
+
+    STATS["updated" if known else "computed"] += 1
+    flows = forward(graph, Flow(REAL), transfer)
+    _CACHE[key] = _Entry(tuple(weakref.ref(node.attrs) for node in graph.nodes), flows, memo)
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return dict(flows)
 
 
-#: How many analyses ran and how many were read back (for tests and profiling).
-STATS = {"computed": 0, "reused": 0}
+#: Analyses computed from scratch, updated from an earlier one, read back, and the nodes
+#: whose rule ran (for tests and profiling).
+STATS = {"computed": 0, "updated": 0, "reused": 0, "evaluated": 0}
 _CACHE_SIZE = 8
 Key = tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class _Known:
+    """One node's analysed flow and what it was computed from."""
+
+    attrs: weakref.ref[object]
+    inputs: tuple[Flow, ...]
+    flow: Flow
 
 
 @dataclass(frozen=True)
 class _Entry:
     attrs: tuple[weakref.ref[object], ...]
     flows: dict[str, Flow]
+    nodes: dict[Key, _Known]
 
     def valid(self, graph: Graph) -> bool:
         """The nodes still carry the very attribute objects analysed (ids are not reused
@@ -81,22 +114,27 @@ class _Entry:
             ref() is node.attrs for ref, node in zip(self.attrs, graph.nodes, strict=True)
         )
 
+    def live_nodes(self) -> dict[Key, _Known]:
+        """The analysed nodes whose attribute objects still live (a dead one's id may be
+        reused by another object)."""
+        return {key: known for key, known in self.nodes.items() if known.attrs() is not None}
+
 
 _CACHE: OrderedDict[Key, _Entry] = OrderedDict()
 
 
+def _node_key(node: Node) -> Key:
+    return (
+        node.op,
+        id(node.attrs),
+        tuple((v.name, v.type.shape) for v in node.inputs),
+        tuple((v.name, v.type.shape) for v in node.outputs),
+    )
+
+
 def _fingerprint(graph: Graph) -> Key:
     inputs = tuple((v.name, v.type.shape, v.type.dtype) for v in graph.inputs)
-    nodes = tuple(
-        (
-            node.op,
-            id(node.attrs),
-            tuple(v.name for v in node.inputs),
-            tuple((v.name, v.type.shape) for v in node.outputs),
-        )
-        for node in graph.nodes
-    )
-    return (inputs, nodes)
+    return (inputs, tuple(_node_key(node) for node in graph.nodes))
 
 
 @dataclass(frozen=True)

@@ -207,3 +207,36 @@ def test_loihi_runs_each_pass_once_and_records_the_real_timings(tmp_path: Path) 
     assert [p["pass"] for p in compliance["passes"]] == names[: names.index("measure-compliance")]
     placement = json.loads((out / "reports/placement.json").read_text())
     assert placement["cores"] >= 1
+
+
+def test_loihi_compile_analyses_spike_domains_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A ``--target loihi`` compile computes the spike domains once; the passes that rewrite
+    the graph afterwards (lower-residuals, decompose-attention, quantize) update that analysis
+    node by node, and every update equals a fresh analysis of its graph."""
+    from snncompile.driver import compile_file
+    from snncompile.ir.dataflow import forward
+    from snncompile.ir.domains import REAL, Flow, Rule
+    from snncompile.ir.graph import Graph
+    from snncompile.passes import analyze_spike_domain as asd
+
+    monkeypatch.setattr(asd, "_CACHE", type(asd._CACHE)())
+    for key in asd.STATS:
+        monkeypatch.setitem(asd.STATS, key, 0)
+    analysed: list[tuple[Graph, dict[str, Flow]]] = []
+
+    def recording(graph: Graph, initial: Flow, transfer: Rule) -> dict[str, Flow]:
+        flows = forward(graph, initial, transfer)
+        analysed.append((graph, flows))
+        return flows
+
+    monkeypatch.setattr(asd, "forward", recording)
+    config = CompileConfig(target="loihi", expand_sew=True, allow_host_ops=True)
+    compile_file(DIGITS, config, output=tmp_path / "art")
+    assert asd.STATS["computed"] == 1, asd.STATS
+    assert asd.STATS["updated"] == len(analysed) - 1 >= 1
+    total = sum(len(graph.nodes) for graph, _ in analysed)
+    assert asd.STATS["evaluated"] < total  # the updates evaluated only changed nodes
+    for graph, flows in analysed:
+        assert flows == forward(graph, Flow(REAL), asd._transfer)
