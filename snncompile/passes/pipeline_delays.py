@@ -10,8 +10,10 @@ current probe ``P`` with projections ``p`` from sources ``x_p``::
     start(p)  = arrive(x_p)                       (when the projection first has data)
     start(P)  = arrive(P)                         (bias gating: no integration before data)
 
-The timing is computed here once and stored on the IR (``start`` of populations and
-projections); the simulator reads it.
+This is the schedule of :mod:`snncompile.passes.timing` (shared with ``balance-delays``) with a
+hop on every dendrite input: a projection passes its source's arrival through, and its delay is
+``1 + balance``. The timing is computed here once and stored on the IR (``start`` of
+populations and projections); the simulator reads it.
 
 Host ops take their inputs in the step the latest one arrives; earlier inputs go through a host
 ``delay`` op. With ``D = arrive(output)``, the pipelined output at step ``t + D`` equals the
@@ -27,19 +29,14 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from snncompile.diagnostics import error
-from snncompile.ir.graph import Graph, GraphBuilder, Value
+from snncompile.ir.graph import Graph, GraphBuilder, Node, Value
 from snncompile.ir.ops.fixed import DelayAttrs
 from snncompile.passes.manager import PassContext
+from snncompile.passes.timing import schedule
 
 __all__ = ["PipelineDelays"]
 
 _DENDRITES = frozenset({"population", "current_sum"})
-
-
-def _source(current: Value) -> Value:
-    """The source a projection's output ``current`` reads."""
-    assert current.producer is not None and current.producer.op == "projection"
-    return current.producer.inputs[0]
 
 
 @dataclass(frozen=True)
@@ -54,19 +51,12 @@ class PipelineDelays:
         if graph.stage != "network":
             raise error("CF203", "pipeline-delays runs on the network IR (after lower-to-network)")
         users = graph.users()
-        arrive: dict[Value, int] = {v: 0 for v in graph.inputs}
-        target_time: dict[str, int] = {}  # dendrite node name -> arrival
-        for node in graph.nodes:  # dendrites first need the arrival of their sources
-            if node.op in _DENDRITES:
-                sources = [_source(p) for p in node.inputs]
-                target_time[node.name] = max(arrive[s] + 1 for s in sources)
-            for value in node.outputs:
-                if node.op == "projection":
-                    continue  # a projection's output arrives with its target
-                if node.op in _DENDRITES:
-                    arrive[value] = target_time[node.name]
-                else:
-                    arrive[value] = max((arrive[v] for v in node.inputs), default=0)
+
+        def latency(node: Node, i: int) -> int:
+            return int(node.op in _DENDRITES)  # the hop of an input projection
+
+        timing = schedule(graph, latency)
+        arrive, target_time = timing.arrive, timing.aligned
         builder = GraphBuilder(graph.name, graph.stage)
         new: dict[Value, Value] = {}
         for value in graph.inputs:
@@ -87,23 +77,21 @@ class PipelineDelays:
                 attrs = dataclasses.replace(attrs, start=target_time[node.name])
                 starts[node.name] = target_time[node.name]
             elif node.op not in _DENDRITES:
-                latest = max((arrive[v] for v in node.inputs), default=0)
-                for i, v in enumerate(node.inputs):
-                    if arrive[v] < latest:
+                for i in range(len(node.inputs)):
+                    if timing.balance(node, i) > 0:
                         host_delays += 1
                         inputs[i] = builder.add_node(
                             "delay",
                             [inputs[i]],
-                            DelayAttrs(steps=latest - arrive[v]),
+                            DelayAttrs(steps=timing.balance(node, i)),
                             name=f"{node.name}_align",
                             loc=node.loc,
                         )
             outputs = builder.add_node_multi(node.op, inputs, attrs, name=node.name, loc=node.loc)
             new.update(zip(node.outputs, outputs, strict=True))
         result = builder.finish([new[v] for v in graph.outputs])
-        depth = max((arrive[v] for v in graph.outputs), default=0)
         ctx.reports[self.name] = {
-            "depth": depth,
+            "depth": timing.depth,
             "starts": starts,
             "balancing_delays": len(balancing),
             "balancing_steps": sum(balancing),
