@@ -14,9 +14,13 @@ and the numbers of its kind, see ``benchmarks.cases``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from benchmarks.before_after import BEFORE_AFTER, render_section
 
 __all__ = ["SECTIONS", "TARGET_BYTES", "TARGET_RATIO", "TARGET_SECONDS", "render_markdown"]
 
@@ -508,8 +512,9 @@ def _run_log(results: Mapping[str, Any]) -> list[str]:
     return _table(header, rows)
 
 
-def render_markdown(results: Mapping[str, Any]) -> str:
-    """The whole ``docs/benchmarks.md`` for ``results``."""
+def render_markdown(results: Mapping[str, Any], before_after: Path | None = BEFORE_AFTER) -> str:
+    """The whole ``docs/benchmarks.md`` for ``results``, with the before/after section of
+    issue 16 rendered from ``before_after`` (:mod:`benchmarks.before_after`) when it exists."""
     cases = results["cases"]
     started = str(results["started"])
     peaks = [c["result"]["peak_rss_mb"] for c in cases if "peak_rss_mb" in (c["result"] or {})]
@@ -556,6 +561,8 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         lines += ["## Other cases", ""]
         lines += _table(("case", "status"), [[c["title"], c["status"]] for c in others])
         lines += [""]
+    if before_after is not None and before_after.exists():
+        lines += render_section(json.loads(before_after.read_text()))
     lines += [
         "## Run log",
         "",

@@ -324,3 +324,35 @@ def test_committed_page_is_rendered_from_the_committed_results() -> None:
         "docs/benchmarks.md is not benchmarks/results.json rendered: "
         "run `.venv/bin/python -m benchmarks.run --render-only`"
     )
+
+
+def test_before_after_section_compares_the_commits(tmp_path: Path) -> None:
+    """Issue 16's before/after table: single-case runs of both commits collected, the ratio
+    after/before per case, and a case over 10 % named with its explanation."""
+    from benchmarks import before_after
+
+    def write(name: str, seconds: float | None, status: str = "ok") -> None:
+        result = None if seconds is None else {"seconds": seconds, "load_start": 1.0}
+        case = {"status": status, "result": result, "wall_s": 3.0}
+        (tmp_path / f"{name}.json").write_text(json.dumps({"cases": [case]}))
+
+    first, second, third = before_after.CASES[:3]
+    write(f"before_{first}", 2.0)
+    write(f"after_{first}", 2.1)
+    write(f"before_{second}", 1.0)
+    write(f"after_{second}", 1.5)
+    write(f"before_{third}", None, "failed")
+    write(f"after_{third}", 1.0)
+    data = before_after.collect(tmp_path, "old", "new")
+    assert [c["id"] for c in data["cases"]] == [first, second, third]
+    data["notes"] = {second: "because"}
+    lines = before_after.render_section(data)
+    assert f"| {first} | 2.000 | 2.100 | 1.05 | yes |" in lines
+    assert f"| {second} | 1.000 | 1.500 | 1.50 | **no** |" in lines
+    assert f"| {third} | failed | 1.000 | n/a | n/a |" in lines
+    assert f"Over the limit: {second}." in lines and f"- `{second}`: because" in lines
+    page = render_markdown(fake_results(), before_after=None)
+    assert "Before/after" not in page
+    (tmp_path / "ba.json").write_text(json.dumps(data))
+    page = render_markdown(fake_results(), before_after=tmp_path / "ba.json")
+    assert "## Before/after the chip-neutral core" in page
