@@ -32,6 +32,16 @@ PLOTS = 3
 _MAC, _AC, _RATE, _ENERGY = "#c0392b", "#2f6db5", "#2e9e6b", "#5b6fa8"
 _WHERE = {"host_encoder": "host in", "chip": "chip", "host_readout": "host out"}
 _esc = html.escape
+#: What a violation code means in the verdict banner (one sentence each).
+_WHY = {
+    "SD201": "Some synaptic ops on the chip are driven by spike counts, not binary spikes, so "
+    "they multiply (MACs).",
+    "SD202": "Some synaptic ops on the chip are driven by real values, not spikes, so they "
+    "multiply (MACs).",
+    "SD203": "A max-pool on the chip takes the maximum of real values (currents), which "
+    "neurons and synapses cannot compute.",
+    "SD204": "A product on the chip has no spike operand, so neurons cannot compute it.",
+}
 
 
 def _ops(value: float) -> str:
@@ -342,12 +352,13 @@ def compliance_html(report: ComplianceReport) -> str:
             + "</div>"
         )
     else:
-        codes = ", ".join(sorted({f.code for f in violations}))
+        found = sorted({f.code for f in violations})
         verdict = (
             f'<div id="verdict" class="verdict bad"><strong>Not spike-driven: '
-            f"{len(violations)} violation{'s' if len(violations) > 1 else ''} ({codes}).</strong>"
-            "Some synaptic ops on the chip are driven by values that are not binary spikes, so "
-            "they multiply (MACs). Each finding below names the op and the fix.</div>"
+            f"{len(violations)} violation{'s' if len(violations) > 1 else ''} "
+            f"({', '.join(found)}).</strong>"
+            + " ".join(_WHY[code] for code in found if code in _WHY)
+            + " Each finding below names the op and the fix.</div>"
         )
     rates, ops, parts = (
         f"<figure>{img}<figcaption>{_esc(caption)}</figcaption></figure>"
