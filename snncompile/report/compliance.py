@@ -222,7 +222,7 @@ def _measure(
     neurons = tuple(
         NeuronStats(
             node.name,
-            node.loc.module if node.loc else None,
+            node.loc.label if node.loc else None,
             node.output.type.numel,
             counter.spikes[node.output.name] / (steps * samples * node.output.type.numel),
         )
