@@ -301,3 +301,19 @@ def test_max_pool_banner_top_level_labels_and_plurals(
     )
     assert f"<pooled> pooled.py:{line + 1}" in out  # the top-level matmul, with its line
     assert "sample(s)" not in out
+
+
+def test_command_line_hides_third_party_import_warnings() -> None:
+    """Issue 23, item 9: a library's import-time warnings do not flood the terminal; our own and
+    the user's are kept."""
+    import warnings
+
+    from snncompile.cli import quiet_third_party
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        quiet_third_party()
+        for module in ("torch.jit._script", "spikingjelly.activation_based.auto_cuda", "tinynet"):
+            warnings.warn_explicit("deprecated", FutureWarning, "x.py", 1, module=module)
+        warnings.warn_explicit("ours", UserWarning, "y.py", 1, module="snncompile.cli")
+    assert sorted(str(w.message) for w in seen) == ["deprecated", "ours"]  # tinynet's kept
