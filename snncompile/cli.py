@@ -19,8 +19,8 @@ One grammar for every command: the options of ``compile``, ``check``, ``run``, `
 and :class:`snncompile.config.RunConfig` (how a model runs) by :func:`dataclass_options`, with
 the same spelling everywhere (``--expand-sew/--no-expand-sew``), help for every option and
 typed, ranged values (``--time-steps 0`` is a usage error). A mistyped command or option gets a
-did-you-mean. Heavy libraries (torch, Lava, matplotlib, Ray) are imported only by the commands
-that use them.
+did-you-mean. Heavy libraries (torch, Lava, Ray) are imported only by the commands that use
+them; the reports' plots are SVG written directly, without matplotlib.
 """
 
 from __future__ import annotations
