@@ -49,6 +49,7 @@ import logging
 import operator
 import re
 import sys
+import types
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -103,8 +104,8 @@ class TraceInfo:
 def _user_stack(skip: int = 2) -> str:
     """The Python stack from the outermost ``forward`` frame inward, formatted as a traceback
     (``File "PATH", line N, in NAME`` per frame, innermost last; no source text)."""
-    frames = []
-    frame = sys._getframe(skip)
+    frames: list[types.FrameType] = []
+    frame: types.FrameType | None = sys._getframe(skip)
     while frame is not None:
         frames.append(frame)
         frame = frame.f_back
