@@ -335,6 +335,13 @@ def test_before_after_section_compares_the_commits(tmp_path: Path) -> None:
         result = None if seconds is None else {"seconds": seconds, "load_start": 1.0}
         case = {"status": status, "result": result, "wall_s": 3.0}
         (tmp_path / f"{name}.json").write_text(json.dumps({"cases": [case]}))
+        slower = {"seconds": 9.0} if seconds is not None else None
+        (second_pass / f"{name}.json").write_text(
+            json.dumps({"cases": [{**case, "result": slower}]})
+        )
+
+    second_pass = tmp_path / "p2"
+    second_pass.mkdir()
 
     first, second, third = before_after.CASES[:3]
     write(f"before_{first}", 2.0)
@@ -343,8 +350,9 @@ def test_before_after_section_compares_the_commits(tmp_path: Path) -> None:
     write(f"after_{second}", 1.5)
     write(f"before_{third}", None, "failed")
     write(f"after_{third}", 1.0)
-    data = before_after.collect(tmp_path, "old", "new")
+    data = before_after.collect([tmp_path, second_pass], "old", "new")
     assert [c["id"] for c in data["cases"]] == [first, second, third]
+    assert data["cases"][0]["before"]["runs"] == [2.0, 9.0]  # the fastest pass counts
     data["notes"] = {second: "because"}
     lines = before_after.render_section(data)
     assert f"| {first} | 2.000 | 2.100 | 1.05 | yes |" in lines
