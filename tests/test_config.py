@@ -84,3 +84,21 @@ def test_allow_saturation_is_an_alias_of_accept_saturation() -> None:
             ).accept_saturation
             is expected
         )
+
+
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_run_and_check_take_every_compile_option(command: str) -> None:
+    """``run`` and ``check`` accept the compile options of ``compile`` (generated from
+    CompileConfig), and ``run`` every RunConfig field too (issue 16, deliverable 4)."""
+    from snncompile.config import RunConfig
+
+    help_text = CliRunner().invoke(cli, [command, "--help"], terminal_width=200).output
+    missing = [
+        f.name
+        for f in dataclasses.fields(CompileConfig)
+        if "--" + f.name.replace("_", "-") not in help_text
+    ]
+    assert not missing, f"{command} lacks {missing}"
+    if command == "run":
+        for f in dataclasses.fields(RunConfig):
+            assert "--" + f.name.replace("_", "-") in help_text, f.name
