@@ -79,3 +79,18 @@ def test_run_a_compiled_artifact(tmp_path: Path, capsys: pytest.CaptureFixture[s
     split = load_digits_split(image_size=16)
     floats = compiled.run(split.x_test[:4], backend="float")  # recompiled from the source
     assert floats.logits.shape == (4, 10)
+
+
+def test_api_and_cli_trace_the_same_graph_in_one_dtype() -> None:
+    """One trace dtype (driver.TRACE_DTYPE, float32) for the API and every command: the API's
+    traced graph prints exactly as the driver's (which compile, run and check read)."""
+    from snncompile.config import CompileConfig
+    from snncompile.driver import TRACE_DTYPE, read_model
+    from snncompile.ir.printer import print_graph
+
+    path = EXAMPLES / "spikingformer.pt"
+    graph, _ = read_model(path, CompileConfig())
+    assert TRACE_DTYPE == "float32"
+    assert {v.type.dtype for v in graph.values()} == {"f32"}
+    api_graph = snncompile.compile(path, "sim").graph
+    assert print_graph(api_graph) == print_graph(graph)
