@@ -45,7 +45,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from snncompile.chip import ChipModel, CoreLimits, get_chip
+from snncompile.chip import Board, ChipModel, CoreLimits, get_board, get_chip
 from snncompile.diagnostics import SnnCompileError, error
 from snncompile.ir.graph import Graph, Node
 from snncompile.ir.ops.network import ProjectionAttrs, graph_chip
@@ -57,6 +57,7 @@ __all__ = [
     "Placement",
     "Slice",
     "block_of",
+    "check_board",
     "place_cores",
 ]
 
@@ -223,8 +224,7 @@ class Core:
             and self.synapse_bytes + piece.synapse_bytes <= limits.synapse_bytes_per_core
             and (limits.max_fan_in is None or self.axons_in + piece.axons_in <= limits.max_fan_in)
             and (
-                limits.max_fan_out is None
-                or self.axons_out + piece.axons_out <= limits.max_fan_out
+                limits.max_fan_out is None or self.axons_out + piece.axons_out <= limits.max_fan_out
             )
         )
 
@@ -591,3 +591,46 @@ def place_cores(
             node=graph.name,
         )
     return placement
+
+
+def check_board(placement: Placement, board: Board | str) -> None:
+    """RS980 unless ``placement`` fits ``board``: names the largest consumers, the limit that
+    sets each one's size and how many cores must go."""
+    if isinstance(board, str):
+        board = get_board(board, placement.limits.name)
+    if board.chip != placement.limits.name:
+        raise error(
+            "RS980",
+            f"board {board.name} holds {board.chip} chips; the model was placed on "
+            f"{placement.limits.name}",
+            node=board.name,
+        )
+    if placement.chips <= board.chips:
+        return
+    have = board.chips * placement.limits.cores_per_chip
+    lines = []
+    for c in placement.consumers(5):
+        hint = _HINTS.get(c["binding"], "")
+        lines.append(
+            f"{c['population']}: {c['cores']} cores ({c['neurons']} neurons, bound by "
+            f"{c['binding']}; most memory: {c['memory_driver']}){hint}"
+        )
+    raise error(
+        "RS980",
+        f"needs {len(placement.cores)} cores = {placement.chips} chips; board {board.name} has "
+        f"{board.chips} chips ({have} cores): {len(placement.cores) - have} cores must go. "
+        "Largest consumers: " + "; ".join(lines),
+        node=board.name,
+    )
+
+
+#: What would shrink a population bound by each limit (RS980's advice).
+_HINTS: dict[str, str] = {
+    "synapse_bytes_per_core": (
+        " - fewer synapses per neuron would fit it: a relay for broadcast sums (--objective "
+        "cores), smaller kernels or fewer input channels"
+    ),
+    "neurons_per_core": " - only fewer neurons (a smaller input, dim or time-multiplexing)",
+    "max_fan_in": " - fewer distinct sources per core (smaller receptive fields)",
+    "max_fan_out": " - fewer consumers of its spikes",
+}
