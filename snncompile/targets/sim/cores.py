@@ -29,8 +29,11 @@ sum       ``n · fan_in · b_i``, ``fan_in = |core in| / |core out|``    unit sy
                                                                       of their source
 ========  =========================================================  =======================
 
-When the projection's ``post`` view is not order preserving (anything but reshapes), the rows
-a slice uses are unknown and the whole weight tensor is charged (an upper bound). Neuron state
+When the projection's ``post`` view is not order preserving (anything but reshapes), which rows
+a slice uses is not tracked; every target neuron reads one element of the core's output, hence
+one weight row (conv: one output channel), so ``min(rows, n)`` rows are charged (an upper
+bound; until issue 20 the whole tensor was, which made one neuron of a permuted dense over
+384 features cost 147 KB). Neuron state
 memory is not modelled separately: :attr:`CoreLimits.neurons_per_core` bounds it.
 
 A target whose *single* neuron needs more synapse memory than a core has (e.g. a dense row of
@@ -97,8 +100,8 @@ class _Input:
         n = hi - lo
         if self.kind == "sum":
             return n * self.row_bytes
-        if not self.ordered:
-            rows = self.rows
+        if not self.ordered:  # each target neuron reads one core output: one row at most
+            rows = min(self.rows, n)
         elif self.kind == "conv":
             rows = min(self.rows, (hi - 1) // self.period - lo // self.period + 1)
         else:
