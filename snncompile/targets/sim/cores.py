@@ -48,6 +48,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+
 from snncompile.chip import Board, ChipModel, CoreLimits, get_board, get_chip
 from snncompile.diagnostics import SnnCompileError, error
 from snncompile.ir.graph import Graph, Node
@@ -89,6 +91,8 @@ class _Input:
     ordered: bool  # the post view keeps the core's flat order
     per_neuron: int = 0  # synapses into one target neuron (its fan-in from this projection)
     pre_neurons: int = 0  # neurons of the source (the most distinct axons it can bring)
+    #: unordered conv/dense: ``runs[i]`` = row changes among target neurons ``0..i`` (int32)
+    runs: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def axons(self, lo: int, hi: int) -> int:
         """Distinct input axons for target neurons ``[lo, hi)``: ``min(N_pre, n · k)``, an upper
@@ -102,6 +106,8 @@ class _Input:
             return n * self.row_bytes
         if not self.ordered:  # each target neuron reads one core output: one row at most
             rows = min(self.rows, n)
+            if self.runs is not None:  # rows in [lo, hi) <= 1 + the row changes inside it
+                rows = min(rows, 1 + int(self.runs[hi - 1]) - int(self.runs[lo]))
         elif self.kind == "conv":
             rows = min(self.rows, (hi - 1) // self.period - lo // self.period + 1)
         else:
@@ -125,6 +131,12 @@ def _input(node: Node, limits: CoreLimits) -> _Input:
     assert a.weight is not None
     row = int(math.prod(a.weight.shape[1:]))
     period = int(math.prod(core_out[1:])) if a.kind == "conv" else 1
+    runs = None
+    if not ordered:
+        flat = a.post_view.index_map(tuple(core_out)).reshape(-1)
+        rows_of = flat // period if a.kind == "conv" else flat % int(core_out[-1])
+        runs = np.zeros(rows_of.size, np.int32)
+        np.cumsum(rows_of[1:] != rows_of[:-1], out=runs[1:])
     return _Input(
         node.name,
         a.kind,
@@ -134,6 +146,7 @@ def _input(node: Node, limits: CoreLimits) -> _Input:
         ordered,
         row,
         pre,
+        runs,
     )
 
 
@@ -176,8 +189,9 @@ class _Target:
 
     @property
     def uniform(self) -> bool:
-        """True when ``bytes(lo, hi)`` depends only on ``hi - lo`` (no channel-aligned conv)."""
-        return all(p.kind != "conv" or not p.ordered for p in self.inputs)
+        """True when ``bytes(lo, hi)`` depends only on ``hi - lo`` (unit synapses and ordered
+        dense projections only)."""
+        return all(p.kind == "sum" or (p.kind == "dense" and p.ordered) for p in self.inputs)
 
 
 @dataclass(frozen=True)

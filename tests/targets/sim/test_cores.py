@@ -227,3 +227,24 @@ def test_board_check_names_the_largest_consumers() -> None:
     )
     assert "p0: 129 cores (1056768 neurons, bound by neurons_per_core" in message
     assert "only fewer neurons" in message
+
+
+def test_permuted_dense_charges_the_rows_a_slice_spans() -> None:
+    """A dense over 256 tokens written channel-major (``permute(1,0)``): a slice of ``n``
+    neurons spans ``ceil(n / 256)`` weight rows of 2,000 B, not ``min(64, n)``."""
+    b = GraphBuilder("perm", "network")
+    x = b.input("x", TensorType((256, 2000), "f64"))
+    src = _pop(b, "src", x, ProjectionAttrs(kind="sum", graded=True))
+    w = np.ones((64, 2000))
+    proj = b.add_node(
+        "projection",
+        [src],
+        ProjectionAttrs(kind="dense", weight=w, post="permute(1,0)"),
+        name="t.in0",
+    )
+    out = b.add_node("population", [proj], PopulationAttrs(kind="lif", vth=1), name="t")
+    placement = place_cores(b.finish([out]))
+    spans = sorted((s.start, s.stop, s.synapse_bytes) for _, s in placement.slices_of("t"))
+    assert spans[0] == (0, 8192, 32 * 2000)  # 32 channels of 256 tokens, 64,000 B
+    assert placement.binding["t"] == "neurons_per_core"
+    _check_limits(placement)
