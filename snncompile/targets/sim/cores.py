@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -108,7 +108,7 @@ class _Input:
             rows = min(self.rows, n)
             if self.runs is not None:  # rows in [lo, hi) <= 1 + the row changes inside it
                 rows = min(rows, 1 + int(self.runs[hi - 1]) - int(self.runs[lo]))
-        elif self.kind == "conv":
+        elif self.kind == "conv" or self.period > 1:  # rows are runs of ``period`` neurons
             rows = min(self.rows, (hi - 1) // self.period - lo // self.period + 1)
         else:
             rows = min(self.rows, n)
@@ -157,6 +157,7 @@ class _Target:
     neurons: int
     inputs: tuple[_Input, ...]
     consumers: int = 0  # projections that read this population (its output routes per neuron)
+    order: str = "flat"  # the neuron order slices are cut in (``feature-major``: see _transposed)
 
     def bytes(self, lo: int, hi: int) -> float:
         return sum(p.bytes(lo, hi) for p in self.inputs)
@@ -191,7 +192,10 @@ class _Target:
     def uniform(self) -> bool:
         """True when ``bytes(lo, hi)`` depends only on ``hi - lo`` (unit synapses and ordered
         dense projections only)."""
-        return all(p.kind == "sum" or (p.kind == "dense" and p.ordered) for p in self.inputs)
+        return all(
+            p.kind == "sum" or (p.kind == "dense" and p.ordered and p.period == 1)
+            for p in self.inputs
+        )
 
 
 @dataclass(frozen=True)
@@ -283,6 +287,8 @@ class Placement:
             fits one core whole.
         drivers: target name -> the projection taking most of its synapse memory.
         pre: projection name -> the population whose spikes it carries (``None``: the host).
+        orders: target name -> the order its slices index when not the flat one
+            (``feature-major``: a dense over tokens sliced by weight rows, :func:`_transposed`).
     """
 
     limits: CoreLimits
@@ -294,6 +300,7 @@ class Placement:
     binding: dict[str, str] = field(default_factory=dict)
     drivers: dict[str, str] = field(default_factory=dict)
     pre: dict[str, str | None] = field(default_factory=dict)
+    orders: dict[str, str] = field(default_factory=dict)
 
     @property
     def chips(self) -> int:
@@ -388,6 +395,7 @@ class Placement:
                     "core_count": len(cores_of[name]),
                     "binding": self.binding.get(name, "-"),
                     "memory_driver": self.drivers.get(name, "-"),
+                    "order": self.orders.get(name, "flat"),
                 }
                 for name, neurons in self.populations.items()
             },
@@ -465,6 +473,31 @@ def _targets(
                 )
             )
     return targets, owner, pre
+
+
+def _transposed(target: _Target) -> _Target | None:
+    """``target`` sliced feature-major, or None when that is not possible.
+
+    A dense projection over tokens (``[tokens, features]``, features fastest) stores a weight
+    row per feature a core's neurons use; contiguous slices of the flat order span up to ``n``
+    features. Cut in feature-major order (neuron ``(t, f)`` at position ``f · tokens + t``) a
+    slice of ``n`` neurons spans ``n / tokens`` rows: each row is shared by the ``tokens``
+    neurons of its feature on one core. Possible when every weighted input is an ordered dense
+    with the same number of rows ``R`` dividing the population (unit-synapse inputs cost the
+    same in any order); slices then index the feature-major order.
+    """
+    dense = [p for p in target.inputs if p.kind != "sum"]
+    if not dense or any(p.kind != "dense" or not p.ordered or p.period != 1 for p in dense):
+        return None
+    rows = {p.rows for p in dense}
+    if len(rows) != 1:
+        return None
+    (r,) = rows
+    if r <= 1 or target.neurons % r or target.neurons == r:
+        return None
+    tokens = target.neurons // r
+    inputs = tuple(p if p.kind == "sum" else replace(p, period=tokens) for p in target.inputs)
+    return replace(target, inputs=inputs, order=f"feature-major ({tokens} tokens per row)")
 
 
 def _one_neuron_error(target: _Target, limits: CoreLimits, limit: str) -> SnnCompileError:
@@ -565,6 +598,7 @@ def place_cores(
     limits, sources = _resolve(graph, limits)
     targets, owner, pre = _targets(graph, limits)
     binding: dict[str, str] = {}
+    orders: dict[str, str] = {}
     cores: list[Core] = []
     open_cores: list[Core] = []
 
@@ -575,6 +609,11 @@ def place_cores(
 
     for target in targets:
         pieces, binding[target.name] = _slices(target, limits)
+        other = _transposed(target) if len(pieces) > 1 else None
+        if other is not None:
+            alt, alt_binding = _slices(other, limits)
+            if len(alt) < len(pieces):
+                pieces, binding[target.name], orders[target.name] = alt, alt_binding, other.order
         for i, piece in enumerate(pieces):
             if i < len(pieces) - 1:
                 new_core().slices.append(piece)
@@ -596,6 +635,7 @@ def place_cores(
         binding,
         {t.name: t.memory_driver() for t in targets},
         pre,
+        orders,
     )
     if limits.max_chips is not None and placement.chips > limits.max_chips:
         biggest = max(targets, key=lambda t: t.neurons)

@@ -248,3 +248,19 @@ def test_permuted_dense_charges_the_rows_a_slice_spans() -> None:
     assert spans[0] == (0, 8192, 32 * 2000)  # 32 channels of 256 tokens, 64,000 B
     assert placement.binding["t"] == "neurons_per_core"
     _check_limits(placement)
+
+
+def test_dense_over_tokens_is_sliced_by_weight_rows() -> None:
+    """``[64 tokens, 1536 features]`` from 384 inputs: flat slices span a row per neuron (341
+    neurons per core at 384 B a row); feature-major slices share each row over 64 tokens."""
+    b = GraphBuilder("mlp", "network")
+    x = b.input("x", TensorType((64, 384), "f64"))
+    src = _pop(b, "src", x, ProjectionAttrs(kind="sum", graded=True))
+    out = _pop(b, "fc1", src, ProjectionAttrs(kind="dense", weight=np.ones((1536, 384))))
+    placement = place_cores(b.finish([out]))
+    assert placement.orders == {"fc1": "feature-major (64 tokens per row)"}
+    spans = sorted((s.start, s.stop, s.synapse_bytes) for _, s in placement.slices_of("fc1"))
+    assert spans[0] == (0, 8192, 128 * 384)  # 8192 neurons = 128 features x 64 tokens
+    assert len(spans) == 12 and placement.binding["fc1"] == "neurons_per_core"
+    assert placement.to_dict()["populations"]["fc1"]["order"].startswith("feature-major")
+    _check_limits(placement)
