@@ -134,6 +134,8 @@ def _input(node: Node, limits: CoreLimits) -> _Input:
     runs = None
     if not ordered:
         flat = a.post_view.index_map(tuple(core_out)).reshape(-1)
+        ordered = bool(np.array_equal(flat, np.arange(flat.size)))  # e.g. two permutes cancel
+    if not ordered:
         rows_of = flat // period if a.kind == "conv" else flat % int(core_out[-1])
         runs = np.zeros(rows_of.size, np.int32)
         np.cumsum(rows_of[1:] != rows_of[:-1], out=runs[1:])
