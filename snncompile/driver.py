@@ -195,10 +195,11 @@ def within_latency_budget(
                 "reason": f"objective cores needs {first} steps > --max-latency-steps {budget}",
             }
             return result, ctx
+    needed = first if steps is None else steps
     raise error(
         "RS981",
-        f"the fastest mapping needs {steps} steps (T={ctx.config.time_steps} + pipeline depth "
-        f"{steps - int(ctx.config.time_steps or 0)}), more than --max-latency-steps {budget}",
+        f"the fastest mapping needs {needed} steps (T={ctx.config.time_steps} + pipeline depth "
+        f"{needed - int(ctx.config.time_steps or 0)}), more than --max-latency-steps {budget}",
         node="max_latency_steps",
     )
 

@@ -11,8 +11,8 @@ import torch
 
 import snncompile
 from snncompile.config import CompileConfig
-from snncompile.diagnostics import SnnCompileError
 from snncompile.data.digits import load_digits_split
+from snncompile.diagnostics import SnnCompileError
 from snncompile.frontend.load import load_configured, to_graph
 from snncompile.ir.interpret import run_layerwise
 from snncompile.targets.sim.cores import place_cores
