@@ -748,11 +748,12 @@ CODES: dict[str, DiagnosticCode] = _codes(
     ),
     DiagnosticCode(
         "IX814",
-        "recurrent NIR graph",
+        "recurrence the lif op cannot state",
         "UnsupportedOpError",
-        "Recurrent edges (a cycle through a neuron) need recurrent projections with a one-step "
-        "delay, which are not implemented yet (docs/nir.md, 'Recurrent graphs'): export a "
-        "feed-forward network.",
+        "A cycle through a neuron imports as a one-step recurrent edge into a spiking lif "
+        "(docs/nir.md, 'Recurrent graphs'); the tool's recurrent update named in the message has "
+        "no exact lif form (snntorch RLeaky with reset_mechanism='zero'): retrain with "
+        "reset_mechanism='subtract' or export a feed-forward network.",
     ),
     DiagnosticCode(
         "IX815",
@@ -768,6 +769,14 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "`--target onnx-network` writes the chip partition of the compiled network (one "
         "partition: host ops only before and after it): compile without `--allow-host-ops`, or "
         "export the tensor graph with `--target onnx`.",
+    ),
+    DiagnosticCode(
+        "IX817",
+        "recurrent edge without a spiking source",
+        "SnnCompileError",
+        "A `recurrent` node (a one-step delay on a recurrent edge) must name the output of a "
+        "spiking neuron (lif, lif_fixed, a lif population) of its own shape in the same graph. "
+        "This is a compiler bug if the graph came from an import or a pass: please report it.",
     ),
 )
 

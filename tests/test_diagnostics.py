@@ -408,6 +408,21 @@ def _test_chip(code: str) -> None:
             build_program(attention(), config)
 
 
+def _rleaky_zero_reset() -> None:
+    from snncompile.frontend.nir import import_nir
+    from tests.frontend.test_nir_recurrent import recurrent_nir
+
+    import_nir(recurrent_nir(plain=False), convention="snntorch", reset="value")
+
+
+def _recurrent_from_nowhere() -> None:
+    from snncompile.ir.ops.recurrent import RecurrentAttrs
+
+    b = GraphBuilder("loose")
+    r = b.add_node("recurrent", [], RecurrentAttrs(source="ghost", shape=(3,), dtype="f32"))
+    verify(b.finish([r]))
+
+
 # code -> (trigger taking (tmp_path, monkeypatch), text the message must name)
 TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IR101": (_parse("  %y = scale(%x) {factor=} : tensor<4xf32>\n"), "%y"),
@@ -517,9 +532,10 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IX811": (lambda: _nir_import("open"), "cannot say reset"),
     "IX812": (lambda: _nir_import("assumed"), "Assumed reset = value"),
     "IX813": (lambda: _nir_import("multi"), "several spikes"),
-    "IX814": (lambda: _nir_import("cycle"), "neuron cuba"),
+    "IX814": (_rleaky_zero_reset, "neuron lif"),
     "IX815": (lambda: _nir_import("huge"), "input"),
     "IX816": (lambda: _onnx_network(), "host_sum"),
+    "IX817": (_recurrent_from_nowhere, "%ghost"),
     "NW901": (_lower_half_gain, "%half (scale)"),
     "NW902": (_population_fed_by_input, "%pop (population)"),
     "NW903": (lambda: _test_chip("NW903"), "@mixed"),
