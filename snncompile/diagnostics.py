@@ -353,6 +353,31 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "for other chip models.",
     ),
     DiagnosticCode(
+        "NW906",
+        "recurrent edge without a chip population",
+        "UnsupportedOpError",
+        "A recurrent projection reads the spikes of a lif population of the chip; the source "
+        "the message names did not become one (it is a host op or a coincidence/gated "
+        "product). Make the recurrent source a spiking LIF neuron.",
+    ),
+    DiagnosticCode(
+        "NW907",
+        "recurrent edge read by something other than synapses",
+        "UnsupportedOpError",
+        "At the network level a recurrent edge feeds projections only (recurrent synapses), "
+        "and every population also needs a feed-forward input: read the previous step's spikes "
+        "through a Linear/Conv, and give the population an input.",
+    ),
+    DiagnosticCode(
+        "NW908",
+        "recurrent projection against the pipeline",
+        "UnsupportedOpError",
+        "The chip pipelines layers (one step per hop), so a recurrent projection from a later "
+        "population back to an earlier one would need spikes before they exist. Recurrent "
+        "projections may go from a population to itself or to a population the pipeline "
+        "reaches no earlier; restructure the recurrence into one layer.",
+    ),
+    DiagnosticCode(
         "RS951",
         "does not fit the chip",
         "ResourceLimitError",

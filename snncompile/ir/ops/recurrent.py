@@ -34,9 +34,16 @@ from snncompile.ir.ops.base import OpDef, ShapeError, State
 from snncompile.ir.types import DTYPES, TensorType
 
 if TYPE_CHECKING:
-    from snncompile.ir.graph import Graph, Node
+    from snncompile.ir.graph import Graph, Node, Value
 
-__all__ = ["OPS", "RecurrentAttrs", "latch", "recurrent_nodes", "recurrent_problems"]
+__all__ = [
+    "OPS",
+    "RecurrentAttrs",
+    "latch",
+    "recurrent_latches",
+    "recurrent_nodes",
+    "recurrent_problems",
+]
 
 #: Spiking neuron ops a recurrent edge may read (population: only ``kind == "lif"``).
 SOURCES = frozenset({"lif", "lif_fixed", "population"})
@@ -123,3 +130,10 @@ OPS: list[OpDef] = [
         count=counts.no_synaptic_ops,
     ),
 ]
+
+
+def recurrent_latches(graph: Graph) -> list[tuple[str, Value]]:
+    """``(recurrent node name, source value)`` for every recurrent node of ``graph``: what an
+    executor latches after each step (``latch(state_of[name], spikes_of[source])``)."""
+    by_name = {v.name: v for v in graph.values()}
+    return [(n.name, by_name[n.attrs.source]) for n in graph.nodes if n.op == "recurrent"]
