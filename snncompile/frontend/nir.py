@@ -44,7 +44,7 @@ from snncompile.frontend.nir_conventions import (
     Convention,
     rockpool_dt,
 )
-from snncompile.frontend.nir_recurrent import RecurrentReads, cut_edges
+from snncompile.frontend.nir_recurrent import RecurrentReads, cut_edges, delayed_spikes
 from snncompile.ir.attrs import NoAttrs
 from snncompile.ir.graph import Graph, GraphBuilder, Value
 from snncompile.ir.ops.base import ShapeError
@@ -247,6 +247,12 @@ def import_nir(
                 env[node_name] = _extension(builder, node_name, node, preds[node_name], env)
                 continue
             sources = sorted(preds[node_name], key=lambda p: (p[0], node_name) in cut)
+            if isinstance(node, nir.Delay):
+                on_cycle = any((src, node_name) in cut for src, _ in sources)
+                reads = [env[src] for src, _ in sources if (src, node_name) not in cut]
+                dt = options.dt or _float_or_none(metadata.get("snncompile.dt"))
+                env[node_name] = delayed_spikes(builder, node_name, node, reads, on_cycle, dt)
+                continue
             x = _fan_in(
                 builder, node_name, [_read(env, delays, cut, s, node_name) for s, _ in sources]
             )

@@ -168,3 +168,52 @@ class RecurrentReads:
             node = value.producer
             assert node is not None
             node.attrs = replace_attrs(node.attrs, source=spikes.name)
+
+
+def delayed_spikes(
+    builder: GraphBuilder,
+    name: str,
+    node: nir.Delay,
+    sources: Sequence[Value],
+    on_cycle: bool,
+    dt: float | None,
+) -> Value:
+    """NIR's ``Delay`` of one step on a neuron's spikes: a ``recurrent`` node (``y[t] =
+    S[t-1]``), the form the ``nir`` target writes for a recurrent edge that closes no cycle
+    (spikes of the previous step into a later layer). Anything else is refused: a Delay on a
+    cycle (IX814: a cycle already reads the previous step), of more than one step or of a
+    non-spike value (IX808), or without a known dt (IX811)."""
+    if on_cycle:
+        raise error(
+            "IX814",
+            f"Delay {name} sits on a cycle through a neuron: the cycle already reads the "
+            "previous step, so the delay's meaning is ambiguous",
+            node=name,
+        )
+    lif = sources[0].producer if len(sources) == 1 else None
+    if lif is None or lif.op != "lif":
+        raise error(
+            "IX808",
+            f"Delay {name} reads {len(sources)} value(s) that are not one neuron's spikes; the "
+            "import takes a Delay of one step on spikes only (a recurrent edge)",
+            node=name,
+        )
+    if dt is None:
+        raise error(
+            "IX811",
+            f"Delay {name}: the file gives no dt, so its length in steps is unknown "
+            "(give --nir-dt)",
+            node=name,
+        )
+    delays = np.asarray(node.delay, dtype=np.float64).ravel()
+    steps = delays / dt
+    if delays.size == 0 or not np.allclose(steps, 1.0, rtol=1e-6, atol=0.0):
+        raise error(
+            "IX808",
+            f"Delay {name} delays by {sorted(set(steps.round(6).tolist()))[:4]} steps of dt = "
+            f"{dt}; the import takes a delay of exactly one step",
+            node=name,
+        )
+    spikes = lif.output
+    attrs = RecurrentAttrs(source=spikes.name, shape=spikes.type.shape, dtype=spikes.type.dtype)
+    return builder.add_node("recurrent", [], attrs, name=name)

@@ -6,6 +6,7 @@ the tool's recurrent update (the snntorch rows of docs/nir.md's table are in
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import nir
 import numpy as np
@@ -22,7 +23,10 @@ from snncompile.ir.parser import parse_graph
 from snncompile.ir.printer import print_graph
 from snncompile.ir.types import TensorType
 from snncompile.ir.verify import verify
+from snncompile.targets.nir import export_nir
 from tests.frontend.nir_tools import STEPS, _snntorch, installed
+from tests.targets.sim.recurrent_graphs import inputs as sim_inputs
+from tests.targets.sim.recurrent_graphs import recurrent_mlp
 
 
 def recurrent_nir(w_rec: float = 0.6, *, plain: bool = True) -> nir.NIRGraph:
@@ -143,3 +147,57 @@ def test_recurrent_source_must_be_a_spiking_neuron(source: str, words: str) -> N
     with pytest.raises(SnnCompileError) as info:
         verify(g)
     assert info.value.code == "IX817" and words in info.value.message
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_export_writes_the_cycle_and_round_trips_exactly(skip: bool, tmp_path: Path) -> None:
+    """A recurrent edge onto its own neuron is written back as the cycle (plain NIR); one into a
+    later layer as a one-step NIR ``Delay``; ``nir.read`` with its type check reads the file and
+    the import runs the same spikes."""
+    graph = recurrent_mlp(skip=skip)
+    path = tmp_path / "rec.nir"
+    nir.write(str(path), export_nir(graph))
+    back = nir.read(str(path))  # type-checked
+    assert ("s1", "s1_rec_to8") in back.edges and ("s2", "s2_rec_to4") in back.edges
+    assert isinstance(back.nodes.get("s1_prev_skip"), nir.Delay) == skip
+    ours = import_nir(back)
+    x = sim_inputs(20, 3)
+    want = run_layerwise(graph, [x])[graph.outputs[0].name]
+    got = run_layerwise(ours, [x])[ours.outputs[0].name]
+    np.testing.assert_array_equal(got, want)
+    assert want.sum() > 5
+
+
+def _delay_graph(delay: float, *, on_cycle: bool = False) -> nir.NIRGraph:
+    graph = recurrent_nir()
+    graph.nodes["d"] = nir.Delay(delay=np.full(5, delay))
+    graph.nodes["late"] = nir.Linear(weight=np.eye(5))
+    if on_cycle:
+        graph.edges.remove(("lif", "rec"))
+        graph.edges += [("lif", "d"), ("d", "rec")]
+    else:
+        graph.edges.remove(("lif", "output"))
+        graph.edges += [("lif", "d"), ("d", "late"), ("late", "output")]
+    return graph
+
+
+@pytest.mark.parametrize(
+    ("delay", "on_cycle", "code", "words"),
+    [(2.0, False, "IX808", "exactly one step"), (1.0, True, "IX814", "sits on a cycle")],
+)
+def test_nir_delays_other_than_one_step_on_spikes_are_refused(
+    delay: float, on_cycle: bool, code: str, words: str
+) -> None:
+    with pytest.raises(SnnCompileError) as info:
+        import_nir(_delay_graph(delay, on_cycle=on_cycle))
+    assert info.value.code == code and words in info.value.message
+
+
+def test_nir_delay_of_one_step_on_spikes_is_a_recurrent_read() -> None:
+    ours = import_nir(_delay_graph(1.0))
+    (late,) = [n for n in ours.nodes if n.name == "late"]
+    assert late.inputs[0].producer is not None
+    assert late.inputs[0].producer.op == "recurrent"
+    x = np.random.default_rng(2).random((10, 2, 4)) * 2
+    out = run_layerwise(ours, [x], record=True)
+    np.testing.assert_array_equal(out[ours.outputs[0].name][1:], out["lif"][:-1])

@@ -10,6 +10,7 @@ from snncompile.config import CompileConfig
 from snncompile.diagnostics import SnnCompileError
 from snncompile.ir.interpret import run_layerwise
 from snncompile.passes.manager import PassContext, PassManager
+from snncompile.pipelines import fixed_pipeline
 from snncompile.targets.fixed import quantize_passes
 from snncompile.targets.sim.engine import Simulator
 from snncompile.targets.sim.program import NetworkProgram, build_program
@@ -90,3 +91,31 @@ def test_recurrence_against_the_pipeline_is_refused() -> None:
     with pytest.raises(SnnCompileError) as info:
         _program(back=True)
     assert info.value.code == "NW908" and "s2" in info.value.message
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_balanced_tensor_ir_of_target_fixed_runs_the_recurrence(skip: bool) -> None:
+    """``--target fixed`` (balance-delays): the pipelined integer tensor IR at ``t + depth``
+    equals the layerwise quantized IR; a recurrence against the pipeline is NW908."""
+    graph = recurrent_mlp(skip=skip)
+    reference = PassManager(quantize_passes()).run(graph, PassContext(config=CONFIG)).graph
+    ctx = PassContext(config=CONFIG)
+    balanced = PassManager(fixed_pipeline(CONFIG)).run(graph, ctx).graph
+    depth = ctx.reports["balance-delays"]["depth"]
+    x = inputs(20, BATCH)
+    want = run_layerwise(reference, [x])[reference.outputs[0].name]
+    got = run_layerwise(balanced, [_drained(x, depth)])[balanced.outputs[0].name]
+    np.testing.assert_array_equal(got[depth:], want)
+    with pytest.raises(SnnCompileError) as info:
+        PassManager(fixed_pipeline(CONFIG)).run(
+            recurrent_mlp(back=True), PassContext(config=CONFIG)
+        )
+    assert info.value.code == "NW908"
+
+
+def test_onnx_chip_network_refuses_a_recurrent_edge() -> None:
+    from snncompile.targets.onnx_network import host_boundary
+
+    with pytest.raises(SnnCompileError) as info:
+        host_boundary(_program().pipelined)
+    assert info.value.code == "IX816" and "recurrent edge" in info.value.message
