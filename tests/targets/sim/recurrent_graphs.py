@@ -8,18 +8,21 @@ import numpy as np
 from snncompile.ir.attrs import NoAttrs
 from snncompile.ir.graph import Graph, GraphBuilder, Value
 from snncompile.ir.ops.recurrent import RecurrentAttrs
-from snncompile.ir.ops.tensor import LifAttrs, LinearAttrs
+from snncompile.ir.ops.tensor import LifAttrs, LinearAttrs, ScaleAttrs
 from snncompile.ir.types import TensorType
 
 LIF = LifAttrs(tau=2.0, v_threshold=1.0, v_reset=0.0, decay_input=True)
 
 
-def recurrent_mlp(*, back: bool = False, skip: bool = False, rec_gain: float = 1.0) -> Graph:
+def recurrent_mlp(
+    *, back: bool = False, skip: bool = False, rec_gain: float = 1.0, stem: bool = False
+) -> Graph:
     """``x(6) -> linear -> (+ W1·S1[t-1]) -> lif s1 -> linear -> (+ W2·S2[t-1]) -> lif s2``.
 
     ``back``: also feed ``s2``'s previous spikes into ``s1`` (a recurrence against the
     pipeline); ``skip``: also feed ``s1``'s previous spikes into ``s2`` (a recurrent edge to a
-    later population).
+    later population); ``stem``: encode ``x`` by a lif first (``fc1`` then reads spikes: a
+    sequential chain netx can hold).
     """
     rng = np.random.default_rng(11)
     b = GraphBuilder("recurrent_mlp")
@@ -37,6 +40,8 @@ def recurrent_mlp(*, back: bool = False, skip: bool = False, rec_gain: float = 1
             "linear", [r], LinearAttrs(weight=w, bias=None), name=f"{source}_rec_to{m}"
         )
 
+    if stem:
+        x = b.add_node("lif", [b.add_node("scale", [x], ScaleAttrs(factor=2.0))], LIF, name="s0")
     h = b.add_node(
         "linear",
         [x],
