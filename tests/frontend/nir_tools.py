@@ -113,6 +113,24 @@ def _snntorch(kind: str, reset: str = "zero") -> Callable[[int], Any]:
                     output=True,
                 ),
             ]
+        elif kind in ("rsynaptic", "rsynaptic0"):  # the recurrent current joins syn
+            neurons = [
+                snn.RSynaptic(
+                    alpha=torch.full((12,), 0.0 if kind == "rsynaptic0" else 0.5),
+                    beta=torch.full((12,), 0.8),
+                    threshold=torch.ones(12),
+                    linear_features=12,
+                    init_hidden=True,
+                    reset_mechanism=reset,
+                ),
+                snn.Leaky(
+                    beta=torch.full((4,), 0.9),
+                    threshold=torch.full((4,), 0.5),
+                    init_hidden=True,
+                    reset_mechanism=reset,
+                    output=True,
+                ),
+            ]
         else:  # synaptic, alpha 0 or 0.5
             alpha = 0.0 if kind == "synaptic0" else 0.5
             neurons = [
@@ -138,7 +156,7 @@ def _snntorch(kind: str, reset: str = "zero") -> Callable[[int], Any]:
         with torch.no_grad():
             for layer in (net[0], net[2]):
                 layer.weight.mul_(3)
-            if kind == "rleaky":  # recurrence strong enough to change the output spikes
+            if kind in ("rleaky", "rsynaptic0"):  # recurrence that changes the output spikes
                 net[1].recurrent.weight.mul_(4)
         graph = export_to_nir(net, torch.rand(16))
 
@@ -359,6 +377,22 @@ CASES: tuple[Case, ...] = (
         "exact",
         _snntorch("rleaky_v", "subtract"),
         note="V as a diagonal Linear in the cycle",
+    ),
+    Case(
+        "snntorch",
+        "RSynaptic (alpha 0)",
+        _SUB,
+        "exact",
+        _snntorch("rsynaptic0", "subtract"),
+        note="the recurrent current joins a current that decays fully each step",
+    ),
+    Case(
+        "snntorch",
+        "RSynaptic (alpha 0.5)",
+        _SUB,
+        "IX808",
+        _snntorch("rsynaptic", "subtract"),
+        note="the recurrent current enters a synaptic current with memory",
     ),
     Case(
         "snntorch",
