@@ -541,6 +541,7 @@ def _trace_snntorch(
     its unrolled trace. The graph's output is the per-step output (``output_averaged`` False).
     """
     neurons = snn.snntorch_neurons(model)
+    snn.check_recurrent_calls(neurons)
     hidden = {bool(getattr(m, "init_hidden", False)) for _, m in neurons}
     if len(hidden) > 1:
         mixed = ", ".join(f"{n}={bool(getattr(m, 'init_hidden', False))}" for n, m in neurons)

@@ -10,10 +10,18 @@ current probe ``P`` with projections ``p`` from sources ``x_p``::
     start(p)  = arrive(x_p)                       (when the projection first has data)
     start(P)  = arrive(P)                         (bias gating: no integration before data)
 
-This is the schedule of :mod:`snncompile.passes.timing` (shared with ``balance-delays``) with a
-hop on every dendrite input: a projection passes its source's arrival through, and its delay is
-``1 + balance``. The timing is computed here once and stored on the IR (``start`` of
-populations and projections); the simulator reads it.
+A *recurrent projection* reads a ``recurrent`` node ``r`` (``r[t] = S_Q[t-1]``, the spikes of
+population ``Q`` one step back). On the chip ``r`` at step ``c`` holds ``Q``'s spikes of step
+``c - 1``, i.e. its layerwise value of step ``c - arrive(Q)``, so ``arrive(r) = arrive(Q)`` and
+the same rule gives ``delay_p = arrive(P) - arrive(Q)``: 0 for a population onto itself (the
+recurrent node's own step is the hop), and NW908 when negative (``Q`` arrives after ``P``: the
+spikes of step ``t - 1`` would be needed before the chip computes them). Recurrent projections
+do not count in ``arrive(P)`` (only feed-forward sources do; a population fed by recurrent
+projections only is NW907), so the recurrence adds nothing to the pipeline depth and every
+recurrent edge reads the spikes of step ``t - 1`` of the same sample.
+
+The timing is computed here once and stored on the IR (``start`` of populations and
+projections); the simulator reads it.
 
 Host ops take their inputs in the step the latest one arrives; earlier inputs go through a host
 ``delay`` op. With ``D = arrive(output)``, the pipelined output at step ``t + D`` equals the
@@ -32,11 +40,41 @@ from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph, GraphBuilder, Node, Value
 from snncompile.ir.ops.fixed import DelayAttrs
 from snncompile.passes.manager import PassContext
-from snncompile.passes.timing import schedule
 
 __all__ = ["PipelineDelays"]
 
 _DENDRITES = frozenset({"population", "current_sum"})
+
+
+def _recurrent(value: Value) -> bool:
+    return value.producer is not None and value.producer.op == "recurrent"
+
+
+def _check_recurrent_readers(graph: Graph, users: dict[Value, list[Node]]) -> None:
+    """NW907 unless every recurrent node is read by projections only."""
+    for node in graph.nodes:
+        if node.op != "recurrent":
+            continue
+        for reader in users.get(node.output, []):
+            if reader.op != "projection":
+                raise error(
+                    "NW907",
+                    f"{reader.describe()} reads the recurrent edge {node.describe()} directly; "
+                    "at the network level only projections read a recurrent edge",
+                    node=reader.describe(),
+                )
+        if node.output in graph.outputs:
+            raise error(
+                "NW907",
+                f"{node.describe()} is a graph output; only projections read a recurrent edge",
+                node=node.describe(),
+            )
+
+
+def _source(current: Value) -> Value:
+    """The source a projection's output ``current`` reads."""
+    assert current.producer is not None and current.producer.op == "projection"
+    return current.producer.inputs[0]
 
 
 @dataclass(frozen=True)
@@ -51,12 +89,32 @@ class PipelineDelays:
         if graph.stage != "network":
             raise error("CF203", "pipeline-delays runs on the network IR (after lower-to-network)")
         users = graph.users()
-
-        def latency(node: Node, i: int) -> int:
-            return int(node.op in _DENDRITES)  # the hop of an input projection
-
-        timing = schedule(graph, latency)
-        arrive, target_time = timing.arrive, timing.aligned
+        _check_recurrent_readers(graph, users)
+        arrive: dict[Value, int] = {v: 0 for v in graph.inputs}
+        target_time: dict[str, int] = {}  # dendrite node name -> arrival
+        for node in graph.nodes:  # dendrites first need the arrival of their sources
+            if node.op in _DENDRITES:
+                sources = [_source(p) for p in node.inputs]
+                forward = [s for s in sources if not _recurrent(s)]
+                if not forward:
+                    raise error(
+                        "NW907",
+                        f"{node.describe()} is fed by recurrent projections only: it has no "
+                        "feed-forward input to start from",
+                        node=node.describe(),
+                    )
+                target_time[node.name] = max(arrive[s] + 1 for s in forward)
+            for value in node.outputs:
+                if node.op in ("projection", "recurrent"):
+                    continue  # a projection's output arrives with its target
+                if node.op in _DENDRITES:
+                    arrive[value] = target_time[node.name]
+                else:
+                    arrive[value] = max((arrive[v] for v in node.inputs), default=0)
+        by_name = {v.name: v for v in graph.values()}
+        for node in graph.nodes:  # r[t] = S[t-1]: arrives with its source (see the docstring)
+            if node.op == "recurrent":
+                arrive[node.output] = arrive[by_name[node.attrs.source]]
         builder = GraphBuilder(graph.name, graph.stage)
         new: dict[Value, Value] = {}
         for value in graph.inputs:
@@ -70,6 +128,15 @@ class PipelineDelays:
             if node.op == "projection":
                 (target,) = users[node.output]
                 delay = target_time[target.name] - arrive[node.inputs[0]]
+                if _recurrent(node.inputs[0]) and delay < 0:
+                    source = node.inputs[0].producer.attrs.source  # type: ignore[union-attr]
+                    raise error(
+                        "NW908",
+                        f"{node.describe()} feeds %{source}'s spikes back to {target.describe()}, "
+                        f"which the pipeline reaches {-delay} step(s) earlier: the spikes of step "
+                        "t - 1 would be needed before the chip computes them",
+                        node=node.describe(),
+                    )
                 attrs = dataclasses.replace(attrs, delay=delay, start=arrive[node.inputs[0]])
                 if delay > 1:
                     balancing.append(delay - 1)
@@ -77,21 +144,23 @@ class PipelineDelays:
                 attrs = dataclasses.replace(attrs, start=target_time[node.name])
                 starts[node.name] = target_time[node.name]
             elif node.op not in _DENDRITES:
-                for i in range(len(node.inputs)):
-                    if timing.balance(node, i) > 0:
+                latest = max((arrive[v] for v in node.inputs), default=0)
+                for i, v in enumerate(node.inputs):
+                    if arrive[v] < latest:
                         host_delays += 1
                         inputs[i] = builder.add_node(
                             "delay",
                             [inputs[i]],
-                            DelayAttrs(steps=timing.balance(node, i)),
+                            DelayAttrs(steps=latest - arrive[v]),
                             name=f"{node.name}_align",
                             loc=node.loc,
                         )
             outputs = builder.add_node_multi(node.op, inputs, attrs, name=node.name, loc=node.loc)
             new.update(zip(node.outputs, outputs, strict=True))
         result = builder.finish([new[v] for v in graph.outputs])
+        depth = max((arrive[v] for v in graph.outputs), default=0)
         ctx.reports[self.name] = {
-            "depth": timing.depth,
+            "depth": depth,
             "starts": starts,
             "balancing_delays": len(balancing),
             "balancing_steps": sum(balancing),
