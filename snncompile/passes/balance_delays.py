@@ -9,7 +9,8 @@ execution:
 
 - after every chip neuron, a ``delay(1)`` on the way to chip consumers (the hop);
 - arrival times propagate: inputs arrive at step 0, a neuron emits in the step its input
-  arrives, a hop adds one;
+  arrives, a hop adds one (the schedule of :mod:`snncompile.passes.timing`, shared with
+  ``pipeline-delays``, with a hop on every chip input produced by a chip neuron);
 - where inputs with different arrival times meet (MS residuals, attention branches), the
   earlier ones get ``delay(d)`` so that all arrive together (synaptic delays on the shorter
   paths);
@@ -41,6 +42,7 @@ from snncompile.ir.types import DomainKind
 from snncompile.passes.analyze_spike_domain import analyze
 from snncompile.passes.manager import PassContext
 from snncompile.passes.partition_host import partition
+from snncompile.passes.timing import schedule
 
 __all__ = ["BalanceDelays"]
 
@@ -90,17 +92,29 @@ class BalanceDelays:
         chip = set(partition(graph).chip)
         flows = analyze(graph)
         binary = {name for name, f in flows.items() if f.domain.kind is DomainKind.BINARY}
+        # outputs whose chip readers see them after a hop
+        neurons = {
+            value
+            for node in graph.nodes
+            if _neuron_like(node, chip, binary)
+            for value in node.outputs
+        }
+
+        def latency(node: Node, i: int) -> int:
+            return int(node.name in chip and node.inputs[i] in neurons)
+
+        def fixed(node: Node) -> int | None:
+            return emitted.get(node.attrs.source, 0) if node.op == "recurrent" else None
+
+        timing = schedule(graph, latency, fixed)
         builder = GraphBuilder(graph.name, graph.stage)
         new: dict[Value, Value] = {}  # value as host consumers see it
         hopped: dict[Value, Value] = {}  # value as chip consumers see it (after the hop)
-        arrival: dict[Value, int] = {}  # arrival step of ``new[v]``
-        hop_arrival: dict[Value, int] = {}
         starts: dict[str, int] = {}
         delays: list[int] = []
 
         for value in graph.inputs:
             new[value] = hopped[value] = builder.input(value.name, value.type)
-            arrival[value] = hop_arrival[value] = 0
 
         def delayed(value: Value, steps: int, hint: str, *, hop: bool = False) -> Value:
             if steps == 0:
@@ -113,8 +127,6 @@ class BalanceDelays:
                 "delay", [value], DelayAttrs(steps=steps), name=f"{hint}_delay", loc=loc
             )
 
-        neurons: set[Value] = set()  # outputs whose chip readers see them after a hop
-
         def for_chip(value: Value) -> Value:
             """The hopped copy of a neuron output, created when a chip reader first needs it."""
             if value in neurons and value not in hopped:
@@ -124,13 +136,10 @@ class BalanceDelays:
         for node in graph.nodes:
             on_chip = node.name in chip
             sources = [for_chip(v) if on_chip else new[v] for v in node.inputs]
-            times = [hop_arrival[v] if on_chip else arrival[v] for v in node.inputs]
-            latest = max(times, default=0)
-            if node.op == "recurrent":
-                latest = emitted.get(node.attrs.source, 0)
+            latest = timing.aligned[node.name]
             inputs = [
-                delayed(value, latest - time, node.name)
-                for value, time in zip(sources, times, strict=True)
+                delayed(value, timing.balance(node, i), node.name)
+                for i, value in enumerate(sources)
             ]
             attrs = node.attrs
             if node.op == "lif_fixed":
@@ -138,20 +147,16 @@ class BalanceDelays:
                 starts[node.name] = latest
             outputs = builder.add_node_multi(node.op, inputs, attrs, name=node.name, loc=node.loc)
             for old, value in zip(node.outputs, outputs, strict=True):
-                new[old], arrival[old] = value, latest
-                if _neuron_like(node, chip, binary):
-                    neurons.add(old)
-                    hop_arrival[old] = latest + 1
-                else:
-                    hopped[old], hop_arrival[old] = value, latest
+                new[old] = value
+                if old not in neurons:
+                    hopped[old] = value
         result = builder.finish([new[v] for v in graph.outputs])
-        depth = max((arrival[v] for v in graph.outputs), default=0)
         ctx.reports[self.name] = {
-            "depth": depth,
+            "depth": timing.depth,
             "starts": starts,
             "delays": len(delays),
             "delay_steps": sum(delays),
             "longest_delay": max(delays, default=0),
             "delays_over_limit": sum(1 for d in delays if d > ctx.chip.limits.max_synaptic_delay),
         }
-        return result, {v.name: t for v, t in arrival.items()}
+        return result, {v.name: t for v, t in timing.arrive.items()}

@@ -20,8 +20,10 @@ do not count in ``arrive(P)`` (only feed-forward sources do; a population fed by
 projections only is NW907), so the recurrence adds nothing to the pipeline depth and every
 recurrent edge reads the spikes of step ``t - 1`` of the same sample.
 
-The timing is computed here once and stored on the IR (``start`` of populations and
-projections); the simulator reads it.
+This is the schedule of :mod:`snncompile.passes.timing` (shared with ``balance-delays``) with a
+hop on every feed-forward dendrite input (a projection passes its source's arrival through;
+recurrent projections do not count). The timing is computed here once and stored on the IR
+(``start`` of populations and projections); the simulator reads it.
 
 Host ops take their inputs in the step the latest one arrives; earlier inputs go through a host
 ``delay`` op. With ``D = arrive(output)``, the pipelined output at step ``t + D`` equals the
@@ -40,6 +42,7 @@ from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph, GraphBuilder, Node, Value
 from snncompile.ir.ops.fixed import DelayAttrs
 from snncompile.passes.manager import PassContext
+from snncompile.passes.timing import schedule
 
 __all__ = ["PipelineDelays"]
 
@@ -90,27 +93,23 @@ class PipelineDelays:
             raise error("CF203", "pipeline-delays runs on the network IR (after lower-to-network)")
         users = graph.users()
         _check_recurrent_readers(graph, users)
-        arrive: dict[Value, int] = {v: 0 for v in graph.inputs}
-        target_time: dict[str, int] = {}  # dendrite node name -> arrival
-        for node in graph.nodes:  # dendrites first need the arrival of their sources
-            if node.op in _DENDRITES:
-                sources = [_source(p) for p in node.inputs]
-                forward = [s for s in sources if not _recurrent(s)]
-                if not forward:
-                    raise error(
-                        "NW907",
-                        f"{node.describe()} is fed by recurrent projections only: it has no "
-                        "feed-forward input to start from",
-                        node=node.describe(),
-                    )
-                target_time[node.name] = max(arrive[s] + 1 for s in forward)
-            for value in node.outputs:
-                if node.op in ("projection", "recurrent"):
-                    continue  # a projection's output arrives with its target
-                if node.op in _DENDRITES:
-                    arrive[value] = target_time[node.name]
-                else:
-                    arrive[value] = max((arrive[v] for v in node.inputs), default=0)
+        for node in graph.nodes:
+            if node.op in _DENDRITES and all(_recurrent(_source(p)) for p in node.inputs):
+                raise error(
+                    "NW907",
+                    f"{node.describe()} is fed by recurrent projections only: it has no "
+                    "feed-forward input to start from",
+                    node=node.describe(),
+                )
+
+        def latency(node: Node, i: int) -> int | None:
+            if node.op not in _DENDRITES:
+                return 0
+            # the hop of an input projection; a recurrent one does not count (docstring)
+            return None if _recurrent(_source(node.inputs[i])) else 1
+
+        timing = schedule(graph, latency)
+        arrive, target_time = dict(timing.arrive), timing.aligned
         by_name = {v.name: v for v in graph.values()}
         for node in graph.nodes:  # r[t] = S[t-1]: arrives with its source (see the docstring)
             if node.op == "recurrent":
@@ -144,14 +143,13 @@ class PipelineDelays:
                 attrs = dataclasses.replace(attrs, start=target_time[node.name])
                 starts[node.name] = target_time[node.name]
             elif node.op not in _DENDRITES:
-                latest = max((arrive[v] for v in node.inputs), default=0)
-                for i, v in enumerate(node.inputs):
-                    if arrive[v] < latest:
+                for i in range(len(node.inputs)):
+                    if timing.balance(node, i) > 0:
                         host_delays += 1
                         inputs[i] = builder.add_node(
                             "delay",
                             [inputs[i]],
-                            DelayAttrs(steps=latest - arrive[v]),
+                            DelayAttrs(steps=timing.balance(node, i)),
                             name=f"{node.name}_align",
                             loc=node.loc,
                         )
