@@ -769,6 +769,14 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "partition: host ops only before and after it): compile without `--allow-host-ops`, or "
         "export the tensor graph with `--target onnx`.",
     ),
+    DiagnosticCode(
+        "IX830",
+        "no fixed-point tensor form of a network",
+        "UnsupportedOpError",
+        "A netx file is already the chip's integer network: `--target fixed` writes the "
+        "quantized tensor IR, which a network has no form of. Use `--target ir` (the network "
+        "IR as read) or `--target loihi`.",
+    ),
 )
 
 

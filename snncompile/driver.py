@@ -145,11 +145,15 @@ def compile_graph(
             node="target",
         )
     target = get_target(config.target)
-    passes = target.pipeline(config)
-    initial: frozenset[str] = frozenset()
-    if graph.stage == "network":  # already fixed point (a netx file): no tensor-level passes
-        passes = [p for p in passes if p.requires & {"network"} or not (p.requires or p.ensures)]
-        initial = frozenset({"quantized", "network"})
+    if graph.stage == "network" and config.target == "fixed":
+        raise error(
+            "IX830",
+            f"{graph.name} is already the chip's integer network (a netx file): --target fixed "
+            "writes the quantized tensor IR, which a network has no form of; use --target ir "
+            "(the network IR as read) or --target loihi",
+            node=graph.name,
+        )
+    passes, initial = _network_stage(graph, target.pipeline(config))
     ctx = PassContext(config=config)
     if source is not None:
         ctx.reports["source"] = str(source)
@@ -177,5 +181,20 @@ def build_program(graph: Graph, config: CompileConfig) -> NetworkProgram:
     from snncompile.pipelines import network_pipeline
     from snncompile.targets.sim.program import NetworkProgram
 
-    result, ctx = run_pipeline(graph, network_pipeline(config), config)
+    passes, initial = _network_stage(graph, network_pipeline(config))
+    result, ctx = run_pipeline(graph, passes, config, initial_properties=initial)
+    if graph.stage == "network":  # read as a network: describe it as the lowering would
+        from snncompile.report.network import lowering_summary
+
+        ctx.reports.setdefault("lower-to-network", lowering_summary(ctx.graphs["layerwise"]))
     return NetworkProgram.from_pipeline(result.graph, ctx)
+
+
+def _network_stage(graph: Graph, passes: list[Pass]) -> tuple[list[Pass], frozenset[str]]:
+    """The passes of ``passes`` that apply to ``graph`` and the properties it starts with: a
+    network-stage graph (a netx file) is already fixed point, so the tensor-level passes are
+    dropped and it starts ``quantized`` and ``network``."""
+    if graph.stage != "network":
+        return passes, frozenset()
+    kept = [p for p in passes if p.requires & {"network"} or not (p.requires or p.ensures)]
+    return kept, frozenset({"quantized", "network"})
