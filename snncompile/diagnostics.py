@@ -777,6 +777,13 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "quantized tensor IR, which a network has no form of. Use `--target ir` (the network "
         "IR as read) or `--target loihi`.",
     ),
+    DiagnosticCode(
+        "IX831",
+        "NIR neuron parameter out of range",
+        "SnnCompileError",
+        "A NIR LIF/IF/CubaLIF needs a positive threshold and positive time constants (inf: no "
+        "leak); fix the parameter the message names in the writing tool's model.",
+    ),
 )
 
 

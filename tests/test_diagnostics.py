@@ -520,6 +520,8 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IX814": (lambda: _nir_import("cycle"), "neuron cuba"),
     "IX815": (lambda: _nir_import("huge"), "input"),
     "IX816": (lambda: _onnx_network(), "host_sum"),
+    "IX830": (lambda tmp_path: hostile.netx_to_fixed(tmp_path), "--target ir"),
+    "IX831": (lambda tmp_path: hostile.nir_threshold(tmp_path), "n1"),
     "NW901": (_lower_half_gain, "%half (scale)"),
     "NW902": (_population_fed_by_input, "%pop (population)"),
     "NW903": (lambda: _test_chip("NW903"), "@mixed"),
