@@ -48,6 +48,8 @@ def test_the_corpus_is_large_and_covers_every_category() -> None:
         names = {c.name.split()[0] for c in CASES if c.category == fmt}
         assert {"check", "run", "report", "compile"} <= names, (fmt, names)
         assert {f"compile-{t}" for t in TARGETS} <= names, (fmt, names)
+    exchange = [c for c in CASES if c.category in ("nir", "onnx", "netx")]
+    assert all(c.expect is not None and len(c.expect) == 1 for c in exchange), "pin one code"
     commands = {c.name.split()[0] for c in CASES}
     assert {"check", "run", "report", "compile"} <= commands
 
