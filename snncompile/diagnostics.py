@@ -534,6 +534,13 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "for --target loihi) with room for it; nothing partial was left and an existing "
         "output is untouched.",
     ),
+    DiagnosticCode(
+        "IN608",
+        "no Ray cluster at the given address",
+        "ConfigError",
+        "`--ray auto` joins a running cluster (start one with `ray start --head`), `--ray "
+        "HOST:PORT` a given one; `--ray local` starts a cluster in this process.",
+    ),
     # --- security and consent (SC1xx) -------------------------------------------------------
     DiagnosticCode(
         "SC101",

@@ -534,6 +534,7 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IN605": (lambda tmp_path: hostile.data_input(tmp_path, "nan"), "sample 2"),
     "IN606": (lambda tmp_path: hostile.data_input(tmp_path, "empty_npz"), "x.npz"),
     "IN607": (lambda tmp_path: hostile.unwritable(tmp_path), "report.json"),
+    "IN608": (hostile.ray_without_cluster, "--ray auto"),
     "SC101": (lambda tmp_path: hostile.card_names_code(tmp_path), "payload.py:Net"),
     "SC102": (lambda tmp_path: hostile.output_over_input(tmp_path), "victim.pt"),
     "AR101": (lambda tmp_path: hostile.artifact_case(tmp_path, "edited"), "time_steps"),

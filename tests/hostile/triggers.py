@@ -192,3 +192,19 @@ def nir_threshold(tmp_path: Path, value: float = -1.0) -> None:
     path = tmp_path / "threshold.nir"
     nir.write(str(path), graph)
     read_nir(path)
+
+
+def ray_without_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``run --ray auto`` with no Ray cluster running (IN608; was an internal error)."""
+    from click.testing import CliRunner
+
+    from snncompile.cli import cli
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    art = artifact(tmp_path)
+    np.save(tmp_path / "x.npy", np.zeros((2, 8), np.float32))
+    result = CliRunner().invoke(
+        cli, ["run", str(art), "--input", str(tmp_path / "x.npy"), "--ray", "auto"]
+    )
+    assert result.exception is not None
+    raise result.exception
