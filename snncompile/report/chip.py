@@ -8,7 +8,7 @@ counters (:class:`~snncompile.targets.sim.stats.SimStats`):
 - ``U``: neuron updates (every neuron of a population, every step of its window),
 - ``E_syn``: synaptic events (a non-zero source element times its synapses),
 - ``S``: spikes (non-zero population outputs),
-- ``M``: NoC spike messages between cores (:func:`noc_messages`),
+- ``M``: NoC spike messages between cores (:func:`noc_summary`),
 
 priced with the chip model's constants (:class:`~snncompile.chip.EnergyModel`, via
 :func:`~snncompile.targets.sim.perf.perf_report`)::
@@ -18,16 +18,16 @@ priced with the chip model's constants (:class:`~snncompile.chip.EnergyModel`, v
 The NoC messages are counted, not priced: the chip model has no per-message energy (Davies et
 al. 2018 publish none), so they are reported beside the energy.
 
-**NoC traffic** (:func:`noc_messages`; to be joined with helper ``board``'s latency model,
-which exposes the same per-step messages): a spike of a source neuron on core ``c`` is one
-message to every *other* core that holds a slice of a population it projects to. With a
-population's spikes spread over its slices in proportion to their neurons (the uniform-
-activity assumption of :mod:`snncompile.targets.sim.perf`)::
+**NoC traffic** is the placement's traffic model
+(:func:`snncompile.targets.sim.perf.noc_messages`, the one the latency model uses): a spike of a
+source neuron on core ``c`` is one message to every *other* core that holds a slice of a
+population it projects to, a population's spikes spread over its slices in proportion to their
+neurons::
 
     M(t) = Σ_{projections p: A -> B} Σ_{slices s of A on core c}
            S_A(t) · n_s / N_A · |cores(B) \\ {c}|
 
-Projections from the host input (not a population) are host messages, counted apart.
+Projections from the host input (not a population) are host messages, listed apart.
 """
 
 from __future__ import annotations
@@ -40,39 +40,21 @@ import numpy as np
 from snncompile.targets.sim.cores import Placement
 from snncompile.targets.sim.stats import SimStats
 
-__all__ = ["chip_run", "noc_messages", "projection_sources", "with_chip_run"]
+__all__ = ["chip_run", "noc_summary", "with_chip_run"]
 
 
-def projection_sources(graph: Any) -> dict[str, str]:
-    """Projection name -> the value it reads (a population, or a graph input)."""
-    return {n.name: n.inputs[0].name for n in graph.nodes if n.op == "projection"}
+def noc_summary(placement: Placement, stats: SimStats) -> dict[str, Any]:
+    """Spike messages between cores per step and per inference, and between chips, of the run
+    ``stats`` on ``placement`` (module docstring)."""
+    from snncompile.targets.sim.perf import noc_messages
 
-
-def noc_messages(placement: Placement, stats: SimStats, sources: dict[str, str]) -> dict[str, Any]:
-    """Spike messages between cores per step and per inference (module docstring)."""
-    steps, samples = stats.steps, max(stats.samples, 1)
-    cores = placement.cores_of()
-    per_step = np.zeros(steps)
-    by_projection: dict[str, float] = {}
-    for proj, target in placement.targets.items():
-        source = sources.get(proj)
-        targets = set(cores.get(target, []))
-        if source not in placement.populations:  # fed by the host input: counted apart
-            continue
-        spikes = np.asarray(stats.spikes.get(source, np.zeros(steps)), np.float64) / samples
-        total = max(placement.populations[source], 1)
-        messages = np.zeros(steps)
-        for core, piece in placement.slices_of(source):
-            messages += spikes * piece.neurons / total * len(targets - {core})
-        per_step += messages
-        by_projection[proj] = float(messages.sum())
+    traffic = noc_messages(placement, stats)
+    per_step = traffic.total
     return {
         "per_step": per_step.tolist(),
         "per_inference": float(per_step.sum()),
-        "by_projection": by_projection,
-        "host_projections": sorted(
-            p for p in placement.targets if sources.get(p) not in placement.populations
-        ),
+        "between_chips": float(traffic.between_chips.sum()),
+        "host_projections": sorted(p for p in placement.targets if placement.pre.get(p) is None),
     }
 
 
@@ -86,7 +68,7 @@ def chip_run(compiled: Any, x: np.ndarray) -> dict[str, Any]:
     stats: SimStats = out.stats
     placement = place_cores(compiled.program)
     perf = perf_report(placement, stats)
-    noc = noc_messages(placement, stats, projection_sources(compiled.program.graph("pipelined")))
+    noc = noc_summary(placement, stats)
     counts = perf.counts
     return {
         "synaptic_events": float(counts["synaptic_events"]),

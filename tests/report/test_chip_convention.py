@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from snncompile.chip import DEFAULT_CHIP, get_chip
-from snncompile.report.chip import chip_run, noc_messages
+from snncompile.report.chip import chip_run, noc_summary
 from snncompile.targets.sim.cores import Core, Placement, Slice
 from snncompile.targets.sim.stats import SimStats
 
@@ -31,12 +31,13 @@ def test_noc_messages_by_hand() -> None:
         {"A": 6, "B": 5},
         {"A": "lif", "B": "lif"},
         {"A.in0": "A", "B.in0": "B"},
+        pre={"A.in0": None, "B.in0": "A"},
     )
     stats = SimStats(2, 2, spikes={"A": np.array([6.0, 0.0]), "B": np.zeros(2)})
-    noc = noc_messages(placement, stats, {"A.in0": "x", "B.in0": "A"})
+    noc = noc_summary(placement, stats)
     assert noc["per_step"] == pytest.approx([5.0, 0.0])
     assert noc["per_inference"] == pytest.approx(5.0)
-    assert noc["by_projection"] == {"B.in0": pytest.approx(5.0)}
+    assert noc["between_chips"] == 0.0
     assert noc["host_projections"] == ["A.in0"]
 
 
