@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -41,6 +41,7 @@ from snncompile.targets.sim.loop import DelayLine, Engine, SimResult, require_ne
 __all__ = ["SimResult", "Simulator"]
 
 EXACT_FLOAT32 = 2**24
+EXACT_INT32 = 2**31
 _PRODUCTS = ("and", "gated")
 
 
@@ -92,6 +93,9 @@ class _Projection:
             if a.kind == "conv" and bias.ndim == 1:
                 bias = bias.reshape(-1, 1, 1)
             self.bias = xp.tensor(torch.from_numpy(np.array(bias)).to(self.dtype))
+        self.int8 = self._int8_plan(bound) if xp.int8_products else None
+        if self.int8 is not None:
+            self.dtype = torch.int32
         fanout = self._fanout(core_in)
         if compact:  # every compact output element stands for this many broadcast copies
             full = node.output.type.numel
@@ -111,6 +115,44 @@ class _Projection:
         w = np.abs(np.asarray(a.weight, dtype=np.float64))
         per_output = w.reshape(w.shape[0], -1).sum(axis=1) if a.kind == "conv" else w.sum(axis=1)
         return float(per_output.max(initial=0.0)) + bias
+
+    def _int8_plan(self, bound: float) -> _Int8Dense | None:
+        """The exact int8 product of a dense projection of binary sources, or None.
+
+        With ``W = g · (W8 + c)`` (``g`` the largest power of two dividing every weight, ``c``
+        an offset that brings ``W/g`` into int8) and ``s`` the 0/1 sources::
+
+            W s = g · (W8 s + c · Σ_i s_i)
+
+        accumulated in int32 (exact: every partial sum and the shifted result stay below 2^31),
+        then the integer bias and ``shift(·, e)`` in int32, exactly as the float path's
+        ``shift(rint(W s + b), e)``.
+        """
+        a = self.a
+        if a.kind != "dense" or a.graded or a.weight is None:
+            return None
+        weight = np.asarray(a.weight, dtype=np.float64)
+        bias = None if a.bias is None else np.asarray(a.bias, dtype=np.float64)
+        if not np.array_equal(weight, np.rint(weight)) or weight.size == 0:
+            return None
+        if bias is not None and not np.array_equal(bias, np.rint(bias)):
+            return None
+        w = weight.astype(np.int64)
+        magnitudes = np.bitwise_or.reduce(np.abs(w), axis=None)
+        g = int(magnitudes & -magnitudes) if magnitudes else 1
+        w = w // g
+        low, high = int(w.min()), int(w.max())
+        if high - low > 255:
+            return None
+        c = 0 if low >= -128 and high <= 127 else low + 128
+        fan_in = w.shape[1]
+        if g * (128 + abs(c)) * fan_in >= EXACT_INT32 or bound * 2 ** max(a.weight_exp, 0) >= (
+            EXACT_INT32
+        ):
+            return None
+        w8 = torch.from_numpy(np.ascontiguousarray((w - c).T).astype(np.int8))
+        b = None if bias is None else torch.from_numpy(bias.astype(np.int32))
+        return _Int8Dense(self.xp.tensor(w8), g, c, None if b is None else self.xp.tensor(b))
 
     def _fanout(self, core_in: tuple[int, ...]) -> np.ndarray:
         """Synapses leaving each source element (non-zero weights only)."""
@@ -153,7 +195,9 @@ class _Projection:
             I = post(shift(core(pre(x)) + b, e))      (binary sources count as 0/1)
         """
         a, xp = self.a, self.xp
-        t = xp.to_torch(xp.view(self.pre, x if a.graded else (x != 0)), self.dtype)
+        if self.int8 is not None:
+            return self._int8_current(x)
+        t = xp.to_torch(xp.view(self.pre, x if a.graded else xp.binary(x)), self.dtype)
         if a.kind == "sum":
             y = t.sum(dim=tuple(d + 1 for d in a.axes)) if a.axes else t
             if a.gain != 1:
@@ -171,12 +215,41 @@ class _Projection:
             out = xp.shift_rint(out, a.weight_exp)
         return xp.contiguous(xp.view(self.post, out))
 
+    def _int8_current(self, x: Array) -> Array:
+        """:meth:`current` through :meth:`_int8_plan`'s int32 product (an int32 array)."""
+        plan, xp = self.int8, self.xp
+        assert plan is not None
+        s = xp.to_torch(xp.view(self.pre, xp.binary(x)), torch.int8)
+        lead = s.shape[:-1]
+        s = s.reshape(-1, s.shape[-1])
+        y = xp.int_matmul(s, plan.weight)
+        if plan.offset:
+            y += plan.offset * s.sum(dim=1, keepdim=True, dtype=torch.int32)
+        if plan.scale != 1:
+            y *= plan.scale
+        y = y.reshape((*lead, y.shape[-1]))
+        if plan.bias is not None:
+            y += plan.bias
+        if self.a.weight_exp:
+            y = shift(y, self.a.weight_exp)
+        return xp.contiguous(xp.view(self.post, xp.from_torch(y)))
+
     def delayed(self, current: Array) -> Array:
         return current if self.line is None else self.line(current)
 
     def events(self, x: Array) -> Any:
         """``Σ_b Σ_i [x_bi ≠ 0] · fanout_i`` for one step of a batch."""
         return self.xp.events(x, self.flat_fanout)
+
+
+class _Int8Dense(NamedTuple):
+    """A dense projection's weights as ``scale · (weight + offset)``, ``weight`` int8
+    ``[in, out]`` (see :meth:`_Projection._int8_plan`)."""
+
+    weight: torch.Tensor
+    scale: int
+    offset: int
+    bias: torch.Tensor | None
 
 
 def _output_padding(
@@ -221,7 +294,8 @@ class _Population:
         self.v = self.xp.zeros((batch, *self.shape), torch.int64)
 
     def zeros(self, batch: int) -> Array:
-        return self.xp.zeros((batch, *self.shape), torch.float64)
+        dtype = torch.float64 if self.a.kind in ("gated", "relay") else torch.int8
+        return self.xp.zeros((batch, *self.shape), dtype)
 
     def run(self, inputs: Sequence[Array]) -> Array:
         """One step: graded payloads (``gated``: ``(Σ value + bias) · gate``, the gate last;
@@ -245,7 +319,7 @@ class _Population:
         self.u, self.v, spikes = self.arithmetic.step(
             xp.ops, self.u, self.v, a_in, self.retained, self.bias, self.threshold
         )
-        return xp.float64(spikes)
+        return xp.spikes(spikes)
 
 
 class _Product:

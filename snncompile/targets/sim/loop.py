@@ -112,7 +112,8 @@ class Engine(ABC):
         return self.xp.numpy(x)
 
     def _stack(self, xs: list[Array]) -> np.ndarray:
-        return self.xp.stack(xs)
+        """The steps' arrays as one float64 ``[steps, B, ...]`` array (spikes run as int8)."""
+        return np.asarray(self.xp.stack(xs), dtype=np.float64)
 
     def run(
         self,
