@@ -35,6 +35,16 @@ class Backend(ABC):
     ops: ArrayOps
     #: whether :meth:`int_matmul` is available (int8 products with int32 sums)
     int8_products: bool = True
+    #: elements of one block of neuron state (None: the whole batch at once)
+    block_elements: int | None = 1 << 16
+
+    def row_blocks(self, batch: int, neurons: int) -> list[slice]:
+        """Batch rows in blocks of about :attr:`block_elements` neuron states (at least one
+        row each)."""
+        if self.block_elements is None or batch == 0:
+            return [slice(0, batch)]
+        rows = max(1, self.block_elements // max(neurons, 1))
+        return [slice(r, min(r + rows, batch)) for r in range(0, batch, rows)]
 
     # --- data in and out ---------------------------------------------------------------------
     @abstractmethod
@@ -58,6 +68,10 @@ class Backend(ABC):
 
     @abstractmethod
     def stack(self, xs: list[Array]) -> np.ndarray: ...
+
+    @abstractmethod
+    def concat(self, xs: list[Array]) -> Array:
+        """Arrays joined along the batch axis (on this backend)."""
 
     # --- elementwise ---------------------------------------------------------------------------
     @abstractmethod
@@ -100,10 +114,14 @@ class Backend(ABC):
         """A projection's convolution (exact: integer operands, bounded sums)."""
         return F.conv2d(t, weight, None, a.stride, a.padding, a.dilation, a.groups)
 
-    def int_matmul(self, s: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        """``s @ weight`` of int8 matrices, accumulated exactly in int32 (caller bounds the
-        sums below 2^31)."""
-        return torch._int_mm(s, weight)
+    def int_matmul(
+        self, s: torch.Tensor, weight: torch.Tensor, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``s @ weight`` of int8 matrices, accumulated exactly in int32 (the caller bounds
+        the sums below 2^31), into ``out`` when given."""
+        if out is None:
+            return torch._int_mm(s, weight)
+        return torch._int_mm(s, weight, out=out)
 
     @abstractmethod
     def einsum(self, spec: str, a: Array, b: Array) -> Array:
@@ -142,6 +160,7 @@ _NUMPY_DTYPES = {
     torch.int64: np.int64,
     torch.int32: np.int32,
     torch.int8: np.int8,
+    torch.bool: np.bool_,
 }
 
 
@@ -167,6 +186,9 @@ class NumpyBackend(Backend):
 
     def stack(self, xs: list[np.ndarray]) -> np.ndarray:
         return np.stack(xs)
+
+    def concat(self, xs: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(xs)
 
     def view(self, view: View, x: np.ndarray) -> np.ndarray:
         return view.apply(x)

@@ -116,11 +116,13 @@ class _Projection:
         per_output = w.reshape(w.shape[0], -1).sum(axis=1) if a.kind == "conv" else w.sum(axis=1)
         return float(per_output.max(initial=0.0)) + bias
 
-    def _int8_plan(self, bound: float) -> _Int8Dense | None:
-        """The exact int8 product of a dense projection of binary sources, or None.
+    def _int8_plan(self, bound: float) -> _Int8Product | None:
+        """The exact int8 product of a dense or (ungrouped) conv projection of binary sources,
+        or None.
 
         With ``W = g · (W8 + c)`` (``g`` the largest power of two dividing every weight, ``c``
-        an offset that brings ``W/g`` into int8) and ``s`` the 0/1 sources::
+        an offset that brings ``W/g`` into int8) and ``s`` the 0/1 sources (a convolution's
+        through im2col: ``s`` its window columns)::
 
             W s = g · (W8 s + c · Σ_i s_i)
 
@@ -129,7 +131,9 @@ class _Projection:
         ``shift(rint(W s + b), e)``.
         """
         a = self.a
-        if a.kind != "dense" or a.graded or a.weight is None:
+        if a.kind not in ("dense", "conv") or a.graded or a.weight is None:
+            return None
+        if a.kind == "conv" and a.groups != 1:
             return None
         weight = np.asarray(a.weight, dtype=np.float64)
         bias = None if a.bias is None else np.asarray(a.bias, dtype=np.float64)
@@ -137,7 +141,7 @@ class _Projection:
             return None
         if bias is not None and not np.array_equal(bias, np.rint(bias)):
             return None
-        w = weight.astype(np.int64)
+        w = weight.astype(np.int64).reshape(weight.shape[0], -1)  # [out, in (· kh · kw)]
         magnitudes = np.bitwise_or.reduce(np.abs(w), axis=None)
         g = int(magnitudes & -magnitudes) if magnitudes else 1
         w = w // g
@@ -150,9 +154,14 @@ class _Projection:
             EXACT_INT32
         ):
             return None
-        w8 = torch.from_numpy(np.ascontiguousarray((w - c).T).astype(np.int8))
-        b = None if bias is None else torch.from_numpy(bias.astype(np.int32))
-        return _Int8Dense(self.xp.tensor(w8), g, c, None if b is None else self.xp.tensor(b))
+        w8 = (w - c).astype(np.int8)
+        matrix = torch.from_numpy(np.ascontiguousarray(w8.T if a.kind == "dense" else w8))
+        b = None
+        if bias is not None:
+            if a.kind == "conv" and bias.ndim == 1:
+                bias = bias.reshape(-1, 1, 1)
+            b = self.xp.tensor(torch.from_numpy(bias.astype(np.int32)))
+        return _Int8Product(self.xp.tensor(matrix), g, c, b)
 
     def _fanout(self, core_in: tuple[int, ...]) -> np.ndarray:
         """Synapses leaving each source element (non-zero weights only)."""
@@ -217,21 +226,30 @@ class _Projection:
 
     def _int8_current(self, x: Array) -> Array:
         """:meth:`current` through :meth:`_int8_plan`'s int32 product (an int32 array)."""
-        plan, xp = self.int8, self.xp
+        plan, xp, a = self.int8, self.xp, self.a
         assert plan is not None
         s = xp.to_torch(xp.view(self.pre, xp.binary(x)), torch.int8)
-        lead = s.shape[:-1]
-        s = s.reshape(-1, s.shape[-1])
-        y = xp.int_matmul(s, plan.weight)
-        if plan.offset:
-            y += plan.offset * s.sum(dim=1, keepdim=True, dtype=torch.int32)
+        if a.kind == "dense":
+            lead = s.shape[:-1]
+            s = s.reshape(-1, s.shape[-1])
+            y = xp.int_matmul(s, plan.weight)
+            if plan.offset:
+                y += plan.offset * s.sum(dim=1, keepdim=True, dtype=torch.int32)
+            y = y.reshape((*lead, y.shape[-1]))
+        else:
+            cols = _im2col(s, a, self.core_out)  # [B, C · kh · kw, L]
+            y = s.new_empty((cols.shape[0], plan.weight.shape[0], cols.shape[2]), dtype=torch.int32)
+            for b in range(cols.shape[0]):
+                xp.int_matmul(plan.weight, cols[b], out=y[b])
+            if plan.offset:
+                y += plan.offset * cols.sum(dim=1, keepdim=True, dtype=torch.int32)
+            y = y.reshape((y.shape[0], *self.core_out))
         if plan.scale != 1:
             y *= plan.scale
-        y = y.reshape((*lead, y.shape[-1]))
         if plan.bias is not None:
             y += plan.bias
-        if self.a.weight_exp:
-            y = shift(y, self.a.weight_exp)
+        if a.weight_exp:
+            y = shift(y, a.weight_exp)
         return xp.contiguous(xp.view(self.post, xp.from_torch(y)))
 
     def delayed(self, current: Array) -> Array:
@@ -242,14 +260,34 @@ class _Projection:
         return self.xp.events(x, self.flat_fanout)
 
 
-class _Int8Dense(NamedTuple):
-    """A dense projection's weights as ``scale · (weight + offset)``, ``weight`` int8
-    ``[in, out]`` (see :meth:`_Projection._int8_plan`)."""
+class _Int8Product(NamedTuple):
+    """A projection's weights as ``scale · (weight + offset)``, ``weight`` an int8 matrix
+    (dense: ``[in, out]``; conv: ``[out, in · kh · kw]``; see :meth:`_Projection._int8_plan`)."""
 
     weight: torch.Tensor
     scale: int
     offset: int
     bias: torch.Tensor | None
+
+
+def _im2col(s: torch.Tensor, a: ProjectionAttrs, core_out: tuple[int, ...]) -> torch.Tensor:
+    """The convolution windows of ``s`` ``[B, C, H, W]`` as columns ``[B, C · kh · kw, L]``
+    (``F.unfold``'s layout; it has no int8 kernel), by strides over the zero-padded input."""
+    assert a.weight is not None
+    kh, kw = a.weight.shape[2:]
+    batch, channels = s.shape[:2]
+    out_h, out_w = core_out[1:]
+    if (kh, kw) == (1, 1) and tuple(a.stride) == (1, 1) and tuple(a.padding) == (0, 0):
+        return s.reshape(batch, channels, -1)
+    ph, pw = a.padding
+    if ph or pw:
+        s = F.pad(s, (pw, pw, ph, ph))
+    sb, sc, sh, sw = s.stride()
+    (dh, dw), (th, tw) = a.dilation, a.stride
+    windows = s.as_strided(
+        (batch, channels, kh, kw, out_h, out_w), (sb, sc, sh * dh, sw * dw, sh * th, sw * tw)
+    )
+    return windows.reshape(batch, channels * kh * kw, out_h * out_w)
 
 
 def _output_padding(
@@ -266,7 +304,11 @@ def _output_padding(
 
 class _Population:
     """The chip's integer LIF on int64 state (one step: ``NeuronArithmetic.step``), or a
-    graded product / relay neuron."""
+    graded product / relay neuron.
+
+    The LIF steps a block of batch rows at a time (:meth:`Backend.row_blocks`: blocks that
+    fit the CPU's cache, the whole batch on a GPU): the step is a dozen elementwise passes,
+    which then read and write cache instead of memory. Spikes are int8 0/1."""
 
     def __init__(self, node: Node, xp: Backend) -> None:
         a: PopulationAttrs = node.attrs
@@ -286,12 +328,27 @@ class _Population:
             else None
         )
         self.step = 0
-        self.u = self.v = xp.zeros((0,), torch.int64)
+        self.rows: list[slice] = []
+        self.us: list[Array] = []  # u and v by block of rows
+        self.vs: list[Array] = []
 
     def reset(self, batch: int) -> None:
+        """Zero state, held in blocks of batch rows (:meth:`Backend.row_blocks`)."""
         self.step = 0
-        self.u = self.xp.zeros((batch, *self.shape), torch.int64)
-        self.v = self.xp.zeros((batch, *self.shape), torch.int64)
+        self.rows = self.xp.row_blocks(batch, self.neurons)
+        shapes = [(r.stop - r.start, *self.shape) for r in self.rows]
+        self.us = [self.xp.zeros(shape, torch.int64) for shape in shapes]
+        self.vs = [self.xp.zeros(shape, torch.int64) for shape in shapes]
+
+    @property
+    def u(self) -> Array:
+        """The current state ``u`` of the whole batch (int64)."""
+        return self.us[0] if len(self.us) == 1 else self.xp.concat(self.us)
+
+    @property
+    def v(self) -> Array:
+        """The voltage state ``v`` of the whole batch (int64)."""
+        return self.vs[0] if len(self.vs) == 1 else self.xp.concat(self.vs)
 
     def zeros(self, batch: int) -> Array:
         dtype = torch.float64 if self.a.kind in ("gated", "relay") else torch.int8
@@ -313,13 +370,20 @@ class _Population:
             if self.graded_bias is not None:
                 value = value + self.graded_bias
             return value if self.a.kind == "relay" else value * xs[-1]
-        a_in = xp.rint_int64(inputs[0])
-        for current in inputs[1:]:
-            a_in += xp.rint_int64(current)
-        self.u, self.v, spikes = self.arithmetic.step(
-            xp.ops, self.u, self.v, a_in, self.retained, self.bias, self.threshold
-        )
-        return xp.spikes(spikes)
+        fired = None
+        if len(self.rows) > 1:
+            fired = xp.zeros((inputs[0].shape[0], *self.shape), torch.bool)
+        for i, rows in enumerate(self.rows):
+            a_in = xp.rint_int64(inputs[0][rows])
+            for current in inputs[1:]:
+                a_in += xp.rint_int64(current[rows])
+            self.us[i], self.vs[i], spikes = self.arithmetic.step(
+                xp.ops, self.us[i], self.vs[i], a_in, self.retained, self.bias, self.threshold
+            )
+            if fired is None:
+                return xp.spikes(spikes)
+            fired[rows] = spikes
+        return xp.spikes(fired)
 
 
 class _Product:

@@ -120,6 +120,7 @@ class TorchBackend(Backend):
         self.device = device
         # torch._int_mm on CUDA needs sizes in multiples of 8: float products there
         self.int8_products = device.type == "cpu"
+        self.block_elements = Backend.block_elements if device.type == "cpu" else None
 
     def inputs(self, inputs: Sequence[Any]) -> list[torch.Tensor]:
         return [
@@ -145,6 +146,9 @@ class TorchBackend(Backend):
 
     def stack(self, xs: list[torch.Tensor]) -> np.ndarray:
         return torch.stack(xs).cpu().numpy()
+
+    def concat(self, xs: list[torch.Tensor]) -> torch.Tensor:
+        return torch.cat(xs)
 
     def view(self, view: View, x: torch.Tensor) -> torch.Tensor:
         return apply_view(view, x)
