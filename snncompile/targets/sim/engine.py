@@ -446,6 +446,25 @@ class _Product:
         return xp.contiguous(xp.view(self.reader.post, y))
 
 
+class _HostDelay:
+    """The host ``delay`` op (``y[t] = x[t - steps]``, zeros first) on the backend's arrays: a
+    :class:`DelayLine` of references instead of the reference kernel's copied float64 buffer
+    (the same values; an executor never writes into an array it was given)."""
+
+    native = True  # runs on the backend's arrays, without the host's float64 round trip
+
+    def __init__(self, node: Node, xp: Backend) -> None:
+        self.steps = int(node.attrs.steps)
+        self.shape = node.inputs[0].type.shape
+        self.xp = xp
+
+    def init_state(self, attrs: Any, types: Any, batch: int) -> DelayLine:
+        return DelayLine(self.steps, self.xp.zeros((batch, *self.shape), torch.float64))
+
+    def kernel(self, attrs: Any, xs: Sequence[Array], state: DelayLine) -> tuple[Array]:
+        return (xs[0] if self.steps == 0 else state(xs[0]),)
+
+
 def _fusable(node: Node, users: dict[Value, list[Node]]) -> Node | None:
     """The summing reader of a product population that can be fused, else None."""
     a: PopulationAttrs = node.attrs
@@ -526,6 +545,8 @@ class Simulator(Engine):
                     self.products[node.name] = _Product(executors[source.name], ex, operands)
             elif node.op == "population":
                 ex = _Population(node, xp)
+            elif node.op == "delay":
+                ex = _HostDelay(node, xp)
             else:
                 ex = get_op(node.op)
             executors[node.name] = ex

@@ -327,3 +327,25 @@ def test_int8_conv_products_equal_the_float_path(
     want = Simulator(graph, backend=_plain_backend(int8_products=False)).run([spikes])
     np.testing.assert_array_equal(fast.run([spikes]).outputs["p"], want.outputs["p"])
     np.testing.assert_array_equal(run_layerwise(graph, [spikes])["p"], want.outputs["p"])
+
+
+def test_host_delay_and_idle_host_ops_outside_the_window() -> None:
+    """The host delay (a reference line) equals its reference kernel, and a stateless host op
+    fed the idle zeros outside the window still outputs ``f(0)`` (its constant) every step."""
+    from snncompile.ir.ops.fixed import DelayAttrs
+    from snncompile.ir.ops.tensor import ConstAttrs
+
+    b = GraphBuilder("g", stage="network")
+    x = b.input("x", TensorType((2,), "f64"))
+    cur = b.add_node("projection", [x], ProjectionAttrs(kind="sum", graded=True), name="p")
+    pop = _population(b, [cur], "pop", kind="lif", du=4095, dv=4096, vth=1)
+    late = b.add_node("delay", [pop], DelayAttrs(steps=2), name="late")
+    out = b.add_node("add_const", [late], ConstAttrs(value=np.array([5.0, -3.0])), name="out")
+    graph = b.finish([out])
+    currents = np.array([[[2.0, 0.0]], [[0.0, 2.0]], [[2.0, 2.0]], [[0.0, 0.0]], [[2.0, 0.0]]])
+    want = run_layerwise(graph, [currents])["out"]
+    np.testing.assert_array_equal(Simulator(graph).run([currents]).outputs["out"], want)
+    windowed = Simulator(graph).run([currents], window=1).outputs["out"]
+    np.testing.assert_array_equal(windowed[2], want[2])  # the one step in the window, delayed
+    for t in (0, 1, 3, 4):
+        np.testing.assert_array_equal(windowed[t], [[5.0, -3.0]])
