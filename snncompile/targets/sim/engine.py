@@ -42,6 +42,9 @@ __all__ = ["SimResult", "Simulator"]
 
 EXACT_FLOAT32 = 2**24
 EXACT_INT32 = 2**31
+#: output positions from which an int8 convolution runs one product per sample (below: one
+#: product over the batch, at the price of two transposes)
+_PER_SAMPLE_POSITIONS = 256
 _PRODUCTS = ("and", "gated")
 
 
@@ -238,12 +241,18 @@ class _Projection:
             y = y.reshape((*lead, y.shape[-1]))
         else:
             cols = _im2col(s, a, self.core_out)  # [B, C · kh · kw, L]
-            y = s.new_empty((cols.shape[0], plan.weight.shape[0], cols.shape[2]), dtype=torch.int32)
-            for b in range(cols.shape[0]):
-                xp.int_matmul(plan.weight, cols[b], out=y[b])
+            batch, rows, positions = cols.shape
+            if positions >= _PER_SAMPLE_POSITIONS:  # one product per sample, in place
+                y = s.new_empty((batch, plan.weight.shape[0], positions), dtype=torch.int32)
+                for b in range(batch):
+                    xp.int_matmul(plan.weight, cols[b], out=y[b])
+            else:  # small maps: one product over the whole batch
+                flat = cols.permute(1, 0, 2).reshape(rows, batch * positions)
+                y = xp.int_matmul(plan.weight, flat).reshape(-1, batch, positions)
+                y = y.permute(1, 0, 2).contiguous()
             if plan.offset:
                 y += plan.offset * cols.sum(dim=1, keepdim=True, dtype=torch.int32)
-            y = y.reshape((y.shape[0], *self.core_out))
+            y = y.reshape((batch, *self.core_out))
         if plan.scale != 1:
             y *= plan.scale
         if plan.bias is not None:
