@@ -353,6 +353,31 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "for other chip models.",
     ),
     DiagnosticCode(
+        "NW906",
+        "recurrent edge without a chip population",
+        "UnsupportedOpError",
+        "A recurrent projection reads the spikes of a lif population of the chip; the source "
+        "the message names did not become one (it is a host op or a coincidence/gated "
+        "product). Make the recurrent source a spiking LIF neuron.",
+    ),
+    DiagnosticCode(
+        "NW907",
+        "recurrent edge read by something other than synapses",
+        "UnsupportedOpError",
+        "At the network level a recurrent edge feeds projections only (recurrent synapses), "
+        "and every population also needs a feed-forward input: read the previous step's spikes "
+        "through a Linear/Conv, and give the population an input.",
+    ),
+    DiagnosticCode(
+        "NW908",
+        "recurrent projection against the pipeline",
+        "UnsupportedOpError",
+        "The chip pipelines layers (one step per hop), so a recurrent projection from a later "
+        "population back to an earlier one would need spikes before they exist. Recurrent "
+        "projections may go from a population to itself or to a population the pipeline "
+        "reaches no earlier; restructure the recurrence into one layer.",
+    ),
+    DiagnosticCode(
         "RS951",
         "does not fit the chip",
         "ResourceLimitError",
@@ -748,11 +773,12 @@ CODES: dict[str, DiagnosticCode] = _codes(
     ),
     DiagnosticCode(
         "IX814",
-        "recurrent NIR graph",
+        "recurrence the lif op cannot state",
         "UnsupportedOpError",
-        "Recurrent edges (a cycle through a neuron) need recurrent projections with a one-step "
-        "delay, which are not implemented yet (docs/nir.md, 'Recurrent graphs'): export a "
-        "feed-forward network.",
+        "A cycle through a neuron imports as a one-step recurrent edge into a spiking lif "
+        "(docs/nir.md, 'Recurrent graphs'); the tool's recurrent update named in the message has "
+        "no exact lif form (snntorch RLeaky with reset_mechanism='zero'): retrain with "
+        "reset_mechanism='subtract' or export a feed-forward network.",
     ),
     DiagnosticCode(
         "IX815",
@@ -768,6 +794,14 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "`--target onnx-network` writes the chip partition of the compiled network (one "
         "partition: host ops only before and after it): compile without `--allow-host-ops`, or "
         "export the tensor graph with `--target onnx`.",
+    ),
+    DiagnosticCode(
+        "IX817",
+        "recurrent edge without a spiking source",
+        "SnnCompileError",
+        "A `recurrent` node (a one-step delay on a recurrent edge) must name the output of a "
+        "spiking neuron (lif, lif_fixed, a lif population) of its own shape in the same graph. "
+        "This is a compiler bug if the graph came from an import or a pass: please report it.",
     ),
 )
 

@@ -283,6 +283,37 @@ def _lower_half_gain() -> None:
     LowerToNetwork().run(b.finish([out]), PassContext(config=CompileConfig()))
 
 
+def _recurrent_network(code: str) -> None:
+    """NW906: a recurrent edge whose source stays a host op; NW907: a population fed only by
+    its recurrent edge; NW908: a recurrence against the pipeline."""
+    import numpy as np
+
+    from snncompile.ir.attrs import NoAttrs
+    from snncompile.ir.ops.fixed import LifFixedAttrs
+    from snncompile.ir.ops.recurrent import RecurrentAttrs
+    from snncompile.ir.ops.tensor import LinearAttrs
+    from snncompile.passes.lower_to_network import LowerToNetwork
+    from snncompile.passes.pipeline_delays import PipelineDelays
+    from snncompile.targets.sim.program import build_program
+    from tests.targets.sim.recurrent_graphs import LIF, recurrent_mlp
+
+    if code == "NW908":
+        build_program(recurrent_mlp(back=True), CompileConfig())
+    b = GraphBuilder("g")
+    x = b.input("x", TensorType((4,), "f64"))
+    r = b.add_node("recurrent", [], RecurrentAttrs(source="h", shape=(4,), dtype="f64"))
+    w = b.add_node("linear", [r], LinearAttrs(weight=np.eye(4) * 8, bias=None), name="w")
+    if code == "NW906":
+        h = b.add_node("lif", [b.add_node("add", [x, w], NoAttrs())], LIF, name="h")
+        graph = b.finish([h])
+    else:
+        a = b.add_node("lif_fixed", [x], LifFixedAttrs(du=4095, dv=2048, vth=64), name="a")
+        h = b.add_node("lif_fixed", [w], LifFixedAttrs(du=4095, dv=2048, vth=64), name="h")
+        graph = b.finish([a, h])
+    ctx = PassContext(config=CompileConfig(allow_host_ops=True))
+    PipelineDelays().run(LowerToNetwork().run(graph, ctx), ctx)
+
+
 def _population_fed_by_input() -> None:
     from snncompile.ir.ops.network import PopulationAttrs
 
@@ -408,6 +439,21 @@ def _test_chip(code: str) -> None:
             build_program(attention(), config)
 
 
+def _rleaky_zero_reset() -> None:
+    from snncompile.frontend.nir import import_nir
+    from tests.frontend.test_nir_recurrent import recurrent_nir
+
+    import_nir(recurrent_nir(plain=False), convention="snntorch", reset="value")
+
+
+def _recurrent_from_nowhere() -> None:
+    from snncompile.ir.ops.recurrent import RecurrentAttrs
+
+    b = GraphBuilder("loose")
+    r = b.add_node("recurrent", [], RecurrentAttrs(source="ghost", shape=(3,), dtype="f32"))
+    verify(b.finish([r]))
+
+
 # code -> (trigger taking (tmp_path, monkeypatch), text the message must name)
 TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IR101": (_parse("  %y = scale(%x) {factor=} : tensor<4xf32>\n"), "%y"),
@@ -517,11 +563,15 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "IX811": (lambda: _nir_import("open"), "cannot say reset"),
     "IX812": (lambda: _nir_import("assumed"), "Assumed reset = value"),
     "IX813": (lambda: _nir_import("multi"), "several spikes"),
-    "IX814": (lambda: _nir_import("cycle"), "neuron cuba"),
+    "IX814": (_rleaky_zero_reset, "neuron lif"),
     "IX815": (lambda: _nir_import("huge"), "input"),
     "IX816": (lambda: _onnx_network(), "host_sum"),
+    "IX817": (_recurrent_from_nowhere, "%ghost"),
     "NW901": (_lower_half_gain, "%half (scale)"),
     "NW902": (_population_fed_by_input, "%pop (population)"),
+    "NW906": (lambda: _recurrent_network("NW906"), "%recurrent (recurrent)"),
+    "NW907": (lambda: _recurrent_network("NW907"), "%h (population)"),
+    "NW908": (lambda: _recurrent_network("NW908"), "%s1.in2 (projection)"),
     "NW903": (lambda: _test_chip("NW903"), "@mixed"),
     "NW904": (lambda: _test_chip("NW904"), "chip test4"),
     "NW905": (lambda: _test_chip("NW905"), "chip test4"),

@@ -22,7 +22,12 @@ A 1-D dense weight is read as netx reads it: ``weight.reshape(shape[0], -1)`` (l
 ``input`` layer are not applied: netx keeps them in the input block's ``transform`` for the
 user and never uses them.
 
-Other layer types (``pool``, ``average``, ``concat``, ``dense_rec``, ...), RF neurons,
+- ``dense_rec`` (lava-dl's ``RecurrentDense``, written by slayer's ``Recurrent`` blocks): a
+  dense layer plus ``weight_rec`` ``[out, out]`` from the layer's own spikes (netx wires
+  ``neuron.s_out -> synapse_rec -> neuron.a_in``: one step later): a ``recurrent`` node and a
+  recurrent projection. netx quantizes ``weight`` and ``weight_rec`` together.
+
+Other layer types (``pool``, ``average``, ``concat``, ...), RF neurons,
 ``iDecay = 0`` (netx's non-leaky default for a dense without a neuron, ``du = -1``),
 graded spikes and synaptic delays stop with LV506 naming the layer. SDNN (sigma-delta)
 layers stop with LV520: netx runs them as lava-dl's ``Delta`` (input), ``SigmaDelta`` (ReLU,
@@ -44,9 +49,10 @@ from typing import Any, cast
 import numpy as np
 
 from snncompile.diagnostics import error
-from snncompile.ir.graph import Graph, GraphBuilder, Value
+from snncompile.ir.graph import Graph, GraphBuilder, Value, replace_attrs
 from snncompile.ir.ops.base import ShapeError
 from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
+from snncompile.ir.ops.recurrent import RecurrentAttrs
 from snncompile.ir.types import TensorType
 from snncompile.targets.loihi.arch import NEURON
 
@@ -175,7 +181,16 @@ def _bias(layer: Any, shape: tuple[int, ...]) -> np.ndarray | None:
 
 
 def _dense_weight(layer: Any, where: str) -> np.ndarray:
-    weight = np.asarray(_field(layer, "weight", where)[()], dtype=np.float64)
+    weight = _dense_weight_raw(layer, where, "weight")
+    if weight.min() < 0 < weight.max():  # netx optimize_weight_bits clips mixed matrices
+        weight = np.clip(weight, -256, 254)
+    return weight.astype(np.float64)
+
+
+def _dense_weight_raw(layer: Any, where: str, key: str) -> np.ndarray:
+    """The integer matrix ``key`` of a dense layer, ``[out, in]`` (a 1-D weight reshaped as
+    netx does), before netx's weight-bit optimisation."""
+    weight = np.asarray(_field(layer, key, where)[()], dtype=np.float64)
     if not np.all(np.isfinite(weight)):
         raise _malformed(where, "has a weight that is not finite")
     if np.any(np.abs(weight) >= _INT64_LIMIT) or np.any(weight != np.round(weight)):
@@ -188,9 +203,21 @@ def _dense_weight(layer: Any, where: str) -> np.ndarray:
         weight = weight.reshape(out, -1)
     if weight.ndim != 2:
         raise _malformed(where, f"has a dense weight of shape {weight.shape} (netx: [out, in])")
-    if weight.min() < 0 < weight.max():  # netx optimize_weight_bits clips mixed matrices
-        weight = np.clip(weight, -256, 254)
-    return weight.astype(np.float64)
+    return weight
+
+
+def _recurrent_weights(layer: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """``weight`` and ``weight_rec`` of a ``dense_rec`` layer as netx reads them: both
+    ``[out, *]`` and quantized together (``optimize_weight_bits`` of their concatenation, so a
+    mixed sign in either clips both to ``[-256, 254]``)."""
+    raw = _dense_weight_raw(layer, where, "weight")
+    rec = _dense_weight_raw(layer, where, "weight_rec")
+    both = np.hstack([raw, rec]) if raw.shape[0] == rec.shape[0] else None
+    if both is None:
+        raise _malformed(where, f"weight {raw.shape} and weight_rec {rec.shape} differ in rows")
+    if both.min() < 0 < both.max():
+        both = np.clip(both, -256, 254)
+    return both[:, : raw.shape[1]].astype(np.float64), both[:, raw.shape[1] :].astype(np.float64)
 
 
 def read_netx(path: str | Path, *, name: str | None = None) -> Graph:
@@ -254,8 +281,11 @@ def _translate(path: Path, name: str, layers: list[Any], keys: list[str]) -> Gra
         if kind == "flatten":
             flatten = True
             continue
-        if kind == "dense":
+        recurrent: np.ndarray | None = None
+        if kind in ("dense", "dense_rec"):
             weight = _dense_weight(layer, where)
+            if kind == "dense_rec":
+                weight, recurrent = _recurrent_weights(layer, where)
             if "delay" in layer and np.any(np.asarray(layer["delay"][()]) != 0):
                 raise error("LV506", f"{where} has synaptic delays", node=where)
             pre = ""
@@ -312,9 +342,20 @@ def _translate(path: Path, name: str, layers: list[Any], keys: list[str]) -> Gra
                 "are)",
                 node=where,
             )
-        current = builder.add_node("projection", [source], attrs, name=f"l{key}.in0")
+        currents = [builder.add_node("projection", [source], attrs, name=f"l{key}.in0")]
+        if recurrent is not None:  # netx: neuron.s_out -> synapse_rec -> neuron.a_in
+            if recurrent.shape != (out_shape[0], out_shape[0]):
+                raise _malformed(where, f"a recurrent weight {recurrent.shape} for {out_shape}")
+            spikes = RecurrentAttrs(source=f"l{key}", shape=out_shape, dtype=_DTYPE)
+            back = builder.add_node("recurrent", [], spikes, name=f"l{key}.prev")
+            rec = ProjectionAttrs("dense", weight=recurrent)
+            currents.append(builder.add_node("projection", [back], rec, name=f"l{key}.in1"))
         population = _neuron(layer, where, out_shape, _bias(layer, out_shape))
-        source = builder.add_node("population", [current], population, name=f"l{key}")
+        source = builder.add_node("population", currents, population, name=f"l{key}")
+        if recurrent is not None:
+            node = back.producer
+            assert node is not None
+            node.attrs = replace_attrs(node.attrs, source=source.name)
     if source is None or not any(n.op == "population" for n in builder.graph.nodes):
         raise error("LV506", f"{path} has no dense or conv layer", node=str(path))
     return builder.finish([source])

@@ -19,8 +19,10 @@ becomes ``>=`` with the next float above ``θ`` in the graph's dtype, which is t
 Fan-in (several edges into one node) is a sum. Node types read: Input, Output, Conv2d, Affine,
 Linear, Scale, Flatten, AvgPool2d, SumPool2d, LIF, IF, CubaLIF and the ``snncompile`` extension
 subgraphs the ``nir`` target writes with ``--nir-extensions``; anything else (LI, I, Threshold,
-Delay, Conv1d, recurrent edges) is IX808. Structural faults (edges to missing nodes, shapes that
-do not fit, a node without input) are IX810.
+Delay, Conv1d) is IX808. A cycle through a neuron is a recurrent edge: the edge leaving the
+neuron reads its spikes of the previous step (a ``recurrent`` node,
+:mod:`snncompile.frontend.nir_recurrent`); a cycle through no neuron is IX810. Structural
+faults (edges to missing nodes, shapes that do not fit, a node without input) are IX810.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from snncompile.frontend.nir_conventions import (
     Convention,
     rockpool_dt,
 )
+from snncompile.frontend.nir_recurrent import RecurrentReads, cut_edges, delayed_spikes
 from snncompile.ir.attrs import NoAttrs
 from snncompile.ir.graph import Graph, GraphBuilder, Value
 from snncompile.ir.ops.base import ShapeError
@@ -219,7 +222,8 @@ def import_nir(
         writer,
     )
     preds = _predecessors(graph)
-    order = _order(graph, preds)
+    order, cut = _order(graph, preds)
+    delays = RecurrentReads(builder, graph, dtype) if cut else None
     inputs = [n for n in order if isinstance(graph.nodes[n], nir.Input)]
     outputs = [n for n in order if isinstance(graph.nodes[n], nir.Output)]
     if len(inputs) != 1 or len(outputs) != 1:
@@ -242,7 +246,16 @@ def import_nir(
             if _is_extension(node):
                 env[node_name] = _extension(builder, node_name, node, preds[node_name], env)
                 continue
-            x = _fan_in(builder, node_name, [env[src] for src, _ in preds[node_name]])
+            sources = sorted(preds[node_name], key=lambda p: (p[0], node_name) in cut)
+            if isinstance(node, nir.Delay):
+                on_cycle = any((src, node_name) in cut for src, _ in sources)
+                reads = [env[src] for src, _ in sources if (src, node_name) not in cut]
+                dt = options.dt or _float_or_none(metadata.get("snncompile.dt"))
+                env[node_name] = delayed_spikes(builder, node_name, node, reads, on_cycle, dt)
+                continue
+            x = _fan_in(
+                builder, node_name, [_read(env, delays, cut, s, node_name) for s, _ in sources]
+            )
             if isinstance(node, nir.Output):
                 want = _shape(node.output_type["output"], node_name)
                 if want and int(np.prod(want)) != int(np.prod(x.type.shape)):
@@ -257,6 +270,8 @@ def import_nir(
             raise
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
             raise error("IX810", f"node {node_name}: {exc}", node=node_name) from exc
+    if delays is not None:
+        delays.connect(env)
     return builder.finish([env[outputs[0]]])
 
 
@@ -321,6 +336,20 @@ def _input_shape(
     return shape[1:] if all(batched(r) for r in readers) else shape
 
 
+def _read(
+    env: Mapping[str, Value],
+    delays: RecurrentReads | None,
+    cut: set[tuple[str, str]],
+    src: str,
+    dst: str,
+) -> Value:
+    """The value edge ``src -> dst`` carries: a recurrent read for a cut edge."""
+    if (src, dst) in cut:
+        assert delays is not None
+        return delays.read(src)
+    return env[src]
+
+
 def _fan_in(b: GraphBuilder, name: str, values: list[Value]) -> Value:
     x = values[0]
     for other in values[1:]:  # fan-in is a sum
@@ -353,56 +382,39 @@ def _predecessors(graph: nir.NIRGraph) -> dict[str, list[tuple[str, str]]]:
     return preds
 
 
-def _order(graph: nir.NIRGraph, preds: Mapping[str, list[tuple[str, str]]]) -> list[str]:
-    """Node names with every node after its predecessors (IX808 for recurrence)."""
-    indegree = {n: len(p) for n, p in preds.items()}
+def _order(
+    graph: nir.NIRGraph, preds: Mapping[str, list[tuple[str, str]]]
+) -> tuple[list[str], set[tuple[str, str]]]:
+    """Node names with every node after its predecessors, and the recurrent edges cut to get
+    there (:func:`~snncompile.frontend.nir_recurrent.cut_edges`; IX810 for a loop without a
+    neuron)."""
     readers: dict[str, list[str]] = {n: [] for n in graph.nodes}
     for dst, sources in preds.items():
         for src, _ in sources:
             readers[src].append(dst)
+    cut = cut_edges(list(graph.nodes), readers, lambda n: isinstance(graph.nodes[n], _NEURONS))
+    indegree = {n: sum((src, n) not in cut for src, _ in p) for n, p in preds.items()}
     ready = [n for n in graph.nodes if indegree[n] == 0]
     order: list[str] = []
     while ready:
         current = ready.pop(0)
         order.append(current)
         for dst in readers[current]:
+            if (current, dst) in cut:
+                continue
             indegree[dst] -= 1
             if indegree[dst] == 0:
                 ready.append(dst)
     if len(order) != len(graph.nodes):
-        stuck = sorted(n for n in graph.nodes if n not in order)
-        stuck = [n for n in stuck if _on_cycle(n, readers)] or stuck
-        neurons = [n for n in stuck if isinstance(graph.nodes[n], _NEURONS)]
-        if not neurons:
-            raise error(
-                "IX810",
-                f"a cycle through {', '.join(stuck[:5])} holds no neuron: an algebraic loop "
-                "with no state, which no simulator can evaluate",
-                node=stuck[0],
-            )
+        done = set(order)
+        stuck = sorted(n for n in graph.nodes if n not in done)
         raise error(
-            "IX814",
-            f"recurrent edges: a cycle through neuron {neurons[0]} (nodes "
-            f"{', '.join(stuck[:6])}{', ...' if len(stuck) > 6 else ''}); the tensor IR is "
-            "feed-forward within a step and recurrent projections (a one-step delay) are not "
-            "implemented yet (docs/nir.md, 'Recurrent graphs')",
-            node=neurons[0],
+            "IX810",
+            f"a cycle through {', '.join(stuck[:5])} holds no neuron: an algebraic loop "
+            "with no state, which no simulator can evaluate",
+            node=stuck[0],
         )
-    return order
-
-
-def _on_cycle(start: str, readers: Mapping[str, list[str]]) -> bool:
-    """Whether ``start`` reaches itself along the edges."""
-    seen: set[str] = set()
-    todo = list(readers[start])
-    while todo:
-        current = todo.pop()
-        if current == start:
-            return True
-        if current not in seen:
-            seen.add(current)
-            todo.extend(readers[current])
-    return False
+    return order, cut
 
 
 def _extension(

@@ -13,6 +13,10 @@ picks the form from the neurons' ``init_hidden`` flag):
   one). The unrolled trace is checked to repeat one step T times (:func:`extract_step`) and that
   step becomes the graph.
 
+An ``RLeaky`` (step models) is a ``Leaky`` whose input also gets its ``recurrent`` module
+(``nn.Linear`` all-to-all, or ``V ⊙ S`` one-to-one) applied to its own spikes of the previous
+step: a ``recurrent`` node (:func:`_recurrent_input`).
+
 A ``Leaky`` becomes the IR ``lif`` op with ``dynamics='snntorch'`` (exact, see
 :func:`snncompile.ir.ops.tensor._lif`): with ``β = clamp(beta, 0, 1)``, ``θ = threshold`` and
 ``R[t] = Θ(U[t-1] - θ)`` the reset of the previous step's spike,
@@ -48,15 +52,18 @@ import torch.fx as fx
 from torch import nn
 
 from snncompile.diagnostics import SnnCompileError, error
-from snncompile.frontend.fx_context import Context
+from snncompile.frontend.fx_context import Context, to_array
 from snncompile.frontend.layout import Act
-from snncompile.ir.ops.tensor import LifAttrs
+from snncompile.ir.attrs import NoAttrs
+from snncompile.ir.ops.recurrent import RecurrentAttrs
+from snncompile.ir.ops.tensor import ConstAttrs, LifAttrs, LinearAttrs
 
 __all__ = [
     "LEAKY",
     "Membrane",
     "StepGraph",
     "check_called_once",
+    "check_recurrent_calls",
     "extract_step",
     "first_output",
     "has_membrane",
@@ -70,6 +77,9 @@ __all__ = [
 
 #: ``(module, class name)`` of ``snntorch.Leaky``.
 LEAKY = ("snntorch._neurons.leaky", "Leaky")
+#: ``(module, class name)`` of ``snntorch.RLeaky`` (a Leaky with recurrent synapses).
+RLEAKY = ("snntorch._neurons.rleaky", "RLeaky")
+_ONE_TO_ONE = ("snntorch._neurons.rleaky", "RecurrentOneToOne")
 _SPIKING_NEURON = ("snntorch._neurons.neurons", "SpikingNeuron")
 #: fx targets whose result is zeros whatever their input.
 _ZEROS = (torch.zeros_like, "new_zeros", "zero_")
@@ -88,6 +98,23 @@ def is_snntorch_neuron(module: nn.Module) -> bool:
 def is_leaky(module: nn.Module) -> bool:
     """Whether ``module`` is ``snntorch.Leaky`` (or a subclass of it)."""
     return LEAKY in _classes(module)
+
+
+def is_rleaky(module: nn.Module) -> bool:
+    """Whether ``module`` is ``snntorch.RLeaky`` (or a subclass of it)."""
+    return RLEAKY in _classes(module)
+
+
+def check_recurrent_calls(neurons: Iterable[tuple[str, nn.Module]]) -> None:
+    """FE701 for an ``RLeaky`` that a loop model drives by hand (``spk, mem = lif(x, spk,
+    mem)``): the recurrent edge is traced in step models (``init_hidden=True``) only."""
+    for _, module in neurons:
+        if is_rleaky(module) and not getattr(module, "init_hidden", False):
+            raise _refuse(
+                module,
+                "an RLeaky that is passed spk and mem by hand (a loop model); give it "
+                "init_hidden=True and call the model once per step",
+            )
 
 
 def snntorch_neurons(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -155,8 +182,8 @@ def _check_fire(module: nn.Module) -> None:
 
 def leaky_attrs(module: nn.Module) -> LifAttrs:
     """The ``lif`` attributes of an ``snntorch.Leaky`` (maps not yet fitted to a shape)."""
-    if not is_leaky(module):
-        raise _refuse(module, "only snntorch.Leaky is mapped (to the IR lif op)")
+    if not (is_leaky(module) or is_rleaky(module)):
+        raise _refuse(module, "only snntorch.Leaky and RLeaky are mapped (to the IR lif op)")
     if getattr(module, "inhibition", False):
         raise _refuse(module, "inhibition=True couples the neurons of a sample")
     if getattr(module, "state_quant", False):
@@ -243,7 +270,12 @@ def neuron(ctx: Context, module: nn.Module, x: Act) -> Act | tuple[Act, Membrane
         decay_map=_fit(ctx, module, "beta", attrs.decay_map, x.sample_shape),
         v_threshold_map=_fit(ctx, module, "threshold", attrs.v_threshold_map, x.sample_shape),
     )
+    recurrent = None
+    if is_rleaky(module):
+        recurrent, x = _recurrent_input(ctx, module, x, attrs)
     spikes = ctx.act("lif", [x], attrs, x.layout)
+    if recurrent is not None:  # the recurrent edge reads these spikes one step back
+        recurrent.attrs = dataclasses.replace(recurrent.attrs, source=spikes.value.name)
     returns_membrane = bool(getattr(module, "output", False)) or not getattr(
         module, "init_hidden", False
     )
@@ -251,6 +283,43 @@ def neuron(ctx: Context, module: nn.Module, x: Act) -> Act | tuple[Act, Membrane
         assert ctx.node is not None
         return spikes, Membrane(str(ctx.node.target))
     return spikes
+
+
+def _recurrent_input(ctx: Context, module: nn.Module, x: Act, attrs: LifAttrs) -> tuple[Any, Act]:
+    """``x + recurrent(S[t-1])`` of an ``RLeaky``: its ``recurrent`` module (an ``nn.Linear``
+    for ``all_to_all``, ``V ⊙ S`` for one-to-one) on a ``recurrent`` node, the neuron's spikes
+    of the previous step (returned so that its source can be named once the ``lif`` exists).
+
+    snntorch computes ``β·U + I + rec(S[t-1])``: the recurrent current enters with the input,
+    exactly the cut. Refused (FE701): a conv recurrence, and ``reset_mechanism='zero'``, which
+    RLeaky applies to the whole update ``(1 - R)·(β·U + I + rec(S))`` while the lif op zeroes
+    only ``β·U``.
+    """
+    if attrs.reset_mechanism == "zero":
+        raise _refuse(
+            module,
+            "RLeaky with reset_mechanism='zero' zeroes the whole update (1 - R)·(β·U + I + "
+            "V·S), which the lif op cannot state; use 'subtract' or 'none'",
+        )
+    check_recurrent_calls([("", module)])
+    shape = x.sample_shape
+    recurrent = getattr(module, "recurrent", None)
+    prev_attrs = RecurrentAttrs(source="", shape=shape, dtype=x.value.type.dtype)
+    prev = ctx.emit("recurrent", [], prev_attrs)
+    if isinstance(recurrent, nn.Linear):
+        if len(shape) != 1:
+            raise _refuse(module, f"an all-to-all recurrence over a {list(shape)} sample")
+        bias = recurrent.bias
+        linear = LinearAttrs(to_array(recurrent.weight), None if bias is None else to_array(bias))
+        current = ctx.emit("linear", [prev], linear)
+    elif isinstance(recurrent, nn.Module) and _ONE_TO_ONE in _classes(recurrent):
+        v = _fit(ctx, module, "V", _tensor(recurrent, "V").numpy(), shape)
+        current = ctx.emit("mul_const", [prev], ConstAttrs(value=np.asarray(v)))
+    else:
+        raise _refuse(module, f"a {type(recurrent).__name__} recurrence (conv) is not mapped")
+    total = ctx.emit("add", [x.value, current], NoAttrs())
+    assert prev.producer is not None
+    return prev.producer, Act(total, x.layout)
 
 
 # --- layouts and step extraction ----------------------------------------------------------------

@@ -11,6 +11,7 @@ rule (ops)             output domain
 neuron (lif,           binary (the value is its own source)
 lif_fixed)
 population             binary, or int for graded kinds (gated, relay)
+recurrent              binary (the source neuron's spikes of the previous step; it is the source)
 add                    count(k₁ + k₂) for binary/count operands; int if both integer; else real
 mul (Hadamard)         binary·binary = binary (AND); binary·count(k) = count(k); count(a)·count(b)
                        = count(a·b); int·int = int; else real
@@ -58,6 +59,7 @@ __all__ = [
     "neuron",
     "population",
     "real",
+    "recurrent",
     "same",
     "scale",
     "shift",
@@ -134,6 +136,11 @@ def _forget(key: int) -> Callable[[object], None]:
 def neuron(node: Node, flows: Sequence[Flow]) -> Flow:
     """Spikes: binary, the value is its own source."""
     return Flow(BINARY, frozenset({node.output.name}))
+
+
+def recurrent(node: Node, flows: Sequence[Flow]) -> Flow:
+    """Spikes of the previous step: binary, sourced by the neuron the edge reads."""
+    return Flow(BINARY, frozenset({node.attrs.source}))
 
 
 def population(node: Node, flows: Sequence[Flow]) -> Flow:

@@ -1,7 +1,8 @@
 """Layerwise execution of a graph with the ops' reference kernels (float semantics).
 
 At step t every node sees the step-t results of the nodes before it (what PyTorch computes;
-SEMANTICS.md section 1). State of stateful ops persists over the T steps of one run and starts
+SEMANTICS.md section 1); a ``recurrent`` node sees its source's result of step t - 1 (latched
+after each step). State of stateful ops persists over the T steps of one run and starts
 fresh for every run.
 """
 
@@ -15,6 +16,7 @@ from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph, Value
 from snncompile.ir.ops import get_op
 from snncompile.ir.ops.base import State
+from snncompile.ir.ops.recurrent import latch, recurrent_nodes
 
 __all__ = ["StepObserver", "run_layerwise"]
 
@@ -62,6 +64,10 @@ def run_layerwise(
         op.init_state(node.attrs, [v.type for v in node.inputs], batch) if op.init_state else None
         for op, node in zip(ops, graph.nodes, strict=True)
     ]
+    by_name = {v.name: v for v in graph.values()}
+    latches = [
+        (states[i], by_name[graph.nodes[i].attrs.source]) for i in recurrent_nodes(graph.nodes)
+    ]
     wanted = {v.name for v in graph.values()} if record else {v.name for v in graph.outputs}
     trace: dict[str, list[np.ndarray]] = {name: [] for name in wanted}
     for t in range(steps):
@@ -70,6 +76,9 @@ def run_layerwise(
             results = op.kernel(node.attrs, [env[v] for v in node.inputs], state)
             for value, result in zip(node.outputs, results, strict=True):
                 env[value] = result
+        for state, source in latches:  # recurrent edges read this step's spikes at t + 1
+            assert state is not None
+            latch(state, env[source])
         if observer is not None:
             observer(t, {value.name: result for value, result in env.items()})
         for value, result in env.items():

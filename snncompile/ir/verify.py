@@ -17,6 +17,7 @@ from snncompile.diagnostics import SnnCompileError, error
 from snncompile.ir.attrs import AttrTypeError, OpAttrs
 from snncompile.ir.graph import Graph, Node, Value
 from snncompile.ir.ops import OPS, ShapeError, get_op
+from snncompile.ir.ops.recurrent import recurrent_problems
 
 __all__ = ["SPECS", "StageSpec", "verify"]
 
@@ -63,12 +64,20 @@ def _network_wiring(graph: Graph) -> Iterable[SnnCompileError]:
             )
 
 
+def _recurrent_edges(graph: Graph) -> Iterable[SnnCompileError]:
+    """A recurrent node reads a spiking neuron of its own shape (IX817)."""
+    for problem in recurrent_problems(graph):
+        yield error("IX817", problem)
+
+
 #: One spec per IR stage. A network-stage graph may hold tensor ops: they are host ops (the
 #: encoder, the readout, and what --allow-host-ops left on the host).
 SPECS: dict[str, StageSpec] = {
-    "tensor": StageSpec("tensor", _ops_for("tensor")),
+    "tensor": StageSpec("tensor", _ops_for("tensor"), predicates=(_recurrent_edges,)),
     "network": StageSpec(
-        "network", _ops_for("network") | _ops_for("tensor"), predicates=(_network_wiring,)
+        "network",
+        _ops_for("network") | _ops_for("tensor"),
+        predicates=(_recurrent_edges, _network_wiring),
     ),
 }
 

@@ -16,6 +16,11 @@ execution:
 - every ``lif_fixed`` gets ``start`` = the arrival of its input: before it the population holds
   its state at 0 and does not spike, so its bias cannot drift it (bias gating).
 
+- a ``recurrent`` node (``r[t] = S_Q[t-1]``) arrives with its source ``Q`` (its own step is
+  the hop), so its readers delay it by ``arrival(P) - arrival(Q)`` (0 onto the same neuron);
+  the source comes later in the graph, so the pass runs twice (NW908 when the recurrence would
+  run against the pipeline).
+
 Then, with ``D`` the arrival time of the graph output, the pipelined output at step ``t + D``
 equals the layerwise output at step ``t``, exactly. ``ctx.reports["balance-delays"]`` gives
 ``D``, every population's start and the delays inserted (longer than the chip's
@@ -28,6 +33,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
+from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph, GraphBuilder, Node, Value
 from snncompile.ir.ops import Trait, has_trait
 from snncompile.ir.ops.fixed import DelayAttrs
@@ -57,6 +63,30 @@ class BalanceDelays:
     ensures: ClassVar[frozenset[str]] = frozenset({"pipelined"})
 
     def run(self, graph: Graph, ctx: PassContext) -> Graph:
+        if not any(n.op == "recurrent" for n in graph.nodes):
+            return self._balance(graph, ctx, {})[0]
+        # recurrent edges: r[t] = S_Q[t-1] arrives with Q, which comes later in the graph; a
+        # first pass (recurrent edges at step 0) gives the neurons' arrivals, the second uses
+        # them, and they must not move (else the recurrence runs against the pipeline)
+        _, first = self._balance(graph, ctx, {})
+        result, second = self._balance(graph, ctx, first)
+        neurons = [v.name for n in graph.nodes if has_trait(n, Trait.NEURON) for v in n.outputs]
+        moved = [name for name in neurons if first[name] != second[name]]
+        if moved:
+            raise error(
+                "NW908",
+                f"a recurrent edge feeds spikes back to %{moved[0]}, which the pipeline reaches "
+                "earlier than their source: the spikes of step t - 1 would be needed before "
+                "they are computed",
+                node=f"%{moved[0]}",
+            )
+        return result
+
+    def _balance(
+        self, graph: Graph, ctx: PassContext, emitted: dict[str, int]
+    ) -> tuple[Graph, dict[str, int]]:
+        """The balanced graph and each value's arrival by name; a recurrent node arrives with
+        its source (``emitted``; 0 when not known yet)."""
         chip = set(partition(graph).chip)
         flows = analyze(graph)
         binary = {name for name, f in flows.items() if f.domain.kind is DomainKind.BINARY}
@@ -96,6 +126,8 @@ class BalanceDelays:
             sources = [for_chip(v) if on_chip else new[v] for v in node.inputs]
             times = [hop_arrival[v] if on_chip else arrival[v] for v in node.inputs]
             latest = max(times, default=0)
+            if node.op == "recurrent":
+                latest = emitted.get(node.attrs.source, 0)
             inputs = [
                 delayed(value, latest - time, node.name)
                 for value, time in zip(sources, times, strict=True)
@@ -122,4 +154,4 @@ class BalanceDelays:
             "longest_delay": max(delays, default=0),
             "delays_over_limit": sum(1 for d in delays if d > ctx.chip.limits.max_synaptic_delay),
         }
-        return result
+        return result, {v.name: t for v, t in arrival.items()}

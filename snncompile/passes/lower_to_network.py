@@ -25,6 +25,10 @@ would wrap, which the quantizer's overflow check rules out). Under a negative ex
 is a multiple of ``2^-e`` (the quantizer makes it one), so ``floor((t + c)/2^-e) = floor(t/2^-e)
 + c/2^-e``.
 
+A ``recurrent`` node (a neuron's spikes of the previous step) stays a ``recurrent`` node that
+names the source's population; the projections that read it are *recurrent projections*
+(``pipeline-delays`` gives them their delay).
+
 Host ops (the encoder, the readout, and what ``--allow-host-ops`` left on the host) stay tensor
 ops; a host op that reads a chip current reads a ``current_sum`` of its projections. The result
 is the *layerwise* network (all delays 0); ``pipeline-delays`` makes it the pipelined one.
@@ -168,14 +172,43 @@ class _Lowering:
         for value in self.source.inputs:
             self.mapping[value] = self.builder.input(value.name, value.type)
             self.graded.add(self.mapping[value])
+        recurrent: list[Node] = []
         for node in self.source.nodes:
             kind = self.neuron_kind(node)
-            if kind is not None:
+            if node.op == "recurrent":
+                recurrent.append(self.recurrent(node))
+            elif kind is not None:
                 self.population(node, kind)
             elif not self.absorbed(node):
                 self.host(node)
         outputs = [self.host_input(v) for v in self.source.outputs]
+        self.connect(recurrent)
         return self.builder.finish(outputs)
+
+    def recurrent(self, node: Node) -> Node:
+        """A recurrent edge stays a ``recurrent`` node: the spikes it carries feed projections
+        (recurrent projections); its source is renamed once the population exists."""
+        out = self.builder.add_node("recurrent", [], node.attrs, name=node.name, loc=node.loc)
+        self.mapping[node.output] = out
+        assert out.producer is not None
+        return out.producer
+
+    def connect(self, recurrent: list[Node]) -> None:
+        """Point each recurrent node at its source's population (NW906 when the source did not
+        become a lif population)."""
+        by_name = {v.name: v for v in self.source.values()}
+        for node in recurrent:
+            old = by_name.get(node.attrs.source)
+            new = self.mapping.get(old) if old is not None else None
+            pop = new.producer if new is not None else None
+            if pop is None or pop.op != "population" or pop.attrs.kind != "lif":
+                raise error(
+                    "NW906",
+                    f"{node.describe()} reads %{node.attrs.source}, which did not become a lif "
+                    "population on the chip",
+                    node=node.describe(),
+                )
+            node.attrs = dataclasses.replace(node.attrs, source=pop.output.name)
 
     def current(self, value: Value) -> _Current:
         """``value`` as terms over sources (memoised)."""

@@ -48,8 +48,8 @@ def _weighted_bound(node: Node, x: float) -> float:
 
 def _bound(node: Node, inputs: Sequence[float]) -> float:
     op = node.op
-    if op in ("lif", "lif_fixed", "population"):
-        return 1.0
+    if op in ("lif", "lif_fixed", "population", "recurrent"):
+        return 1.0  # spikes (a recurrent edge carries its neuron's spikes of the last step)
     if op in ("conv2d", "linear"):
         return _weighted_bound(node, inputs[0])
     if op == "shift":

@@ -2,7 +2,8 @@
 
 With N the set of neuron nodes (``lif``, ``population``):
 
-- host encoder: nodes that no neuron precedes (everything before the first spiking neuron,
+- host encoder: nodes that no neuron precedes (a ``recurrent`` node counts as preceded by its
+  source neuron; everything before the first spiking neuron,
   e.g. the first conv on the image, SpikingResformer's stem);
 - host readout: nodes that some neuron precedes and from which no neuron can be reached
   (everything after the last neuron, e.g. the head on the float stream);
@@ -26,6 +27,9 @@ __all__ = ["NEURON_OPS", "Partition", "PartitionHost", "partition"]
 
 #: Ops that are spiking neurons (``Trait.NEURON`` in the op registry).
 NEURON_OPS = ops_with(Trait.NEURON)
+#: Ops that a neuron precedes by definition: neurons, and recurrent edges (a neuron's spikes of
+#: the previous step, read through no input edge).
+_AFTER_NEURON = NEURON_OPS | {"recurrent"}
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ def partition(graph: Graph) -> Partition:
     """The partition of ``graph`` (see the module docstring)."""
     after_neuron: set[Node] = set()  # nodes with a neuron strictly before or at them
     for node in graph.nodes:
-        if node.op in NEURON_OPS or any(
+        if node.op in _AFTER_NEURON or any(
             v.producer in after_neuron for v in node.inputs if v.producer is not None
         ):
             after_neuron.add(node)

@@ -10,6 +10,16 @@ current probe ``P`` with projections ``p`` from sources ``x_p``::
     start(p)  = arrive(x_p)                       (when the projection first has data)
     start(P)  = arrive(P)                         (bias gating: no integration before data)
 
+A *recurrent projection* reads a ``recurrent`` node ``r`` (``r[t] = S_Q[t-1]``, the spikes of
+population ``Q`` one step back). On the chip ``r`` at step ``c`` holds ``Q``'s spikes of step
+``c - 1``, i.e. its layerwise value of step ``c - arrive(Q)``, so ``arrive(r) = arrive(Q)`` and
+the same rule gives ``delay_p = arrive(P) - arrive(Q)``: 0 for a population onto itself (the
+recurrent node's own step is the hop), and NW908 when negative (``Q`` arrives after ``P``: the
+spikes of step ``t - 1`` would be needed before the chip computes them). Recurrent projections
+do not count in ``arrive(P)`` (only feed-forward sources do; a population fed by recurrent
+projections only is NW907), so the recurrence adds nothing to the pipeline depth and every
+recurrent edge reads the spikes of step ``t - 1`` of the same sample.
+
 The timing is computed here once and stored on the IR (``start`` of populations and
 projections); the simulator reads it.
 
@@ -27,13 +37,38 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from snncompile.diagnostics import error
-from snncompile.ir.graph import Graph, GraphBuilder, Value
+from snncompile.ir.graph import Graph, GraphBuilder, Node, Value
 from snncompile.ir.ops.fixed import DelayAttrs
 from snncompile.passes.manager import PassContext
 
 __all__ = ["PipelineDelays"]
 
 _DENDRITES = frozenset({"population", "current_sum"})
+
+
+def _recurrent(value: Value) -> bool:
+    return value.producer is not None and value.producer.op == "recurrent"
+
+
+def _check_recurrent_readers(graph: Graph, users: dict[Value, list[Node]]) -> None:
+    """NW907 unless every recurrent node is read by projections only."""
+    for node in graph.nodes:
+        if node.op != "recurrent":
+            continue
+        for reader in users.get(node.output, []):
+            if reader.op != "projection":
+                raise error(
+                    "NW907",
+                    f"{reader.describe()} reads the recurrent edge {node.describe()} directly; "
+                    "at the network level only projections read a recurrent edge",
+                    node=reader.describe(),
+                )
+        if node.output in graph.outputs:
+            raise error(
+                "NW907",
+                f"{node.describe()} is a graph output; only projections read a recurrent edge",
+                node=node.describe(),
+            )
 
 
 def _source(current: Value) -> Value:
@@ -54,19 +89,32 @@ class PipelineDelays:
         if graph.stage != "network":
             raise error("CF203", "pipeline-delays runs on the network IR (after lower-to-network)")
         users = graph.users()
+        _check_recurrent_readers(graph, users)
         arrive: dict[Value, int] = {v: 0 for v in graph.inputs}
         target_time: dict[str, int] = {}  # dendrite node name -> arrival
         for node in graph.nodes:  # dendrites first need the arrival of their sources
             if node.op in _DENDRITES:
                 sources = [_source(p) for p in node.inputs]
-                target_time[node.name] = max(arrive[s] + 1 for s in sources)
+                forward = [s for s in sources if not _recurrent(s)]
+                if not forward:
+                    raise error(
+                        "NW907",
+                        f"{node.describe()} is fed by recurrent projections only: it has no "
+                        "feed-forward input to start from",
+                        node=node.describe(),
+                    )
+                target_time[node.name] = max(arrive[s] + 1 for s in forward)
             for value in node.outputs:
-                if node.op == "projection":
+                if node.op in ("projection", "recurrent"):
                     continue  # a projection's output arrives with its target
                 if node.op in _DENDRITES:
                     arrive[value] = target_time[node.name]
                 else:
                     arrive[value] = max((arrive[v] for v in node.inputs), default=0)
+        by_name = {v.name: v for v in graph.values()}
+        for node in graph.nodes:  # r[t] = S[t-1]: arrives with its source (see the docstring)
+            if node.op == "recurrent":
+                arrive[node.output] = arrive[by_name[node.attrs.source]]
         builder = GraphBuilder(graph.name, graph.stage)
         new: dict[Value, Value] = {}
         for value in graph.inputs:
@@ -80,6 +128,15 @@ class PipelineDelays:
             if node.op == "projection":
                 (target,) = users[node.output]
                 delay = target_time[target.name] - arrive[node.inputs[0]]
+                if _recurrent(node.inputs[0]) and delay < 0:
+                    source = node.inputs[0].producer.attrs.source  # type: ignore[union-attr]
+                    raise error(
+                        "NW908",
+                        f"{node.describe()} feeds %{source}'s spikes back to {target.describe()}, "
+                        f"which the pipeline reaches {-delay} step(s) earlier: the spikes of step "
+                        "t - 1 would be needed before the chip computes them",
+                        node=node.describe(),
+                    )
                 attrs = dataclasses.replace(attrs, delay=delay, start=arrive[node.inputs[0]])
                 if delay > 1:
                     balancing.append(delay - 1)

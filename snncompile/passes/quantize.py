@@ -62,7 +62,7 @@ WEIGHTED = ops_with(Trait.WEIGHTED)
 NEURONS = ops_with(Trait.NEURON)
 AVERAGES = frozenset({"avgpool2d", "adaptive_avgpool2d", "mean", "mul_const", "scale"})
 #: Chip ops that are exact on integer currents as they stand (units pass through unchanged).
-EXACT = ops_with(Trait.LAYOUT) | {"add", "mul", "matmul", "sum", "maxpool2d"}
+EXACT = ops_with(Trait.LAYOUT) | {"add", "mul", "matmul", "sum", "maxpool2d", "recurrent"}
 #: Every op the quantizer has a rule for on the chip partition; any other is refused (IR115).
 RULES = WEIGHTED | AVERAGES | EXACT | {"lif", "batchnorm"}
 

@@ -8,7 +8,10 @@ are written into the metadata of every neuron and of the graph. An ``add`` of tw
 becomes NIR's fan-in (both edges into a unit ``Scale`` junction). Ops NIR cannot express
 (products of activations, max pooling, batch norm, layout changes other than a full flatten)
 are refused with IX807, naming them, unless ``extensions`` is set (``--nir-extensions``): they
-are then written as ``snncompile`` extension subgraphs (docs/nir.md).
+are then written as ``snncompile`` extension subgraphs (docs/nir.md). A ``recurrent`` node
+(a neuron's spikes of the previous step) is written back as the cycle it came from: its readers
+take an edge from the neuron's node (plain NIR, type-checked; the import cuts the cycle at the
+edge that leaves the neuron, so the round trip is exact).
 """
 
 from __future__ import annotations
@@ -245,6 +248,30 @@ def _describe_refusals(failures: list[tuple[Node, SnnCompileError | None]]) -> s
     return "; ".join(parts)
 
 
+def _cycle_readers(graph: Graph) -> dict[str, set[str]]:
+    """For each recurrent node, its readers from which the source neuron is reachable: for
+    them the edge back from the neuron closes a cycle, which says "previous step" in plain NIR
+    (the import cuts it there). Other readers get an explicit one-step NIR ``Delay``."""
+    users = graph.users()
+    result: dict[str, set[str]] = {}
+    for node in graph.nodes:
+        if node.op != "recurrent":
+            continue
+        result[node.name] = set()
+        for reader in users.get(node.output, []):
+            seen: set[str] = set()
+            todo = [reader]
+            while todo:
+                current = todo.pop()
+                if current.name == node.attrs.source:
+                    result[node.name].add(reader.name)
+                    break
+                if current.name not in seen:
+                    seen.add(current.name)
+                    todo += [u for v in current.outputs for u in users.get(v, [])]
+    return result
+
+
 def export_nir(graph: Graph, *, extensions: bool = False) -> nir.NIRGraph:
     """``graph`` as a ``nir.NIRGraph`` (IX807 for what NIR cannot express).
 
@@ -263,6 +290,8 @@ def export_nir(graph: Graph, *, extensions: bool = False) -> nir.NIRGraph:
     converted: dict[Node, nir.NIRNode] = {}
     failures: list[tuple[Node, SnnCompileError | None]] = []
     for node in graph.nodes:
+        if node.op == "recurrent":
+            continue  # an edge back from its source neuron (below)
         converter = _CONVERTERS.get(node.op)
         if converter is None:
             failures.append((node, None))
@@ -289,14 +318,34 @@ def export_nir(graph: Graph, *, extensions: bool = False) -> nir.NIRGraph:
     }
     names: dict[Value, str] = {x: "input"}
     edges: list[tuple[str, str]] = []
+    cycles = _cycle_readers(graph)
+    users = graph.users()
+    delayed = {
+        n.name
+        for n in graph.nodes
+        if n.op == "recurrent" and any(u.name not in cycles[n.name] for u in users[n.output])
+    }
     for node in graph.nodes:
         name = node.name
+        if node.op == "recurrent":
+            names[node.output] = name
+            if node.name in delayed:  # an explicit one-step Delay for readers off the cycle
+                nodes[name] = nir.Delay(delay=np.full(node.output.type.shape, 1.0))
+                edges.append((node.attrs.source, name))
+            continue
+
+        def source(value: Value, reader: str = name) -> str:
+            producer = value.producer
+            if producer is not None and reader in cycles.get(producer.name, ()):
+                return str(producer.attrs.source)  # the edge back closes the cycle
+            return names[value]
+
         if node in converted:
             nodes[name] = converted[node]
-            edges += [(names[v], name) for v in node.inputs]
+            edges += [(source(v), name) for v in node.inputs]
         else:
             nodes[name] = _extension(node)
-            edges += [(names[v], f"{name}.in{i}") for i, v in enumerate(node.inputs)]
+            edges += [(source(v), f"{name}.in{i}") for i, v in enumerate(node.inputs)]
         names[node.output] = name
     edges.append((names[y], "output"))
     metadata: dict[str, Any] = {

@@ -79,9 +79,18 @@ def host_boundary(graph: Graph) -> tuple[list[Value], list[Value], list[Node]]:
     output goes back to it: :data:`INNER_HOST_OPS`, written into the model too).
 
     Raises:
-        UnsupportedOpError IX816: another kind of host op between network ops, or the graph
-            has no network op.
+        UnsupportedOpError IX816: another kind of host op between network ops, a recurrent
+            edge, or the graph has no network op.
     """
+    for node in graph.nodes:
+        if node.op == "recurrent":
+            raise error(
+                "IX816",
+                f"{node.describe()} is a recurrent edge (%{node.attrs.source}'s spikes of the "
+                "previous step): the ONNX chip network has no state carried between steps "
+                "yet; run recurrent networks with the simulator or the Loihi artifact",
+                node=node.describe(),
+            )
     chip = [n for n in graph.nodes if n.op in NETWORK_OPS]
     if not chip:
         raise error(

@@ -93,9 +93,30 @@ def _snntorch(kind: str, reset: str = "zero") -> Callable[[int], Any]:
                     output=True,
                 ),
             ]
-        elif kind == "rleaky":
+        elif kind in ("rleaky", "rleaky_v"):
+            one_to_one = kind == "rleaky_v"
             neurons = [
                 snn.RLeaky(
+                    beta=torch.full((12,), 0.8),
+                    threshold=torch.ones(12),
+                    linear_features=None if one_to_one else 12,
+                    all_to_all=not one_to_one,
+                    V=torch.linspace(-1.5, 1.0, 12) if one_to_one else 1.0,
+                    init_hidden=True,
+                    reset_mechanism=reset,
+                ),
+                snn.Leaky(
+                    beta=torch.full((4,), 0.9),
+                    threshold=torch.full((4,), 0.5),
+                    init_hidden=True,
+                    reset_mechanism=reset,
+                    output=True,
+                ),
+            ]
+        elif kind in ("rsynaptic", "rsynaptic0"):  # the recurrent current joins syn
+            neurons = [
+                snn.RSynaptic(
+                    alpha=torch.full((12,), 0.0 if kind == "rsynaptic0" else 0.5),
                     beta=torch.full((12,), 0.8),
                     threshold=torch.ones(12),
                     linear_features=12,
@@ -135,6 +156,8 @@ def _snntorch(kind: str, reset: str = "zero") -> Callable[[int], Any]:
         with torch.no_grad():
             for layer in (net[0], net[2]):
                 layer.weight.mul_(3)
+            if kind in ("rleaky", "rsynaptic0"):  # recurrence that changes the output spikes
+                net[1].recurrent.weight.mul_(4)
         graph = export_to_nir(net, torch.rand(16))
 
         def run(x: np.ndarray) -> np.ndarray:
@@ -341,11 +364,43 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "snntorch",
-        "RLeaky (recurrent)",
+        "RLeaky all_to_all (recurrent Linear)",
         _SUB,
-        "IX814",
+        "exact",
         _snntorch("rleaky", "subtract"),
-        note="a cycle through the neuron (export: a `1.lif` ↔ `1.w_rec` loop)",
+        note="the `1.lif` → `1.w_rec` → `1.lif` cycle: a one-step recurrent edge",
+    ),
+    Case(
+        "snntorch",
+        "RLeaky one-to-one V",
+        _SUB,
+        "exact",
+        _snntorch("rleaky_v", "subtract"),
+        note="V as a diagonal Linear in the cycle",
+    ),
+    Case(
+        "snntorch",
+        "RSynaptic (alpha 0)",
+        _SUB,
+        "exact",
+        _snntorch("rsynaptic0", "subtract"),
+        note="the recurrent current joins a current that decays fully each step",
+    ),
+    Case(
+        "snntorch",
+        "RSynaptic (alpha 0.5)",
+        _SUB,
+        "IX808",
+        _snntorch("rsynaptic", "subtract"),
+        note="the recurrent current enters a synaptic current with memory",
+    ),
+    Case(
+        "snntorch",
+        "RLeaky (reset_mechanism zero)",
+        {"reset": "value"},
+        "IX814",
+        _snntorch("rleaky", "zero"),
+        note="RLeaky zeroes β·V + X + V·S; the lif op zeroes only β·V",
     ),
     Case(
         "norse",

@@ -152,17 +152,17 @@ def test_foreign_graph_needs_a_discretisation() -> None:
     assert lif.attrs.v_threshold == np.nextafter(np.float32(1), np.float32(2))  # NIR fires on >
 
 
-def test_unknown_and_recurrent_graphs_are_refused() -> None:
+def test_unknown_graphs_and_misfit_recurrent_synapses_are_refused() -> None:
     graph = foreign_graph({"snncompile.dt": 1e-4, "snncompile.reset": "value"})
     graph.nodes["fc"] = nir.Threshold(threshold=np.ones(5))
     with pytest.raises(SnnCompileError) as info:
         import_nir(graph)
     assert info.value.code == "IX808" and "Threshold" in info.value.message
     cyclic = foreign_graph({"snncompile.dt": 1e-4, "snncompile.reset": "value"})
-    cyclic.edges.append(("lif", "fc"))
-    with pytest.raises(SnnCompileError) as info:
+    cyclic.edges.append(("lif", "fc"))  # a recurrent edge (tests/frontend/test_nir_recurrent.py)
+    with pytest.raises(SnnCompileError) as info:  # into synapses that take 3 values, not 5
         import_nir(cyclic)
-    assert info.value.code == "IX814" and "recurrent" in info.value.message
+    assert info.value.code == "IX810" and "fc" in info.value.message
 
 
 def test_refusal_names_the_extensions_option(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from snncompile.diagnostics import error
 from snncompile.ir.counts import no_synaptic_ops
 from snncompile.ir.graph import Node
-from snncompile.ir.ops import fixed, network, tensor
+from snncompile.ir.ops import fixed, network, recurrent, tensor
 from snncompile.ir.ops.base import OpDef, ShapeError, Trait
 
 __all__ = [
@@ -60,7 +60,7 @@ def build_registry(*groups: Iterable[OpDef]) -> dict[str, OpDef]:
 
 
 #: Every op of every IR level, by name.
-OPS: dict[str, OpDef] = build_registry(tensor.OPS, fixed.OPS, network.OPS)
+OPS: dict[str, OpDef] = build_registry(tensor.OPS, fixed.OPS, recurrent.OPS, network.OPS)
 
 
 def get_op(name: str, *, node: str | None = None) -> OpDef:

@@ -12,6 +12,9 @@
   the bias (a RingBuffer wired straight into ``a_in1``, no latency) on ``a_in1`` and the gate
   projection on ``a_in2`` that is ``(Σ value + bias) · gate``, exact while the product fits
   int32 (the model multiplies int32 arrays).
+- a recurrent projection (reading a ``recurrent`` node: a population's spikes of the previous
+  step) is a synapse from that population's own spikes with one step more delay: onto itself a
+  ``Sparse`` (delay 0 + 1), the recurrent Dense of a recurrent layer.
 - a projection is a ``Sparse`` (delay 1) or ``DelaySparse`` (delay ``d > 1``: synaptic delay
   ``d - 1``, since a spike of step t with delay k reaches ``a_in`` at ``t + 1 + k``) with the
   explicit matrix of :func:`~snncompile.targets.loihi.plan.projection_matrix`, split by
@@ -176,11 +179,24 @@ def _lif_bias(name: str, mant: np.ndarray, exp: int) -> tuple[np.ndarray, int]:
     return mant >> s, exp + s
 
 
+def _recurrent_source(node: Node) -> str | None:
+    """The population a recurrent projection ``node`` reads one step back, else None."""
+    producer = node.inputs[0].producer
+    return producer.attrs.source if producer is not None and producer.op == "recurrent" else None
+
+
+def _hops(node: Node) -> int:
+    """The Lava delay of projection ``node``: its ``delay``, plus the recurrent step when it
+    reads a ``recurrent`` node (``r[t] = S[t-1]``: the population's own spikes one step
+    later)."""
+    return node.attrs.delay + (1 if _recurrent_source(node) is not None else 0)
+
+
 def _graph_of(program: Any) -> Graph:
     graph = program.pipelined if hasattr(program, "pipelined") else program
     assert isinstance(graph, Graph)
     for node in graph.nodes:
-        if node.op == "projection" and node.attrs.delay < 1:
+        if node.op == "projection" and _hops(node) < 1:
             raise lava_error(
                 EMIT_CODE,
                 f"projection %{node.name} has delay {node.attrs.delay}: Lava needs the "
@@ -352,10 +368,12 @@ class _StockBuilder:
             raise lava_error(
                 EMIT_CODE, f"projection %{node.name}: a projection bias has no stock form"
             )
-        if a.delay - 1 > MAX_LAVA_DELAY:
+        hops = _hops(node)
+        if hops - 1 > MAX_LAVA_DELAY:
             raise lava_error(
-                EMIT_CODE, f"projection %{node.name}: delay {a.delay} beyond Loihi's 63 steps"
+                EMIT_CODE, f"projection %{node.name}: delay {hops} beyond Loihi's 63 steps"
             )
+        a = dataclasses.replace(a, delay=hops)
         source = node.inputs[0]
         (target,) = self.users[node.output]
         matrix = projection_matrix(a, source.type.shape)
@@ -363,7 +381,7 @@ class _StockBuilder:
         gate = gate and target.inputs[-1] is node.output
         for tpart in self.parts[target.name]:
             blocks = []
-            key = source.name
+            key = _recurrent_source(node) or source.name
             if target.op == "current_sum" and f"{source.name}#raw" in self.parts:
                 key = f"{source.name}#raw"
             for spart in self.parts[key]:

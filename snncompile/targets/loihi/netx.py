@@ -3,7 +3,9 @@
 netx (``lava.lib.dl.netx.hdf5.Network``) builds strictly sequential chains: an ``input`` layer,
 then ``dense``/``conv`` layers (``flatten`` between conv and dense), each a synapse plus CUBA
 LIF neurons. :func:`export_netx` writes a network graph that is such a chain and refuses
-anything else with LV505 naming the first construct netx cannot express:
+anything else with LV505 naming the first construct netx cannot express (a dense layer whose
+population also has one recurrent dense projection from its own spikes is written as netx's
+``dense_rec``, ``weight`` and ``weight_rec`` quantized together by netx):
 
 - one graph input and one output, the last population; host ops only before the chip (they
   compute the input, which the caller feeds);
@@ -207,6 +209,48 @@ def _synapse_layer(projection: Node, source_shape: tuple[int, ...]) -> list[Netx
     return out
 
 
+def _recurrent_projection(current: Value) -> bool:
+    """Whether ``current`` is a recurrent projection's (it reads a ``recurrent`` node)."""
+    producer = current.producer
+    if producer is None or producer.op != "projection":
+        return False
+    source = producer.inputs[0].producer
+    return source is not None and source.op == "recurrent"
+
+
+def _recurrence(population: Node) -> Node | None:
+    """The recurrent projection into ``population`` from its own spikes, if any (LV505 for
+    another recurrence: netx's ``dense_rec`` reads the layer's own spikes only)."""
+    found = [v.producer for v in population.inputs if _recurrent_projection(v)]
+    if not found:
+        return None
+    (projection,) = found if len(found) == 1 else (None,)
+    if projection is None:
+        raise _refuse(population, "several recurrent projections (netx: one dense_rec)")
+    edge = projection.inputs[0].producer
+    assert edge is not None
+    p = projection.attrs
+    assert isinstance(p, ProjectionAttrs)
+    if edge.attrs.source != population.output.name:
+        raise _refuse(projection, "a recurrent projection from another population")
+    if p.kind != "dense" or p.pre or p.post or p.graded or p.delay != 0:
+        raise _refuse(projection, "a recurrent projection other than a plain dense one step back")
+    return projection
+
+
+def _dense_rec(layer: NetxLayer, projection: Node, recurrence: Node) -> NetxLayer:
+    """The ``dense`` layer ``layer`` with ``recurrence`` as netx's ``dense_rec``: netx
+    quantizes ``weight`` and ``weight_rec`` together, so their concatenation must fit the
+    weights netx keeps exactly (as ``_weights`` checks for one matrix)."""
+    if layer.type != "dense":
+        raise _refuse(projection, "a recurrent conv layer (netx: dense_rec only)")
+    weight, rec = layer.data["weight"], _weights(recurrence)
+    both = np.hstack([weight, rec])
+    if both.min() < 0 < both.max() and (both.min() < -256 or both.max() > 254):
+        raise _refuse(recurrence, "dense and recurrent weights outside [-256, 254] together")
+    return NetxLayer("dense_rec", layer.shape, {**layer.data, "weight_rec": rec})
+
+
 def netx_layers(graph: Graph) -> tuple[list[NetxLayer], str, bool]:
     """The netx layers of a sequential network ``graph``.
 
@@ -230,7 +274,8 @@ def netx_layers(graph: Graph) -> tuple[list[NetxLayer], str, bool]:
     for node in graph.nodes:
         reads_chip = any(v in on_chip for v in node.inputs)
         if node.op == "population":
-            if len(node.inputs) != 1 or node.inputs[0].producer is None:
+            forward = [v for v in node.inputs if not _recurrent_projection(v)]
+            if len(forward) != 1 or forward[0].producer is None:
                 raise _refuse(node, "several input projections (netx layers have one)")
             populations.append(node)
             on_chip.add(node.output)
@@ -248,7 +293,9 @@ def netx_layers(graph: Graph) -> tuple[list[NetxLayer], str, bool]:
     layers: list[NetxLayer] = []
     gated = False
     first = populations[0]
-    entry = first.inputs[0].producer
+    recurrence = _recurrence(first)
+    (entry_current,) = [v for v in first.inputs if not _recurrent_projection(v)]
+    entry = entry_current.producer
     assert entry is not None and entry.op == "projection"
     e = entry.attrs
     assert isinstance(e, ProjectionAttrs)
@@ -264,6 +311,8 @@ def netx_layers(graph: Graph) -> tuple[list[NetxLayer], str, bool]:
         and e.delay <= 1
     )
     if identity:
+        if recurrence is not None:
+            raise _refuse(first, "a recurrent input population (netx: dense_rec layers only)")
         mode = "current"
         if np.any(_population_bias(first)):
             raise _refuse(first, "a bias on the input population (netx never applies it)")
@@ -274,6 +323,8 @@ def netx_layers(graph: Graph) -> tuple[list[NetxLayer], str, bool]:
         mode = "spikes"
         layers.append(NetxLayer("input", graph.inputs[0].type.shape, {}))
         synapse = _synapse_layer(entry, graph.inputs[0].type.shape)
+        if recurrence is not None:
+            synapse[-1] = _dense_rec(synapse[-1], entry, recurrence)
         bias = _layer_bias(first, entry)
         gated |= bias is not None
         last = synapse[-1]
@@ -288,11 +339,15 @@ def netx_layers(graph: Graph) -> tuple[list[NetxLayer], str, bool]:
     for previous, population in itertools.pairwise(populations):
         if len(users[previous.output]) != 1:
             raise _refuse(previous, "a population read by several projections (a branch)")
-        projection = population.inputs[0].producer
+        (current,) = [v for v in population.inputs if not _recurrent_projection(v)]
+        projection = current.producer
         assert projection is not None
         if projection.op != "projection" or projection.inputs[0] is not previous.output:
             raise _refuse(population, "an input that is not the previous population")
         synapse = _synapse_layer(projection, previous.output.type.shape)
+        recurrence = _recurrence(population)
+        if recurrence is not None:
+            synapse[-1] = _dense_rec(synapse[-1], projection, recurrence)
         bias = _layer_bias(population, projection)
         gated |= bias is not None
         last = synapse[-1]
@@ -326,7 +381,7 @@ def export_netx(graph: Graph, path: str | Path) -> Path:
             entry.create_dataset("shape", data=np.asarray(layer.shape, dtype=np.int64))
             for key, value in layer.data.items():
                 entry.create_dataset(key, data=value)
-            if layer.type == "dense":
+            if layer.type in ("dense", "dense_rec"):
                 entry.create_dataset("outFeatures", data=np.int64(layer.shape[0]))
             if layer.neuron is not None:
                 neuron = entry.create_group("neuron")

@@ -35,6 +35,7 @@ from snncompile.ir.graph import Graph, Node, Value
 from snncompile.ir.ops import get_op
 from snncompile.ir.ops.base import State
 from snncompile.ir.ops.network import ProjectionAttrs, project
+from snncompile.ir.ops.recurrent import latch
 from snncompile.targets.loihi.arch import effective_weights
 from snncompile.targets.loihi.errors import EMIT_CODE, lava_error
 
@@ -47,7 +48,9 @@ __all__ = [
     "split_graph",
 ]
 
-CHIP_OPS = frozenset({"population", "projection", "current_sum"})
+#: ``recurrent``: a population's spikes of the previous step, read by recurrent projections
+#: (on the chip: the source's own spikes through a synapse one step longer).
+CHIP_OPS = frozenset({"population", "projection", "current_sum", "recurrent"})
 
 
 @dataclass
@@ -141,6 +144,10 @@ class HostEvaluator:
             results = op.kernel(node.attrs, [env[v.name] for v in node.inputs], state)
             for value, result in zip(node.outputs, results, strict=True):
                 env[value.name] = result
+        for state, node in zip(self.states, self.nodes, strict=True):
+            if node.op == "recurrent":  # read at the next step (r[t] = S[t-1])
+                assert state is not None
+                latch(state, env[node.attrs.source])
         return env
 
 

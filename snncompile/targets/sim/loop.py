@@ -34,6 +34,7 @@ import numpy as np
 
 from snncompile.diagnostics import error
 from snncompile.ir.graph import Graph, Node, Value
+from snncompile.ir.ops.recurrent import latch, recurrent_latches
 from snncompile.targets.sim.arrays import Array, Backend
 from snncompile.targets.sim.stats import SimStats
 
@@ -206,6 +207,7 @@ class Engine(ABC):
                 host_states[node.name] = ex.init_state(node.attrs, types, batch)
         outputs: dict[str, list[Array]] = {v.name: [] for v in self.graph.outputs}
         spikes: dict[str, list[Array]] = {name: [] for name in wanted}
+        latches = recurrent_latches(self.graph)
         for t in range(steps):
             env: dict[Value, Array] = {
                 v: a[t] for v, a in zip(self.graph.inputs, arrays, strict=True)
@@ -251,6 +253,8 @@ class Engine(ABC):
                     if ex.init_state is None:
                         host_cache[node.name] = (xs, results)
                     env.update(zip(node.outputs, results, strict=True))
+            for name, source in latches:  # recurrent edges: this step's spikes, read at t + 1
+                latch(host_states[name], self._numpy(env[source]))
             for v in self.graph.outputs:
                 outputs[v.name].append(env[v])
         if stats:
