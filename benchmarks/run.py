@@ -44,7 +44,7 @@ CIFAR = ("spikformer_4_384", "spikingformer_4_384")
 #: (that row itself is sim-spikformer-4-384)
 SCALING = (
     ("spikformer_4_256", "spikformer_4_256, 16 × 4"),
-    ("spikformer_8_512@batch=4", "spikformer_8_512, 4 × 4"),
+    ("spikformer_8_512@batch=2", "spikformer_8_512, 2 × 4"),
     ("spikformer_4_384@batch=4", "spikformer_4_384, 4 × 4"),
     ("spikformer_4_384@batch=32", "spikformer_4_384, 32 × 4"),
     ("spikformer_4_384@T=8", "spikformer_4_384, 16 × 8"),
