@@ -385,6 +385,21 @@ def startup(source: str) -> dict[str, Any]:
     }
 
 
+def boards(source: str) -> dict[str, Any]:
+    """Cores, chips and latency under each ``--objective`` (issue 20): ``before`` is
+    ``latency`` (fan-in everywhere, the only mapping before the cost-chosen lowering)."""
+    from benchmarks.board_fit import measure
+
+    model = source.removeprefix("zoo:")
+    out: dict[str, Any] = {}
+    for objective in ("latency", "cores"):
+        row = measure(model, objective)
+        out[objective] = row
+    out["seconds"] = sum(out[o]["seconds"] for o in ("latency", "cores"))
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
 KINDS: dict[str, Callable[[str], dict[str, Any]]] = {
     "trace": trace,
     "check": check,
@@ -395,4 +410,5 @@ KINDS: dict[str, Callable[[str], dict[str, Any]]] = {
     "lava": lava,
     "gpu": gpu,
     "startup": startup,
+    "boards": boards,
 }

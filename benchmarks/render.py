@@ -179,6 +179,18 @@ and slows down most when other jobs share the machine. MiB are 2²⁰ bytes; 4 G
 strictly as 4×10⁹ bytes (GB in the peak column are 10⁹ bytes); the machine line gives the
 core count.
 """,
+    "boards": """
+Issue 20: each model (random weights: placement depends only on shapes and connectivity)
+compiled to the pipelined network under `--objective latency` (*before*: fan-in everywhere,
+the only mapping the compiler had) and `--objective cores` (*after*: broadcast reductions
+into gated products through relay populations), then placed on Loihi 2 cores with the
+resource model of `docs/resources.md` (128 KB per core, 2 B per unit synapse, 8,192 neurons
+per core; after issue 20's placement fixes: permuted views charge the weight rows a slice
+spans, dense layers over tokens sliced by rows). Latency: `T + pipeline depth` steps. The
+neuron bound is `ceil(neurons / 8192)` cores, a lower bound on any placement under this model;
+Kapoho Point has 8 chips (1,024 cores), Hala Point 1,152 chips (147,456 cores).
+`python -m benchmarks.board_fit MODEL` prints the same with the largest consumers.
+""",
     "startup": """
 What a user waits for at the command line, each command in a fresh process with its imports
 (the best of a few runs): `snncompile --help`, `snncompile info` (without `--run-lava`, which
@@ -353,6 +365,44 @@ SECTIONS: tuple[Section, ...] = (
         first_column="model",
     ),
     Section(
+        "boards",
+        "Fitting spiking transformers to Loihi 2 boards (issue 20)",
+        (
+            (
+                "cores / chips before → after",
+                lambda r: (
+                    f"{_int(r['latency']['cores'])} / {_int(r['latency']['chips'])} → "
+                    f"{_int(r['cores']['cores'])} / {_int(r['cores']['chips'])}"
+                ),
+            ),
+            (
+                "latency steps before → after",
+                lambda r: f"{r['latency']['latency_steps']} → {r['cores']['latency_steps']}",
+            ),
+            (
+                "neuron bound (cores / chips)",
+                lambda r: (
+                    f"{_int(r['cores']['neuron_bound_cores'])} / "
+                    f"{-(-r['cores']['neuron_bound_cores'] // 128)}"
+                ),
+            ),
+            (
+                "largest consumer after (cores, bound by)",
+                lambda r: (
+                    f"{r['cores']['top'][0]['population']} ({_int(r['cores']['top'][0]['cores'])}"
+                    f", {r['cores']['top'][0]['binding']})"
+                ),
+            ),
+            ("relays", lambda r: str(r["cores"]["relays"])),
+            (
+                "Kapoho Point / Hala Point",
+                lambda r: f"{_yes(r['cores']['chips'] <= 8)} / {_yes(r['cores']['chips'] <= 1152)}",
+            ),
+        ),
+        NOTES["boards"],
+        first_column="model",
+    ),
+    Section(
         "startup",
         "Start-up at the command line",
         (
@@ -495,6 +545,14 @@ def _summary(results: Mapping[str, Any]) -> list[str]:
                     f"{_s(r['seconds'])} s, peak {_mib(r['peak_rss_mb'])} MiB = "
                     f"{_gb(r['peak_rss_mb'])} (runs: {_each_run(r)}; issue 6's "
                     f"target: time {_yes(fast)}, memory {_yes(small)})"
+                )
+            elif case["section"] == "boards":
+                before, after = r["latency"], r["cores"]
+                lines.append(
+                    f"- {case['title']} on Loihi 2: {_int(before['cores'])} → "
+                    f"{_int(after['cores'])} cores ({before['chips']} → {after['chips']} chips) "
+                    f"at {before['latency_steps']} → {after['latency_steps']} steps; neuron "
+                    f"bound {_int(after['neuron_bound_cores'])} cores"
                 )
             elif case["section"] == "float-sim":
                 lines.append(

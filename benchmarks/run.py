@@ -156,6 +156,22 @@ CASES: tuple[Case, ...] = (
         imagenet=True,
         runs=2,
     ),
+    *(
+        Case(
+            f"boards-{model.replace('_', '-')}",
+            "boards",
+            f"{model} ({size})",
+            f"boards:zoo:{model}",
+            imagenet=size == "224x224",
+            threads=1,
+        )
+        for model, size in (
+            ("spikingformer_4_384", "CIFAR size"),
+            ("spikformer_4_384", "CIFAR size"),
+            ("spikformer_8_768", "224x224"),
+            ("spikingresformer_l", "224x224"),
+        )
+    ),
     Case("gpu-check", "gpu", "digits models, numpy vs torch engine", "gpu:digits"),
     Case(
         "startup-spikingformer",

@@ -48,10 +48,12 @@ import tomllib
 from snncompile.diagnostics import error
 
 __all__ = [
+    "BOARDS",
     "CHIPS",
     "DEFAULT_CHIP",
     "NUMPY",
     "ArrayOps",
+    "Board",
     "ChipModel",
     "CoreLimits",
     "EnergyModel",
@@ -60,6 +62,7 @@ __all__ = [
     "WeightFormat",
     "chip_names",
     "dense_current",
+    "get_board",
     "get_chip",
     "register_chip",
     "shift",
@@ -515,6 +518,53 @@ def register_chip(model: ChipModel) -> Callable[[], None]:
             CHIPS[model.name] = previous
 
     return unregister
+
+
+# --- boards --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Board:
+    """A system of ``chips`` chips of one chip model (``--board``), with its source."""
+
+    name: str
+    chip: str
+    chips: int
+    source: str
+
+    @property
+    def cores(self) -> int:
+        return self.chips * get_chip(self.chip).limits.cores_per_chip
+
+
+#: The boards ``--board`` names (``chips:N`` is any N chips of the compiled-for chip).
+BOARDS: dict[str, Board] = {
+    "kapoho-point": Board(
+        "kapoho-point",
+        "loihi2",
+        8,
+        "Intel Kapoho Point: 8 Loihi 2 chips on one stackable board (Intel, 2022)",
+    ),
+    "hala-point": Board(
+        "hala-point",
+        "loihi2",
+        1152,
+        "Intel Hala Point: 1,152 Loihi 2 chips, 1.15 B neurons (Intel, April 2024)",
+    ),
+}
+
+
+def get_board(spec: str, chip: str = DEFAULT_CHIP) -> Board:
+    """The board ``spec`` names: a key of :data:`BOARDS` or ``chips:N`` (N >= 1 chips of
+    ``chip``); CF201 otherwise."""
+    if spec in BOARDS:
+        return BOARDS[spec]
+    prefix, _, count = spec.partition(":")
+    if prefix == "chips" and count.isdigit() and int(count) >= 1:
+        return Board(spec, chip, int(count), "user setting")
+    raise error(
+        "CF201",
+        f"unknown board {spec!r}; known: {', '.join(BOARDS)} or chips:N",
+        node="board",
+    )
 
 
 def dense_current(weights: np.ndarray, spikes: np.ndarray, weight_exp: int = 0) -> np.ndarray:

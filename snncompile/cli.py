@@ -515,7 +515,9 @@ def _normalize_option(values: tuple[str, str]) -> tuple[tuple[float, ...], tuple
 @model_options
 def report_command(model: str, json_path: Path | None, cores: bool, **options: Any) -> None:
     """The compiled network per population: kind, neurons, fan-in, synapses, scale, threshold,
-    worst-case voltage and overflow margin, pipeline start, cores; and the totals.
+    worst-case voltage and overflow margin, pipeline start, cores and the limit that sets
+    them; the totals, cores per block and per chip, and the latency (steps, µs floor).
+    With --board, refuses (RS980) after the table when the placement does not fit.
 
     MODEL is a Loihi artifact directory (`--target loihi -o DIR`) or anything `snncompile
     MODEL` compiles (then compiled here with the given options).
@@ -529,15 +531,17 @@ def report_command(model: str, json_path: Path | None, cores: bool, **options: A
     compiled = compile_config(model, config)
     placement = None
     if cores:
-        from snncompile.targets.sim.cores import place_cores
+        from snncompile.targets.sim.cores import check_board, place_cores
 
-        placement = place_cores(compiled.program).cores_of()
-    report = network_report(compiled.reports, placement)
+        placement = place_cores(compiled.program)
+    report = network_report(compiled.reports, placement=placement, time_steps=compiled.time_steps)
     title = f"network of {compiled.loaded.name} (T={compiled.time_steps})"
     render_network(report, title)
     if json_path is not None:
         write_text(json_path, json.dumps(report.to_dict(), indent=2) + "\n")
         click.echo(f"wrote {json_path}", err=True)
+    if placement is not None and config.board is not None:
+        check_board(placement, config.board)
 
 
 @cli.command("card")

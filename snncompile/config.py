@@ -137,6 +137,32 @@ class CompileConfig:
             "contributor (the default; the lowering report gives the synapse memory of both)."
         ),
     )
+    objective: str = field(
+        default="cores",
+        metadata=_opt(
+            "What the lowering minimises where the chip model allows several exact mappings "
+            "(docs/resources.md, 'Cost-chosen lowering'): cores (a reduction broadcast into a "
+            "gated product is computed once in a graded relay population, one hop more) or "
+            "latency (fan-in: no extra hop, more synapse memory).",
+            choices=("cores", "latency"),
+        ),
+    )
+    max_latency_steps: int | None = field(
+        default=None,
+        metadata=_opt(
+            "Latency budget in steps (T + pipeline depth): with --objective cores, the mappings "
+            "that add hops are given up when the budget would be exceeded; RS981 if even the "
+            "fastest mapping exceeds it.",
+            minimum=1,
+        ),
+    )
+    board: str | None = field(
+        default=None,
+        metadata=_opt(
+            "Refuse (RS980) a placement that does not fit this board: kapoho-point (8 Loihi 2 "
+            "chips), hala-point (1,152) or chips:N (snncompile.chip.BOARDS).",
+        ),
+    )
     accept_saturation: bool = field(
         default=False,
         metadata=_opt(
@@ -230,6 +256,10 @@ class CompileConfig:
         _validate(self)
         from snncompile.chip import get_chip
 
+        if self.board is not None:
+            from snncompile.chip import get_board
+
+            get_board(self.board)  # CF201 when unknown
         bits = get_chip(self.chip).weights.bits
         if self.weight_bits is not None and not 1 <= self.weight_bits <= bits:
             raise error(

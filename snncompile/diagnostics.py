@@ -386,6 +386,22 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "chips (`dataclasses.replace(chip.limits, max_chips=...)` for `place_cores`; "
         "unbounded by default).",
     ),
+    DiagnosticCode(
+        "RS980",
+        "does not fit the board",
+        "ResourceLimitError",
+        "The placement needs more chips than `--board` has. The message names the largest "
+        "consumers (cores, the limit that sets their size, the projection taking their synapse "
+        "memory) and the cores that must go; try `--objective cores`, a smaller model or input, "
+        "or a bigger board (docs/resources.md gives the bounds).",
+    ),
+    DiagnosticCode(
+        "RS981",
+        "latency budget exceeded",
+        "ResourceLimitError",
+        "Even the lowest-latency mapping needs more steps (T + pipeline depth) than "
+        "`--max-latency-steps`: raise the budget or use fewer time steps.",
+    ),
     # --- models and checkpoints (ML4xx) -----------------------------------------------------
     DiagnosticCode(
         "ML401",

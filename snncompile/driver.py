@@ -145,18 +145,63 @@ def compile_graph(
             node="target",
         )
     target = get_target(config.target)
-    passes = target.pipeline(config)
-    initial: frozenset[str] = frozenset()
-    if graph.stage == "network":  # already fixed point (a netx file): no tensor-level passes
-        passes = [p for p in passes if p.requires & {"network"} or not (p.requires or p.ensures)]
-        initial = frozenset({"quantized", "network"})
-    ctx = PassContext(config=config)
-    if source is not None:
-        ctx.reports["source"] = str(source)
-    result, ctx = run_pipeline(
-        graph, passes, config, dump=dump, ctx=ctx, initial_properties=initial
+    network_input = graph.stage == "network"  # already fixed point (a netx file)
+    initial = frozenset({"quantized", "network"}) if network_input else frozenset()
+
+    def attempt(cfg: CompileConfig) -> tuple[PipelineResult, PassContext]:
+        passes = target.pipeline(cfg)
+        if network_input:  # no tensor-level passes
+            passes = [
+                p for p in passes if p.requires & {"network"} or not (p.requires or p.ensures)
+            ]
+        ctx = PassContext(config=cfg)
+        if source is not None:
+            ctx.reports["source"] = str(source)
+        return run_pipeline(graph, passes, cfg, dump=dump, ctx=ctx, initial_properties=initial)
+
+    result, ctx = within_latency_budget(config, attempt)
+    return CompileResult(result, target.emit(result.graph, ctx.config, ctx, output))
+
+
+def latency_steps(ctx: PassContext) -> int | None:
+    """``T + depth`` of a pipelined network compile (None before ``pipeline-delays``)."""
+    depth = ctx.reports.get("pipeline-delays", {}).get("depth")
+    steps = ctx.config.time_steps
+    return None if depth is None or steps is None else int(steps) + int(depth)
+
+
+def within_latency_budget(
+    config: CompileConfig,
+    attempt: Callable[[CompileConfig], tuple[PipelineResult, PassContext]],
+) -> tuple[PipelineResult, PassContext]:
+    """Run ``attempt(config)``; with ``max_latency_steps`` set and exceeded, retry with
+    ``objective="latency"`` (no relay hops) when the cores objective chose relays, else RS981.
+    ``ctx.reports["objective"]`` records the objective used and why."""
+    result, ctx = attempt(config)
+    budget = config.max_latency_steps
+    steps = latency_steps(ctx)
+    if budget is None or steps is None or steps <= budget:
+        ctx.reports["objective"] = {"objective": config.objective, "latency_steps": steps}
+        return result, ctx
+    products = ctx.reports.get("lower-to-network", {}).get("products", [])
+    first = steps
+    if config.objective == "cores" and any(p["lowered_as"] == "relay" for p in products):
+        result, ctx = attempt(config.replace(objective="latency"))
+        steps = latency_steps(ctx)
+        if steps is not None and steps <= budget:
+            ctx.reports["objective"] = {
+                "objective": "latency",
+                "latency_steps": steps,
+                "reason": f"objective cores needs {first} steps > --max-latency-steps {budget}",
+            }
+            return result, ctx
+    needed = first if steps is None else steps
+    raise error(
+        "RS981",
+        f"the fastest mapping needs {needed} steps (T={ctx.config.time_steps} + pipeline depth "
+        f"{needed - int(ctx.config.time_steps or 0)}), more than --max-latency-steps {budget}",
+        node="max_latency_steps",
     )
-    return CompileResult(result, target.emit(result.graph, config, ctx, output))
 
 
 def compile_file(
@@ -177,5 +222,7 @@ def build_program(graph: Graph, config: CompileConfig) -> NetworkProgram:
     from snncompile.pipelines import network_pipeline
     from snncompile.targets.sim.program import NetworkProgram
 
-    result, ctx = run_pipeline(graph, network_pipeline(config), config)
+    result, ctx = within_latency_budget(
+        config, lambda cfg: run_pipeline(graph, network_pipeline(cfg), cfg)
+    )
     return NetworkProgram.from_pipeline(result.graph, ctx)

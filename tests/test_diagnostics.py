@@ -577,7 +577,23 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "NW905": (lambda: _test_chip("NW905"), "chip test4"),
     "QZ904": (lambda: _test_chip("QZ904"), "weight_bits"),
     "RS951": (lambda: _place_dense_row(140_000), "(at tgt)"),
+    "RS980": (lambda: _place_on_board(129 * 8192, "chips:1"), "(at chips:1)"),
+    "RS981": (lambda: _compile_within(3), "(at max_latency_steps)"),
 }
+
+
+def _place_on_board(neurons: int, board: str) -> None:
+    from snncompile.targets.sim.cores import check_board, place_cores
+    from tests.targets.sim.test_cores import _identity_pops
+
+    check_board(place_cores(_identity_pops(neurons)), board)
+
+
+def _compile_within(steps: int) -> None:
+    import snncompile
+
+    digits = Path(__file__).resolve().parents[1] / "examples" / "digits" / "spikingformer.pt"
+    snncompile.compile(digits, max_latency_steps=steps).program  # noqa: B018
 
 
 def _place_dense_row(n_in: int) -> None:

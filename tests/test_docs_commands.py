@@ -386,7 +386,14 @@ RUNS = (
         output="artifact sf.loihi",
         files=("sf.loihi/manifest.json", "sf.loihi/network/weights.npz"),
     ),
-    Run("README.md", "report sf.loihi", output="totals: 24 populations"),
+    Run("README.md", "report sf.loihi", output="totals: 26 populations"),
+    Run(
+        "README.md",
+        "report zoo:spikingformer_4_384 --board kapoho-point",
+        exit_code=1,
+        output="error[RS980]",
+        marks=(pytest.mark.slow,),
+    ),
     Run("README.md", "run sf.loihi", extra=("--limit", "2"), output="[sim, pipelined] T=4"),
     Run(
         "README.md",

@@ -206,7 +206,7 @@ def _check_outputs(results: list[tuple[Block, str]], workdir: Path) -> None:
     assert "verdict: the chip partition is spike-driven" in outputs
     assert "SD301" in outputs
     assert "[sim, pipelined] T=4: 450 samples" in outputs
-    assert "latency 13 steps" in outputs  # T + depth 9, as the prose says
+    assert "latency 14 steps" in outputs  # T + depth 10, as the prose says
     assert "all three reports match their schemas" in outputs
     for name in ("tiny_model.py", "tiny.pt", "check.json", "check.html", "run.json"):
         assert (workdir / name).is_file(), name

@@ -127,8 +127,10 @@ class _Lowering:
         allow_host_ops: bool,
         ms_relay: bool = False,
         model: ChipModel | None = None,
+        objective: str = "latency",
     ) -> None:
         self.model = get_chip(model or DEFAULT_CHIP)
+        self.objective = objective
         self.source = graph
         self.allow_host_ops = allow_host_ops
         self.ms_relay = ms_relay
@@ -146,6 +148,7 @@ class _Lowering:
             "projections": {},
             "host_ops": [],
             "ms_streams": [],
+            "products": [],
         }
 
     # --- classification -------------------------------------------------------------------
@@ -259,6 +262,66 @@ class _Lowering:
             "fan_in": len(inputs),
         }
         return _Current([Term(out, True, value.type.shape)], None)
+
+    def product_value(self, value: Value, current: _Current, node: Node) -> _Current:
+        """The value operand of a gated product, as fan-in or through a relay (cost-chosen).
+
+        When the operand is a reduction of unit synapses (``k`` per element, e.g. ``Σ_n`` of
+        coincidences in ``Q (Kᵀ V)``) broadcast ``r`` times by the product, fan-in gives each
+        of the ``r·|value|`` product neurons its own ``k`` synapses; a graded relay population
+        computes the value once (``k·|value|`` synapses, ``|value|`` neurons) and sends it to
+        each product neuron over one synapse, one hop later. Both are exact (the relay passes
+        its integer input sum). The estimated cores of each form
+        (``max(neurons / neurons_per_core, bytes / synapse_bytes_per_core)``) decide under
+        ``objective="cores"``; ``latency`` keeps fan-in."""
+        out = node.output.type.numel
+        numel = value.type.numel
+        terms = current.terms
+        if out <= numel or not terms or any(t.core not in ("", "sum") for t in terms):
+            return current
+        synapses = sum(t.attrs().synapses(t.source.type.shape) for t in terms)
+        per_element = synapses / numel
+        if per_element <= 1:
+            return current
+        lim = self.model.limits
+
+        def cores(neurons: float, unit_synapses: float) -> float:
+            return max(
+                neurons / lim.neurons_per_core,
+                unit_synapses * lim.index_bytes / lim.synapse_bytes_per_core,
+            )
+
+        fan_in = cores(out, out * per_element)
+        relay = cores(out, out) + cores(numel, synapses)
+        chosen = "relay" if self.objective == "cores" and relay < fan_in else "fan-in"
+        self.report["products"].append(
+            {
+                "product": node.name,
+                "value": value.name,
+                "broadcast": out // numel,
+                "fan_in_synapses": int(out * per_element),
+                "relay_synapses": int(synapses + out),
+                "fan_in_cores_estimate": round(fan_in, 2),
+                "relay_cores_estimate": round(relay, 2),
+                "extra_hops": 1 if chosen == "relay" else 0,
+                "lowered_as": chosen,
+            }
+        )
+        if chosen == "fan-in":
+            return current
+        name = f"{node.name}.relay"
+        inputs = self.projections(_Current(terms, None), name, node)
+        self.hostable("relay", node)
+        attrs = PopulationAttrs(kind="relay", bias_mant=current.const, chip=self.model.name)
+        relay_out = self.builder.add_node("population", inputs, attrs, name=name, loc=node.loc)
+        self.graded.add(relay_out)
+        self.report["populations"][relay_out.name] = {
+            "kind": "relay",
+            "shape": list(relay_out.type.shape),
+            "neurons": relay_out.type.numel,
+            "fan_in": len(inputs),
+        }
+        return _Current([Term(relay_out, True, value.type.shape)], None)
 
     def through(self, node: Node, shape: tuple[int, ...]) -> _Current:
         where = node.describe()
@@ -380,6 +443,8 @@ class _Lowering:
             if kind == "gated" and operands[0].name in self.binary:
                 operands.reverse()  # value first, gate last
             currents = [self.current(v) for v in operands]
+            if kind == "gated":
+                currents[0] = self.product_value(operands[0], currents[0], node)
             gate = currents[-1]
             if (
                 len(gate.terms) != 1
@@ -560,7 +625,9 @@ class LowerToNetwork:
                 "lower-to-network takes the layerwise quantized graph; run pipeline-delays after "
                 "it instead of balance-delays before it",
             )
-        lowering = _Lowering(graph, ctx.config.allow_host_ops, ctx.config.ms_relay, ctx.chip)
+        lowering = _Lowering(
+            graph, ctx.config.allow_host_ops, ctx.config.ms_relay, ctx.chip, ctx.config.objective
+        )
         result = lowering.run()
         report = lowering.report
         pops = report["populations"].values()

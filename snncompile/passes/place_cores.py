@@ -3,7 +3,8 @@
 The graph is returned unchanged; the placement (:func:`snncompile.targets.sim.cores.place_cores`)
 is published as ``ctx.reports["place-cores"]`` (its ``to_dict``, without the per-core list when
 the placement uses more than ``per_core_limit`` cores). A placement that does not fit raises
-RS951 (ResourceLimitError) with the numbers.
+RS951 (ResourceLimitError) with the numbers; one that needs more chips than the
+``CompileConfig.board`` has raises RS980 naming the largest consumers.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import ClassVar
 from snncompile.chip import CoreLimits
 from snncompile.ir.graph import Graph
 from snncompile.passes.manager import PassContext
-from snncompile.targets.sim.cores import place_cores
+from snncompile.targets.sim.cores import check_board, place_cores
 
 __all__ = ["PlaceCores"]
 
@@ -36,4 +37,6 @@ class PlaceCores:
         ctx.reports[self.name] = placement.to_dict(
             per_core=len(placement.cores) <= self.per_core_limit
         )
+        if ctx.config.board is not None:
+            check_board(placement, ctx.config.board)
         return graph

@@ -9,7 +9,12 @@ Sources (``NetworkProgram.reports``, also the artifact's ``reports/*.json``):
   stored weights (synapses into a population = ``Σ`` over the projections that target it);
 - ``pipeline-delays``: the step at which the population's data first arrives (``start``) and
   the pipeline depth;
-- ``place-cores`` (optional): the cores each population occupies.
+- ``place-cores`` (optional): the cores each population occupies and the limit that sets
+  its core count (``binding``: ``neurons_per_core``, ``synapse_bytes_per_core``,
+  ``max_fan_in``, ``max_fan_out``, or ``fits`` one core); with it the totals carry cores per
+  block and per chip, and the latency: ``T + depth`` steps and the no-spike floor of the
+  roofline time model in µs (:func:`snncompile.targets.sim.perf.perf_report` on a silent run:
+  neuron updates and barriers only; ``snncompile run`` estimates it from the run's activity).
 
 Coincidence (``and``), OR, gated and relay populations carry no quantizer row (they have no
 float neuron): their scale columns are empty.
@@ -18,10 +23,13 @@ float neuron): their scale columns are empty.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from snncompile.targets.sim.cores import Placement
 
 __all__ = ["NetworkReport", "network_report", "render_network"]
 
@@ -38,14 +46,22 @@ class NetworkReport:
 
 
 def network_report(
-    reports: dict[str, Any], cores: dict[str, list[int]] | None = None
+    reports: dict[str, Any],
+    cores: dict[str, list[int]] | None = None,
+    *,
+    placement: Placement | None = None,
+    time_steps: int | None = None,
 ) -> NetworkReport:
     """Join the quantizer, lowering and pipeline reports into one row per population.
 
     Args:
         reports: pass reports keyed by pass name (``NetworkProgram.reports``).
         cores: optional population name -> core indices (``Placement.cores_of()``).
+        placement: the placement itself (gives ``cores`` and, with it, the binding limit per
+            population, cores per block and chip, and the latency; ``time_steps``: T).
     """
+    if placement is not None:
+        cores = placement.cores_of()
     quant = reports.get("quantize-fixed-point", {})
     lowering = reports.get("lower-to-network", {})
     pipeline = reports.get("pipeline-delays", {})
@@ -78,6 +94,7 @@ def network_report(
                 "margin_bits": worst.get("margin_bits"),
                 "start": starts.get(name),
                 "cores": None if cores is None else len(cores.get(name, [])),
+                "binding": None if placement is None else placement.binding.get(name),
             }
         )
     totals = dict(lowering.get("totals", {}))
@@ -87,7 +104,30 @@ def network_report(
     totals["smallest_margin_bits"] = min(margins) if margins else None
     if cores is not None:
         totals["cores"] = len({c for indices in cores.values() for c in indices})
+    if placement is not None:
+        totals["chips"] = placement.chips
+        totals["cores_per_block"] = placement.per_block()
+        totals["cores_per_chip"] = [c["cores"] for c in placement.per_chip()]
+        if time_steps is not None and totals["depth"] is not None:
+            totals["latency_steps"] = int(time_steps) + int(totals["depth"])
+            totals["latency_us_floor"] = _silent_latency_us(
+                placement, totals["latency_steps"], starts
+            )
     return NetworkReport(rows, totals)
+
+
+def _silent_latency_us(placement: Placement, steps: int, starts: dict[str, int]) -> float:
+    """The roofline time of a run with no spikes: neuron updates and barriers only."""
+    from snncompile.targets.sim.perf import perf_report
+    from snncompile.targets.sim.stats import SimStats
+
+    stats = SimStats(
+        samples=1,
+        steps=steps,
+        neurons=dict(placement.populations),
+        starts={p: int(starts.get(p, 0)) for p in placement.populations},
+    )
+    return perf_report(placement, stats).time_us_per_inference
 
 
 def _count(value: int | None) -> str:
@@ -117,6 +157,9 @@ def render_network(report: NetworkReport, title: str, console: Console | None = 
     with_cores = any(row["cores"] is not None for row in report.rows)
     if with_cores:
         table.add_column("cores", justify="right", no_wrap=True)
+    with_binding = any(row.get("binding") is not None for row in report.rows)
+    if with_binding:
+        table.add_column("bound by", no_wrap=True)
     for row in report.rows:
         margin = row["margin_bits"]
         cells = [
@@ -134,6 +177,8 @@ def render_network(report: NetworkReport, title: str, console: Console | None = 
         ]
         if with_cores:
             cells.append(_optional(row["cores"]))
+        if with_binding:
+            cells.append(_optional(row.get("binding")))
         table.add_row(*cells)
     console.print(table)
     t = report.totals
@@ -147,6 +192,21 @@ def render_network(report: NetworkReport, title: str, console: Console | None = 
     ]
     if t.get("cores") is not None:
         parts.append(f"{t['cores']} cores")
+    if t.get("chips") is not None:
+        parts.append(f"{t['chips']} chips")
     if t.get("smallest_margin_bits") is not None:
         parts.append(f"smallest overflow margin {t['smallest_margin_bits']:.1f} bits")
     console.print("totals: " + ", ".join(parts), highlight=False)
+    if t.get("cores_per_block"):
+        blocks = ", ".join(f"{b} {n}" for b, n in t["cores_per_block"].items())
+        console.print(f"cores per block: {blocks}", highlight=False)
+        per_chip = t["cores_per_chip"]
+        shown = ", ".join(str(n) for n in per_chip[:16]) + (" ..." if len(per_chip) > 16 else "")
+        console.print(f"cores per chip: {shown}", highlight=False)
+    if t.get("latency_steps") is not None:
+        console.print(
+            f"latency: {t['latency_steps']} steps (T + pipeline depth), at least "
+            f"{t['latency_us_floor']:.1f} µs (no-spike floor of the roofline model, Loihi 1 "
+            "constants; `snncompile run` estimates it from the run's activity)",
+            highlight=False,
+        )

@@ -23,7 +23,7 @@ def compiled() -> snncompile.api.Compiled:
 def test_rows_join_the_pass_reports(compiled: snncompile.api.Compiled) -> None:
     reports = compiled.reports
     placement = place_cores(compiled.program)
-    report = network_report(reports, placement.cores_of())
+    report = network_report(reports, placement=placement, time_steps=compiled.time_steps)
     lowering = reports["lower-to-network"]
     assert [r["population"] for r in report.rows] == list(lowering["populations"])
     into_populations = [
@@ -36,6 +36,20 @@ def test_rows_join_the_pass_reports(compiled: snncompile.api.Compiled) -> None:
     assert sum(r["neurons"] for r in report.rows) == lowering["totals"]["neurons"]
     assert report.totals["depth"] == compiled.depth
     assert report.totals["cores"] == len(placement.cores)
+    assert report.totals["chips"] == placement.chips == 1
+    assert report.totals["cores_per_chip"] == [len(placement.cores)]
+    blocks = report.totals["cores_per_block"]
+    assert set(blocks) == {"patch_embed", "block.0", "block.1"}
+    assert max(blocks.values()) <= len(placement.cores) <= sum(blocks.values())
+    assert report.totals["latency_steps"] == compiled.time_steps + compiled.depth
+    assert report.totals["latency_us_floor"] > 0
+    assert {r["binding"] for r in report.rows} <= {
+        "fits",
+        "neurons_per_core",
+        "synapse_bytes_per_core",
+        "max_fan_in",
+        "max_fan_out",
+    }
     starts = dict(reports["pipeline-delays"]["starts"])
     ranges = {r["node"]: r for r in reports["quantize-fixed-point"]["ranges"]}
     for row in report.rows:
@@ -60,6 +74,32 @@ def test_cli_report_of_an_artifact(tmp_path: Path, capsys: pytest.CaptureFixture
     printed, err = capsys.readouterr()
     assert code == 0, err
     data = json.loads((tmp_path / "net.json").read_text())
-    assert data["totals"]["populations"] == len(data["populations"]) == 24
-    assert "block.0.attn.matmul_coincidence" in printed and "pipeline depth 20 steps" in printed
+    # --objective cores (the default): one relay per attention block, one hop each
+    assert data["totals"]["populations"] == len(data["populations"]) == 26
+    assert "block.0.attn.matmul_coincidence" in printed and "pipeline depth 22 steps" in printed
     assert f"{data['totals']['cores']} cores" in printed
+    assert "cores per block: patch_embed" in printed and "latency: 26 steps" in printed
+
+
+def test_cli_report_refuses_a_board_too_small(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import dataclasses
+
+    from snncompile.chip import register_chip
+    from snncompile.targets.loihi.arch import LOIHI2
+
+    tiny = dataclasses.replace(
+        LOIHI2,
+        name="tiny2",
+        limits=dataclasses.replace(LOIHI2.limits, name="tiny2", cores_per_chip=2),
+    )
+    unregister = register_chip(tiny)
+    try:
+        code = main(["report", DIGITS, "--chip", "tiny2", "--board", "chips:2"])
+    finally:
+        unregister()
+    printed, err = capsys.readouterr()
+    assert code != 0
+    assert "RS980" in err and "cores must go" in err
+    assert "board chips:2 has 2 chips (4 cores)" in err and "Largest consumers:" in err

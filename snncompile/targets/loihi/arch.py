@@ -67,15 +67,25 @@ LIMIT_SOURCES: dict[str, str] = {
     ),
     "synapse_bytes_per_core": (
         "ASSUMPTION for Loihi 2: Loihi 1 has 128 KB synaptic memory per core (16 MB/chip, IEEE "
-        "CAS Magazine Q2-2022); Loihi 2 memory is flexibly partitioned, split not published"
+        "CAS Magazine Q2-2022); Loihi 2 memory is flexibly partitioned, split not published. "
+        "Intel's brief gives up to 120 M synapses per Loihi 2 chip (open-neuromorphic.org: "
+        "'120 million max'), i.e. ~0.94 M per core: about 1 bit per synapse of 128 KB, the "
+        "densest (1-bit, compressed) encoding, not 8-bit weights"
     ),
     "weight_bytes": "8-bit weights (Loihi 2: 1-8 bits, Intel brief; Lava models use 8 bits)",
-    "index_bytes": "ASSUMPTION: 16-bit index per unit synapse (not published)",
+    "index_bytes": (
+        "ASSUMPTION: 16-bit index per unit synapse (not published; conservative: Intel's "
+        "120 M synapses per chip imply ~1 bit per synapse in its densest encoding)"
+    ),
     "max_synaptic_delay": "6-bit delays: netx clamps to 62, Lava's DelayDense checks <= 63",
     "max_chips": "user setting (None: unbounded)",
-    "fan_in_fan_out": (
-        "not modelled: Loihi 1 has 4,096 input axons and 4,096 output routes per core (Davies "
-        "et al. 2018, IEEE Micro); Loihi 2's per-core fan-in/out is not published"
+    "max_fan_in": (
+        "None (not published for Loihi 2): Loihi 1 has 4,096 input axons per core (Davies et "
+        "al. 2018, IEEE Micro); set it in a ChipModel to enforce it"
+    ),
+    "max_fan_out": (
+        "None (not published for Loihi 2): Loihi 1 has 4,096 output axons per core (Davies et "
+        "al. 2018); set it in a ChipModel to enforce it"
     ),
 }
 

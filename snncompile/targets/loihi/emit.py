@@ -320,7 +320,7 @@ class _StockBuilder:
         )
         bias, bias_exp = _lif_bias(node.name, bias, a.bias_exp)
         parts: list[_Part] = []
-        if a.kind == "gated":
+        if a.kind in ("gated", "relay"):
             proc = self.add(self.prod.ProdNeuron(shape=(n,), vth=-1, exp=0))
             part = _Part(np.arange(n), proc.s_out, [proc.a_in1], proc.a_in2)
             if bias.any():
@@ -328,6 +328,10 @@ class _StockBuilder:
                 data[:, a.start :] = bias[:, None]
                 src = self.add(self.source.RingBuffer(data=data))
                 src.s_out.connect(proc.a_in1)
+            if a.kind == "relay":  # a constant gate of 1 from ``start`` on: y = Σ value + bias
+                ones = np.zeros((n, self.steps), np.int32)
+                ones[:, a.start :] = 1
+                self.add(self.source.RingBuffer(data=ones)).s_out.connect(proc.a_in2)
             parts.append(part)
         else:
             vth = (

@@ -4,18 +4,31 @@ Inputs are a :class:`~snncompile.targets.sim.cores.Placement` and the activity o
 run (:class:`~snncompile.targets.sim.stats.SimStats`, counts summed over ``samples``); all
 counts below are per inference (divided by ``samples``).
 
-Time. In step ``t`` core ``c`` updates its neurons, delivers the synaptic events into its
-neurons and sends its neurons' spikes; then all cores meet at a barrier::
+Time: the max-affine ("roofline") lower bound of Timcheck, Pierro and Shrestha 2026 (arXiv
+2601.10035): in step ``t`` every core is bound by the slowest of its neuron updates, its
+synaptic operations and its NoC messages, and all cores then meet at a barrier::
 
     U_c(t) = Σ_{slices s on c} n_s · [t >= start(pop(s))]                 neuron updates
     E_c(t) = Σ_{slices s on c} (n_s / N_pop(s)) · Σ_{p -> pop(s)} E_p(t)   synaptic events
-    S_c(t) = Σ_{slices s on c} (n_s / N_pop(s)) · S_pop(s)(t)              spikes out
-    τ(t)   = max_c [ U_c(t)·t_neuron + E_c(t)·t_synop + S_c(t)·t_spike ] + t_barrier
+    M_c(t) = out_c(t) + in_c(t)                                          NoC messages (below)
+    τ(t)   = max_c max( U_c(t)·t_neuron, E_c(t)·t_synop, M_c(t)·t_spike ) + t_barrier
 
-(events and spikes of a population are spread over its slices in proportion to their neurons:
-a uniform-activity assumption). ``time_us_per_inference = Σ_t τ(t)`` over the run's
-``latency_steps`` steps (``T + depth`` for a pipelined run), ``time_us_per_step`` its mean.
-NoC hops, host I/O and the Lakemont cores are not modelled.
+NoC messages (:func:`noc_messages`): a spike of population ``A`` read by projection ``p`` into
+population ``B`` is one message from its core to every *other* core holding ``B`` (multicast
+as one message per destination core; local delivery is free)::
+
+    out_c(t) += S_A(t) · f_{A,c} · (|cores(B)| - [c ∈ cores(B)])
+    in_d(t)  += S_A(t) · (1 - f_{A,d})          for d ∈ cores(B)
+
+with ``f_{A,c}`` the fraction of ``A``'s neurons on core ``c`` (events and spikes of a
+population are spread over its slices in proportion to their neurons: a uniform-activity
+assumption; every spike is assumed to reach every core of ``B``, exact for dense projections
+and an upper bound for local ones). A core is compute-bound in a step when one of its compute
+terms is its maximum, NoC-bound otherwise (``bound``). ``time_us_per_inference = Σ_t τ(t)``
+over the run's ``latency_steps`` steps (``T + depth`` for a pipelined run),
+``time_us_per_step`` its mean. The constants are the Loihi 1 figures (assumptions for Loihi
+2, whose per-operation times are not published); host I/O and the Lakemont cores are not
+modelled, nor congestion beyond the per-core message count.
 
 Energy (dynamic only; no static/leakage power)::
 
@@ -33,7 +46,7 @@ The report carries, next to it, the spiking-transformer papers' 45 nm convention
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,7 +56,14 @@ from snncompile.report.energy import E_AC_PJ, E_MAC_PJ, EnergyReport
 from snncompile.targets.sim.cores import Placement
 from snncompile.targets.sim.stats import SimStats
 
-__all__ = ["DEFAULT_ENERGY", "EnergyModel", "PerfReport", "perf_report"]
+__all__ = [
+    "DEFAULT_ENERGY",
+    "EnergyModel",
+    "NocTraffic",
+    "PerfReport",
+    "noc_messages",
+    "perf_report",
+]
 
 #: The default chip's energy table (Loihi 2: the Loihi 1 reference figures, labelled so).
 DEFAULT_ENERGY: EnergyModel = get_chip(DEFAULT_CHIP).energy
@@ -59,6 +79,8 @@ class PerfReport:
         latency_steps: steps of the run (``T + depth`` in pipelined mode).
         step_us: ``τ(t)`` for every step, microseconds.
         busiest_core: per step, the core that set ``τ(t)``.
+        bound: per step, what bound the busiest core: ``neurons``, ``synops`` or ``noc``.
+        noc: per step, NoC messages per inference in total and between chips.
         counts: per inference: ``synaptic_events``, ``neuron_updates``, ``spikes``.
         by_op: energy per inference in µJ per operation type.
         by_population: per population: neurons, events into it, updates, spikes, µJ.
@@ -77,6 +99,8 @@ class PerfReport:
     by_population: dict[str, dict[str, float]]
     paper: dict[str, Any]
     unplaced: tuple[str, ...] = ()
+    bound: tuple[str, ...] = ()
+    noc: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def time_us_per_inference(self) -> float:
@@ -100,6 +124,8 @@ class PerfReport:
             "chips": self.chips,
             "step_us": list(self.step_us),
             "busiest_core": list(self.busiest_core),
+            "bound": list(self.bound),
+            "noc_messages": {k: list(v) for k, v in self.noc.items()},
             "counts_per_inference": dict(self.counts),
             "energy_uj_by_op": dict(self.by_op),
             "by_population": {k: dict(v) for k, v in self.by_population.items()},
@@ -107,10 +133,88 @@ class PerfReport:
             "paper_convention": dict(self.paper),
             "unplaced_projections": list(self.unplaced),
             "notes": (
-                "dynamic energy only; events and spikes spread over a population's cores in "
-                "proportion to its neurons; NoC hops and host I/O not modelled"
+                "dynamic energy only; time: max-affine roofline per core (neuron updates, "
+                "synaptic ops, NoC messages) plus a barrier per step (Timcheck et al. 2026), "
+                "Loihi 1 constants; events and spikes spread over a population's cores in "
+                "proportion to its neurons; host I/O not modelled"
             ),
         }
+
+
+@dataclass(frozen=True)
+class NocTraffic:
+    """NoC messages per inference of a run on a placement (:func:`noc_messages`).
+
+    Attributes:
+        out: ``[cores, steps]`` messages each core sends to other cores.
+        into: ``[cores, steps]`` messages each core receives from other cores.
+        between_chips: ``[steps]`` messages whose two cores are on different chips.
+    """
+
+    out: np.ndarray
+    into: np.ndarray
+    between_chips: np.ndarray
+
+    @property
+    def total(self) -> np.ndarray:
+        """``[steps]`` messages between cores (each counted once)."""
+        return np.asarray(self.out.sum(axis=0))
+
+
+def _fractions(placement: Placement) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Population -> (its cores, the fraction of its neurons on each)."""
+    cores: dict[str, list[int]] = {p: [] for p in placement.populations}
+    sizes: dict[str, list[int]] = {p: [] for p in placement.populations}
+    for core in placement.cores:
+        for s in core.slices:
+            cores[s.population].append(core.index)
+            sizes[s.population].append(s.neurons)
+    out = {}
+    for pop, total in placement.populations.items():
+        idx = np.asarray(cores[pop], np.int64)
+        frac = np.asarray(sizes[pop], np.float64) / max(total, 1)
+        out[pop] = (idx, frac)
+    return out
+
+
+def noc_messages(placement: Placement, stats: SimStats) -> NocTraffic:
+    """Per step, the NoC messages between cores of the run ``stats`` on ``placement`` (per
+    inference: counts divided by ``stats.samples``; module docstring for the model).
+
+    Projections from the host (no source population) and from populations the run did not
+    record send nothing here (host I/O is not modelled).
+    """
+    samples = max(stats.samples, 1)
+    steps = stats.steps
+    n_cores = max(len(placement.cores), 1)
+    out = np.zeros((n_cores, steps))
+    into = np.zeros((n_cores, steps))
+    between = np.zeros(steps)
+    chip_of = np.asarray([c.chip for c in placement.cores] or [0], np.int64)
+    where = _fractions(placement)
+    for proj, target in placement.targets.items():
+        source = placement.pre.get(proj)
+        if source is None or source not in stats.spikes or source not in where:
+            continue
+        spikes = np.asarray(stats.spikes[source], np.float64) / samples
+        src_idx, src_frac = where[source]
+        dst_idx, _ = where[target]
+        if not src_idx.size or not dst_idx.size:
+            continue
+        dst = np.zeros(n_cores, bool)
+        dst[dst_idx] = True
+        # out: to every core of the target but one's own
+        fan = dst_idx.size - dst[src_idx].astype(np.float64)
+        np.add.at(out, src_idx, np.outer(src_frac * fan, spikes))
+        # in: every destination core gets the spikes not already on it
+        local = np.zeros(n_cores)
+        np.add.at(local, src_idx, src_frac)
+        np.add.at(into, dst_idx, np.outer(1.0 - local[dst_idx], spikes))
+        # between chips: per source slice, the destination cores on another chip
+        dst_chips = np.bincount(chip_of[dst_idx], minlength=int(chip_of.max()) + 1)
+        other = dst_idx.size - dst_chips[chip_of[src_idx]]
+        between += float(np.dot(src_frac, other)) * spikes
+    return NocTraffic(out, into, between)
 
 
 def _paper(paper: EnergyReport | None) -> dict[str, Any]:
@@ -148,7 +252,6 @@ def perf_report(
     samples = max(stats.samples, 1)
     steps = stats.steps
     n_cores = len(placement.cores)
-    load = np.zeros((max(n_cores, 1), steps))
     into: dict[str, np.ndarray] = {name: np.zeros(steps) for name in placement.populations}
     unplaced = []
     for proj, events in stats.events.items():
@@ -163,6 +266,8 @@ def perf_report(
             slices[s.population][0].append(core.index)
             slices[s.population][1].append(s.neurons)
     t = np.arange(steps)
+    neurons_ns = np.zeros((max(n_cores, 1), steps))
+    synops_ns = np.zeros((max(n_cores, 1), steps))
     by_population: dict[str, dict[str, float]] = {}
     for pop, total in placement.populations.items():
         spikes = np.asarray(stats.spikes.get(pop, np.zeros(steps)), np.float64) / samples
@@ -170,12 +275,9 @@ def perf_report(
         active = stats.active(pop) if updating else t * 0.0
         idx, sizes = slices[pop]
         n = np.asarray(sizes, np.float64)
-        spread = into[pop] * model.t_synop_ns + spikes * model.t_spike_ns
-        np.add.at(
-            load,
-            np.asarray(idx, np.int64),
-            np.outer(n / max(total, 1), spread) + np.outer(n, active * model.t_neuron_update_ns),
-        )
+        cores_of = np.asarray(idx, np.int64)
+        np.add.at(synops_ns, cores_of, np.outer(n / max(total, 1), into[pop] * model.t_synop_ns))
+        np.add.at(neurons_ns, cores_of, np.outer(n, active * model.t_neuron_update_ns))
         updates = stats.neuron_updates(pop) / samples if updating else 0.0
         events_in, spike_total = float(into[pop].sum()), float(spikes.sum())
         by_population[pop] = {
@@ -193,6 +295,12 @@ def perf_report(
     events_total = float(sum(np.sum(v) for v in stats.events.values())) / samples
     updates_total = float(sum(stats.neuron_updates(p) for p in stats.neurons)) / samples
     spikes_total = float(sum(np.sum(v) for v in stats.spikes.values())) / samples
+    traffic = noc_messages(placement, stats)
+    noc_ns = (traffic.out + traffic.into) * model.t_spike_ns
+    terms = np.stack([neurons_ns, synops_ns, noc_ns])  # [3, cores, steps]
+    load = terms.max(axis=0)
+    busiest = load.argmax(axis=0)
+    which = terms[:, busiest, np.arange(steps)].argmax(axis=0)
     step_ns = load.max(axis=0) + model.t_barrier_ns
     return PerfReport(
         model=model,
@@ -200,7 +308,7 @@ def perf_report(
         chips=placement.chips,
         latency_steps=steps,
         step_us=tuple(float(x) * 1e-3 for x in step_ns),
-        busiest_core=tuple(int(i) for i in load.argmax(axis=0)),
+        busiest_core=tuple(int(i) for i in busiest),
         counts={
             "synaptic_events": events_total,
             "neuron_updates": updates_total,
@@ -214,4 +322,9 @@ def perf_report(
         by_population=by_population,
         paper=_paper(paper),
         unplaced=tuple(unplaced),
+        bound=tuple(("neurons", "synops", "noc")[int(k)] for k in which),
+        noc={
+            "total": [float(x) for x in traffic.total],
+            "between_chips": [float(x) for x in traffic.between_chips],
+        },
     )

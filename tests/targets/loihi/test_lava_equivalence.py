@@ -160,6 +160,26 @@ def test_gated_with_bias(form: str) -> None:
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("form", FORMS)
+def test_relay_sums_once_with_bias_after_start(form: str) -> None:
+    """A relay (``--objective cores`` for broadcast sums, ``--ms-relay``): ``Σ value + bias``
+    as a graded payload from ``start`` on, broadcast to a gated population behind it."""
+    n = Net((4,))
+    a = n.pop([n.proj(n.x, kind="sum", graded=True, delay=1)], "a", **_lif(start=1, vth=0))
+    g = n.pop([n.proj(n.x, kind="sum", graded=True, delay=1)], "g", **_lif(start=1, vth=2))
+    bias = np.array([1.0, -2.0])
+    total = n.proj(a, kind="sum", pre="reshape(2,2)", axes=(1,), delay=1)
+    first = n.proj(a, kind="sum", pre="slice(0,0,2,1)", delay=1)
+    relay = n.pop([total, first], "r", kind="relay", bias_mant=bias, start=2)
+    value = n.proj(
+        relay, kind="sum", graded=True, post="reshape(2,1) expand(2,2) reshape(4)", delay=1
+    )
+    gate = n.proj(g, kind="sum", delay=2)
+    y = n.pop([value, gate], "y", kind="gated", start=3)
+    _check(n.graph(y), _inputs((4,)), form)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("form", FORMS)
 def test_and_or(form: str) -> None:
     n = Net((6,))
     a = n.pop([n.proj(n.x, kind="sum", graded=True, delay=1)], "a", **_lif(start=1, vth=1))
@@ -269,10 +289,13 @@ def test_projection_bias_has_no_stock_form() -> None:
 
 
 FAMILIES = ("spikformer", "spikingformer", "sdt", "spikingresformer")
+#: ``--objective``: the lowering's mapping choices (relay populations for broadcast sums under
+#: ``cores``, fan-in under ``latency``).
+OBJECTIVES = ("cores", "latency")
 
 
 @pytest.fixture(scope="module")
-def digits_programs() -> dict[str, tuple[object, np.ndarray]]:
+def digits_programs() -> dict[tuple[str, str], tuple[object, np.ndarray]]:
     import torch
 
     from snncompile.config import CompileConfig
@@ -283,25 +306,36 @@ def digits_programs() -> dict[str, tuple[object, np.ndarray]]:
 
     programs = {}
     for family in FAMILIES:
-        cfg = CompileConfig(expand_sew=True, allow_host_ops=True)
-        loaded = load_configured(f"examples/digits/{family}.pt", cfg)
-        program = build_program(to_graph(loaded, torch.float64), cfg)
-        split = load_digits_split(image_size=loaded.input_shape[1])
-        x = time_major_inputs(
-            program.pipelined, split.x_test[:1].astype(np.float64), loaded.time_steps
-        )
-        x = np.concatenate([x, np.zeros((program.depth, *x.shape[1:]))])
-        programs[family] = (program, x)
+        for objective in OBJECTIVES:
+            cfg = CompileConfig(expand_sew=True, allow_host_ops=True, objective=objective)
+            loaded = load_configured(f"examples/digits/{family}.pt", cfg)
+            program = build_program(to_graph(loaded, torch.float64), cfg)
+            split = load_digits_split(image_size=loaded.input_shape[1])
+            x = time_major_inputs(
+                program.pipelined, split.x_test[:1].astype(np.float64), loaded.time_steps
+            )
+            x = np.concatenate([x, np.zeros((program.depth, *x.shape[1:]))])
+            programs[family, objective] = (program, x)
     return programs
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.parametrize("objective", OBJECTIVES)
 @pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("family", FAMILIES)
 def test_digits_model_equals_reference(
-    family: str, form: str, digits_programs: dict[str, tuple[object, np.ndarray]]
+    family: str,
+    form: str,
+    objective: str,
+    digits_programs: dict[tuple[str, str], tuple[object, np.ndarray]],
 ) -> None:
-    program, x = digits_programs[family]
+    program, x = digits_programs[family, objective]
+    cores_program = digits_programs[family, "cores"][0]
+    if objective == "latency" and not any(
+        p["lowered_as"] == "relay"
+        for p in cores_program.reports["lower-to-network"]["products"]  # type: ignore[attr-defined]
+    ):
+        pytest.skip(f"{family}: both objectives give the same network (no relay chosen)")
     ref = run_layerwise(program.pipelined, [x], record=True)  # type: ignore[attr-defined]
     got = run_lava(program, [x], form=form)
     assert got.spikes, "no populations"

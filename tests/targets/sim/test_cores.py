@@ -171,3 +171,96 @@ def test_spikformer_8_768_at_imagenet_size() -> None:
     assert summary["chips"] > 1  # hundreds of millions of attention neurons
     with pytest.raises(ResourceLimitError, match="max_chips=1"):
         place_cores(program, dataclasses.replace(LOIHI2, max_chips=1))
+
+
+def test_binding_limit_per_population() -> None:
+    assert place_cores(_identity_pops(10000)).binding == {"p0": "neurons_per_core"}
+    assert place_cores(_identity_pops(100)).binding == {"p0": "fits"}
+    dense = place_cores(_dense(1000, 200))  # 1,000 B of weights per target neuron
+    assert dense.binding["tgt"] == "synapse_bytes_per_core"
+    assert dense.drivers["tgt"] == "dense tgt.in0"
+    spans = sorted((s.start, s.stop) for _, s in dense.slices_of("tgt"))
+    assert spans == [(0, 131), (131, 200)]  # 131 x 1000 B <= 131072 B < 132 x 1000 B
+    assert dense.to_dict()["populations"]["tgt"]["binding"] == "synapse_bytes_per_core"
+
+
+def test_fan_in_limit_cuts_slices_and_keeps_populations_apart() -> None:
+    limits = dataclasses.replace(LOIHI2, max_fan_in=4096)
+    placement = place_cores(_identity_pops(10000), limits)
+    assert placement.binding == {"p0": "max_fan_in"}
+    assert [s.neurons for _, s in placement.slices_of("p0")] == [4096, 4096, 1808]
+    assert all(c.axons_in <= 4096 for c in placement.cores)
+    # two populations of 3,000 share a core without the limit, not with it
+    assert len(place_cores(_identity_pops(3000, 3000)).cores) == 1
+    assert len(place_cores(_identity_pops(3000, 3000), limits).cores) == 2
+
+
+def test_fan_out_limit_counts_routes_per_consumer() -> None:
+    from tests.targets.sim.test_perf import _chain
+
+    limits = dataclasses.replace(LOIHI2, max_fan_out=1000)
+    placement = place_cores(_chain(2500), limits)
+    assert placement.binding["p0"] == "max_fan_out"  # one consumer: one route per neuron
+    assert [s.neurons for _, s in placement.slices_of("p0")] == [1000, 1000, 500]
+    assert placement.binding["p1"] == "fits"  # read by nobody on the chip
+    assert all(c.axons_out <= 1000 for c in placement.cores)
+
+
+def test_one_neuron_over_the_fan_in_is_rs951() -> None:
+    with pytest.raises(ResourceLimitError) as info:
+        place_cores(_dense(5000, 2), dataclasses.replace(LOIHI2, max_fan_in=4096))
+    assert "needs 5000 input axons" in info.value.message
+    assert "max_fan_in=4096" in info.value.message
+
+
+def test_board_check_names_the_largest_consumers() -> None:
+    from snncompile.targets.sim.cores import check_board
+
+    placement = place_cores(_identity_pops(129 * 8192, 10))
+    check_board(placement, "chips:2")  # 130 cores: two chips
+    with pytest.raises(ResourceLimitError) as info:
+        check_board(placement, "chips:1")
+    message = info.value.message
+    assert info.value.code == "RS980"
+    assert "needs 130 cores = 2 chips; board chips:1 has 1 chips (128 cores): 2 cores must go" in (
+        message
+    )
+    assert "p0: 129 cores (1056768 neurons, bound by neurons_per_core" in message
+    assert "only fewer neurons" in message
+
+
+def test_permuted_dense_charges_the_rows_a_slice_spans() -> None:
+    """A dense over 256 tokens written channel-major (``permute(1,0)``): a slice of ``n``
+    neurons spans ``ceil(n / 256)`` weight rows of 2,000 B, not ``min(64, n)``."""
+    b = GraphBuilder("perm", "network")
+    x = b.input("x", TensorType((256, 2000), "f64"))
+    src = _pop(b, "src", x, ProjectionAttrs(kind="sum", graded=True))
+    w = np.ones((64, 2000))
+    proj = b.add_node(
+        "projection",
+        [src],
+        ProjectionAttrs(kind="dense", weight=w, post="permute(1,0)"),
+        name="t.in0",
+    )
+    out = b.add_node("population", [proj], PopulationAttrs(kind="lif", vth=1), name="t")
+    placement = place_cores(b.finish([out]))
+    spans = sorted((s.start, s.stop, s.synapse_bytes) for _, s in placement.slices_of("t"))
+    assert spans[0] == (0, 8192, 32 * 2000)  # 32 channels of 256 tokens, 64,000 B
+    assert placement.binding["t"] == "neurons_per_core"
+    _check_limits(placement)
+
+
+def test_dense_over_tokens_is_sliced_by_weight_rows() -> None:
+    """``[64 tokens, 1536 features]`` from 384 inputs: flat slices span a row per neuron (341
+    neurons per core at 384 B a row); feature-major slices share each row over 64 tokens."""
+    b = GraphBuilder("mlp", "network")
+    x = b.input("x", TensorType((64, 384), "f64"))
+    src = _pop(b, "src", x, ProjectionAttrs(kind="sum", graded=True))
+    out = _pop(b, "fc1", src, ProjectionAttrs(kind="dense", weight=np.ones((1536, 384))))
+    placement = place_cores(b.finish([out]))
+    assert placement.orders == {"fc1": "feature-major (64 tokens per row)"}
+    spans = sorted((s.start, s.stop, s.synapse_bytes) for _, s in placement.slices_of("fc1"))
+    assert spans[0] == (0, 8192, 128 * 384)  # 8192 neurons = 128 features x 64 tokens
+    assert len(spans) == 12 and placement.binding["fc1"] == "neurons_per_core"
+    assert placement.to_dict()["populations"]["fc1"]["order"].startswith("feature-major")
+    _check_limits(placement)

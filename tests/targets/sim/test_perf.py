@@ -15,12 +15,15 @@ from snncompile.data.samples import sample_inputs
 from snncompile.diagnostics import ConfigError
 from snncompile.frontend.load import load_configured, to_graph
 from snncompile.frontend.simulate import time_major_inputs
+from snncompile.ir.graph import Graph, GraphBuilder
 from snncompile.ir.interpret import run_layerwise
-from snncompile.ir.ops.network import ProjectionAttrs, project
+from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs, project
+from snncompile.ir.types import TensorType
 from snncompile.report.compliance import check_graph
 from snncompile.report.energy import E_AC_PJ, E_MAC_PJ
+from snncompile.targets.loihi.arch import LIMITS as LOIHI2
 from snncompile.targets.sim.cores import place_cores
-from snncompile.targets.sim.perf import DEFAULT_ENERGY, EnergyModel, perf_report
+from snncompile.targets.sim.perf import DEFAULT_ENERGY, EnergyModel, noc_messages, perf_report
 from snncompile.targets.sim.program import NetworkProgram, build_program
 from snncompile.targets.sim.stats import SimStats
 from tests.targets.sim.test_cores import EXAMPLES, _identity_pops
@@ -55,16 +58,19 @@ def test_time_and_energy_of_a_hand_built_run() -> None:
     assert [[s.population for s in c.slices] for c in placement.cores] == [["p0"], ["p0", "p1"]]
     report = perf_report(placement, _stats(), UNIT)
     # per inference: p0 events [1000, 0], spikes [100, 200]; p1 events [0, 25], spikes [0, 10]
-    f0, f1 = 8192 / 10000, 1808 / 10000
-    core0 = [8192 * 1 + f0 * 1000 * 2 + f0 * 100 * 10, 8192 * 1 + f0 * 200 * 10]
-    core1 = [1808 + f1 * 1000 * 2 + f1 * 100 * 10, 1808 + 100 + 25 * 2 + f1 * 200 * 10 + 10 * 10]
+    # roofline per core: max(updates · 1 ns, events · 2 ns, messages · 10 ns); host inputs
+    # send no NoC messages
+    f1 = 1808 / 10000
+    core0 = [max(8192 * 1, 8192 / 10000 * 1000 * 2), max(8192 * 1, 0)]
+    core1 = [max(1808, f1 * 1000 * 2), max(1808 + 100, 25 * 2)]
     step_ns = [max(a, b) + 100 for a, b in zip(core0, core1, strict=True)]
-    assert step_ns == pytest.approx([10749.6, 9930.4])
+    assert step_ns == pytest.approx([8292, 8292])
     assert report.step_us == pytest.approx([t * 1e-3 for t in step_ns])
     assert report.busiest_core == (0, 0)
+    assert report.bound == ("neurons", "neurons")
     assert report.latency_steps == 2
-    assert report.time_us_per_inference == pytest.approx(20.68)
-    assert report.time_us_per_step == pytest.approx(10.34)
+    assert report.time_us_per_inference == pytest.approx(16.584)
+    assert report.time_us_per_step == pytest.approx(8.292)
     # energy: 1025 events x 1 pJ + (20000 + 100) updates x 2 pJ + 310 spikes x 4 pJ
     assert report.counts == {"synaptic_events": 1025, "neuron_updates": 20100, "spikes": 310}
     assert report.by_op == pytest.approx(
@@ -76,6 +82,47 @@ def test_time_and_energy_of_a_hand_built_run() -> None:
     assert out["constants"]["e_synop_pj"] == 1.0
     assert out["paper_convention"]["e_mac_pj"] == E_MAC_PJ
     assert out["paper_convention"]["e_ac_pj"] == E_AC_PJ
+
+
+def _chain(n: int) -> Graph:
+    """Host -> p0 (n neurons) -> p1 (n neurons, one unit synapse each from p0)."""
+    b = GraphBuilder("chain", "network")
+    x = b.input("x", TensorType((n,), "f64"))
+    p0 = b.add_node("projection", [x], ProjectionAttrs(kind="sum", graded=True), name="p0.in0")
+    a = b.add_node("population", [p0], PopulationAttrs(kind="lif", vth=1), name="p0")
+    p1 = b.add_node("projection", [a], ProjectionAttrs(kind="sum"), name="p1.in0")
+    out = b.add_node("population", [p1], PopulationAttrs(kind="lif", vth=1), name="p1")
+    return b.finish([out])
+
+
+def test_noc_messages_by_hand() -> None:
+    # p0: core 0 [0, 8192), core 1 [8192, 10000); p1: core 2 [0, 8192), core 1 (first fit)
+    placement = place_cores(_chain(10000), dataclasses.replace(LOIHI2, cores_per_chip=2))
+    assert placement.cores_of() == {"p0": [0, 1], "p1": [1, 2]}
+    assert placement.pre == {"p0.in0": None, "p1.in0": "p0"}
+    stats = SimStats(
+        samples=2,
+        steps=2,
+        spikes={"p0": np.array([100.0, 40.0]), "p1": np.array([0.0, 10.0])},
+        events={"p1.in0": np.array([100.0, 40.0])},
+        neurons={"p0": 10000, "p1": 10000},
+        starts={"p0": 0, "p1": 1},
+    )
+    traffic = noc_messages(placement, stats)
+    s = np.array([50.0, 20.0])  # p0's spikes per inference; p1 feeds no projection
+    f0, f1 = 0.8192, 0.1808
+    np.testing.assert_allclose(traffic.out[0], f0 * 2 * s)  # to cores 1 and 2
+    np.testing.assert_allclose(traffic.out[1], f1 * 1 * s)  # to core 2 (core 1 is local)
+    np.testing.assert_allclose(traffic.out[2], 0 * s)
+    np.testing.assert_allclose(traffic.into[2], s)
+    np.testing.assert_allclose(traffic.into[1], (1 - f1) * s)
+    np.testing.assert_allclose(traffic.total, (2 * f0 + f1) * s)
+    # chips of two cores: core 2 is on chip 1, the sources on chip 0
+    np.testing.assert_allclose(traffic.between_chips, (f0 + f1) * s)
+    report = perf_report(placement, stats, UNIT)
+    # core 0: 8192 updates (1 ns) vs (2·f0·50) messages (10 ns) in step 0
+    assert report.noc["total"] == pytest.approx(list((2 * f0 + f1) * s))
+    assert report.step_us[0] == pytest.approx((8192 + 100) * 1e-3)
 
 
 def test_overriding_a_constant_scales_its_share(tmp_path: Path) -> None:
