@@ -186,18 +186,49 @@ def network(source: str) -> dict[str, Any]:
     }
 
 
+def _sim_source(source: str) -> tuple[str, dict[str, int]]:
+    """``MODEL[@batch=N,T=M]``: the model and the scaling row's batch size and time steps."""
+    model, _, options = source.partition("@")
+    settings = {}
+    for item in filter(None, options.split(",")):
+        key, _, value = item.partition("=")
+        if key not in ("batch", "T"):
+            raise SystemExit(f"unknown sim option {key!r} in {source!r} (batch, T)")
+        settings[key] = int(value)
+    return model, settings
+
+
 def sim(source: str) -> dict[str, Any]:
     """The bit-accurate simulator (layerwise, pipelined, pipelined with statistics) against
-    PyTorch's eager forward on the same batch in the same process (issue 7's ratio)."""
+    PyTorch's eager forward on the same batch in the same process (issue 21's ratio).
+
+    ``source`` is a model, optionally with ``@batch=N,T=M`` (a scaling row)."""
+    import dataclasses
+
     import torch
 
     from snncompile.api import compile_config
     from snncompile.data.samples import sample_inputs
     from snncompile.models import reset_net
 
-    compiled = compile_config(source, _network_config())
-    digits = _digits(source)
+    model, settings = _sim_source(source)
+    config = _network_config()
+    if "T" in settings:
+        config = dataclasses.replace(config, time_steps=settings["T"])
+    source_model: Any = model
+    if "T" in settings:  # a zoo module repeats its image over its own T: build it with ours
+        from snncompile.models import get_spec
+
+        spec = get_spec(model.removeprefix("zoo:"))
+        torch.manual_seed(0)
+        source_model = spec.build(T=settings["T"]).eval()
+        config = dataclasses.replace(
+            config, input_shape=(spec.in_channels, spec.image_size, spec.image_size)
+        )
+    compiled = compile_config(source_model, config)
+    digits = _digits(model)
     samples, repeats = (64, 5) if digits else (16, 2)
+    samples = settings.get("batch", samples)
     shape = compiled.graph.inputs[0].type.shape
     x = sample_inputs(shape, samples=samples, dataset="digits" if shape == (1, 16, 16) else None)
     module = compiled.loaded.module
@@ -212,6 +243,7 @@ def sim(source: str) -> dict[str, Any]:
 
     reference()  # warm-up
     torch_s = _best(max(repeats, 3), reference)
+    torch_peak = peak_rss_mb()
     compiled.run(x[:2], mode="layerwise")  # builds the simulators
     compiled.run(x[:2], mode="pipelined")
     outputs: dict[str, np.ndarray[Any, Any]] = {}
@@ -231,14 +263,17 @@ def sim(source: str) -> dict[str, Any]:
         "time_steps": compiled.time_steps,
         "repeats": repeats,
         "torch_seconds": torch_s,
+        "torch_peak_rss_mb": torch_peak,
         "layerwise_seconds": layerwise_s,
         "pipelined_seconds": pipelined_s,
         "pipelined_stats_seconds": stats_s,
+        "layerwise_ms_per_sample": 1000 * layerwise_s / len(x),
         "ratio_layerwise": layerwise_s / torch_s,
         "ratio_pipelined": pipelined_s / torch_s,
         "ratio_pipelined_stats": stats_s / torch_s,
         "modes_agree": bool(np.array_equal(outputs["layerwise"], outputs["pipelined"])),
         "depth": compiled.depth,
+        "neurons": sum(int(n.output.type.numel) for n in compiled.program.populations()),
     }
 
 

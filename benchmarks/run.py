@@ -39,6 +39,16 @@ DOC = ROOT / "docs" / "benchmarks.md"
 #: Prefix of the child's result line on stdout (libraries may print too).
 MARKER = "BENCHMARK-RESULT "
 DIGITS = ("spikformer", "spikingformer", "sdt", "spikingresformer")
+CIFAR = ("spikformer_4_384", "spikingformer_4_384")
+#: the scaling rows (issue 21): model size, batch size and T around spikformer_4_384 × 16 × 4
+#: (that row itself is sim-spikformer-4-384)
+SCALING = (
+    ("spikformer_4_256", "spikformer_4_256, 16 × 4"),
+    ("spikformer_8_512@batch=2", "spikformer_8_512, 2 × 4"),
+    ("spikformer_4_384@batch=4", "spikformer_4_384, 4 × 4"),
+    ("spikformer_4_384@batch=32", "spikformer_4_384, 32 × 4"),
+    ("spikformer_4_384@T=8", "spikformer_4_384, 16 × 8"),
+)
 
 
 @dataclass(frozen=True)
@@ -87,19 +97,41 @@ CASES: tuple[Case, ...] = (
         Case(f"network-{name}", "network", f"{name}.pt", f"network:examples/digits/{name}.pt")
         for name in DIGITS
     ),
-    Case(
-        "sim-spikingformer",
-        "sim",
-        "spikingformer.pt (digits)",
-        "sim:examples/digits/spikingformer.pt",
-        threads=1,
+    *(
+        Case(
+            f"sim-{name}", "sim", f"{name}.pt (digits)", f"sim:examples/digits/{name}.pt", threads=1
+        )
+        for name in DIGITS
     ),
-    Case(
-        "sim-spikformer-4-384",
-        "sim",
-        "spikformer_4_384 (CIFAR size, random weights)",
-        "sim:zoo:spikformer_4_384",
-        threads=1,
+    *(
+        Case(
+            f"sim-{name.replace('_', '-')}",
+            "sim",
+            f"{name} (CIFAR size, random weights)",
+            f"sim:zoo:{name}",
+            threads=1,
+        )
+        for name in CIFAR
+    ),
+    *(
+        Case(
+            f"sim-{name.replace('_', '-')}-2-threads",
+            "sim",
+            f"{name} (CIFAR size, random weights), 2 threads",
+            f"sim:zoo:{name}",
+            threads=2,
+        )
+        for name in CIFAR
+    ),
+    *(
+        Case(
+            f"scale-{name.replace('_', '-').replace('@', '-').replace('=', '-')}",
+            "sim-scaling",
+            title,
+            f"sim:zoo:{name}",
+            threads=1,
+        )
+        for name, title in SCALING
     ),
     Case(
         "lava-spikingformer",

@@ -89,6 +89,13 @@ class Compiled:
         """The traced tensor IR in float (an artifact recompiles it from its source)."""
         if self.graph.stage == "tensor":
             return self.graph
+        if self.source is None and self.loaded.graph is self.graph:  # read as a network
+            raise error(
+                "CF201",
+                f"{self.loaded.name} was read as a network (a netx file): it has no float form; "
+                "run it with --backend sim (or lava)",
+                node="backend",
+            )
         if self.source is None or not Path(self.source).is_file():
             raise error(
                 "CF201",

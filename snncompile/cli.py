@@ -367,6 +367,13 @@ def check_command(
                 on_chunk=lambda n: display.advance(task, n),
                 convention=convention,
             )
+    if convention == "chip":  # the bit-accurate run of the compiled network
+        from snncompile.api import Compiled
+        from snncompile.driver import recorded_config
+        from snncompile.report.chip import with_chip_run
+
+        compiled = Compiled(loaded, graph, recorded_config(config, loaded))
+        report = with_chip_run(report, compiled, x.astype(_numpy_dtype(graph)))
     render_compliance(report)
     if json_path is not None:
         write_text(json_path, json.dumps(report.to_dict(), indent=2))

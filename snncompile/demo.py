@@ -161,7 +161,14 @@ def run_demo(
         lava_samples: images run in Lava and compared spike for spike with the simulator.
     """
     console = console or _wide_console()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file of that name, no permission, ...
+        from snncompile.diagnostics import error
+
+        raise error(
+            "IN607", f"cannot create the demo folder {out_dir}: {exc}", node=str(out_dir)
+        ) from exc
     rows = []
     shipped = [f for f in FAMILIES if (_examples_dir() / f"{f}.pt").exists()]
     for family in sorted(set(FAMILIES) - set(shipped), key=FAMILIES.index):

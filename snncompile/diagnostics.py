@@ -550,6 +550,13 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "for --target loihi) with room for it; nothing partial was left and an existing "
         "output is untouched.",
     ),
+    DiagnosticCode(
+        "IN608",
+        "no Ray cluster at the given address",
+        "ConfigError",
+        "`--ray auto` joins a running cluster (start one with `ray start --head`), `--ray "
+        "HOST:PORT` a given one; `--ray local` starts a cluster in this process.",
+    ),
     # --- security and consent (SC1xx) -------------------------------------------------------
     DiagnosticCode(
         "SC101",
@@ -810,6 +817,21 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "`--target onnx-network` writes the chip partition of the compiled network (one "
         "partition: host ops only before and after it): compile without `--allow-host-ops`, or "
         "export the tensor graph with `--target onnx`.",
+    ),
+    DiagnosticCode(
+        "IX830",
+        "no fixed-point tensor form of a network",
+        "UnsupportedOpError",
+        "A netx file is already the chip's integer network: `--target fixed` writes the "
+        "quantized tensor IR, which a network has no form of. Use `--target ir` (the network "
+        "IR as read) or `--target loihi`.",
+    ),
+    DiagnosticCode(
+        "IX831",
+        "NIR neuron parameter out of range",
+        "SnnCompileError",
+        "A NIR LIF/IF/CubaLIF needs a positive threshold and positive time constants (inf: no "
+        "leak); fix the parameter the message names in the writing tool's model.",
     ),
     DiagnosticCode(
         "IX817",

@@ -312,6 +312,12 @@ def _ray_shards(
                 runtime_env={"env_vars": env} if env else None,
                 log_to_driver=False,
             )
+        except ConnectionError as exc:  # no cluster at that address ("auto": none running)
+            raise error(
+                "IN608",
+                f"no Ray cluster at --ray {address}: {exc}",
+                node=f"--ray {address}",
+            ) from exc
         finally:
             if setter is not None:
                 utils.set_sigterm_handler = setter

@@ -145,15 +145,17 @@ def compile_graph(
             node="target",
         )
     target = get_target(config.target)
-    network_input = graph.stage == "network"  # already fixed point (a netx file)
-    initial = frozenset({"quantized", "network"}) if network_input else frozenset()
+    if graph.stage == "network" and config.target == "fixed":
+        raise error(
+            "IX830",
+            f"{graph.name} is already the chip's integer network (a netx file): --target fixed "
+            "writes the quantized tensor IR, which a network has no form of; use --target ir "
+            "(the network IR as read) or --target loihi",
+            node=graph.name,
+        )
 
     def attempt(cfg: CompileConfig) -> tuple[PipelineResult, PassContext]:
-        passes = target.pipeline(cfg)
-        if network_input:  # no tensor-level passes
-            passes = [
-                p for p in passes if p.requires & {"network"} or not (p.requires or p.ensures)
-            ]
+        passes, initial = _network_stage(graph, target.pipeline(cfg))
         ctx = PassContext(config=cfg)
         if source is not None:
             ctx.reports["source"] = str(source)
@@ -222,7 +224,23 @@ def build_program(graph: Graph, config: CompileConfig) -> NetworkProgram:
     from snncompile.pipelines import network_pipeline
     from snncompile.targets.sim.program import NetworkProgram
 
-    result, ctx = within_latency_budget(
-        config, lambda cfg: run_pipeline(graph, network_pipeline(cfg), cfg)
-    )
+    def attempt(cfg: CompileConfig) -> tuple[PipelineResult, PassContext]:
+        passes, initial = _network_stage(graph, network_pipeline(cfg))
+        return run_pipeline(graph, passes, cfg, initial_properties=initial)
+
+    result, ctx = within_latency_budget(config, attempt)
+    if graph.stage == "network":  # read as a network: describe it as the lowering would
+        from snncompile.report.network import lowering_summary
+
+        ctx.reports.setdefault("lower-to-network", lowering_summary(ctx.graphs["layerwise"]))
     return NetworkProgram.from_pipeline(result.graph, ctx)
+
+
+def _network_stage(graph: Graph, passes: list[Pass]) -> tuple[list[Pass], frozenset[str]]:
+    """The passes of ``passes`` that apply to ``graph`` and the properties it starts with: a
+    network-stage graph (a netx file) is already fixed point, so the tensor-level passes are
+    dropped and it starts ``quantized`` and ``network``."""
+    if graph.stage != "network":
+        return passes, frozenset()
+    kept = [p for p in passes if p.requires & {"network"} or not (p.requires or p.ensures)]
+    return kept, frozenset({"quantized", "network"})

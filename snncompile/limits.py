@@ -4,15 +4,24 @@ The limit is ``--max-memory GIB`` (``CompileConfig.max_memory``, set for the pro
 command that parsed it with :func:`set_memory_limit`), else ``$SNNCOMPILE_MAX_MEMORY`` (GiB),
 else half of this machine's physical memory. :func:`require_memory` compares an estimate, in
 bytes, with it and raises IN604 with both numbers, before anything is allocated.
+
+The exchange readers (NIR, ONNX, netx) estimate from the file's *declared* shapes, before they
+build a graph (:func:`declared_bytes`): every declared value in float64 over ``T`` steps plus
+every stored array in float64::
+
+    bytes = 8 · (T · Σ_values numel + Σ_arrays numel)
+
+the estimate :func:`snncompile.frontend.load.to_graph` makes again of the built graph.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 from snncompile.diagnostics import error
 
-__all__ = ["ENV", "memory_limit", "require_memory", "set_memory_limit"]
+__all__ = ["ENV", "declared_bytes", "memory_limit", "require_memory", "set_memory_limit"]
 
 ENV = "SNNCOMPILE_MAX_MEMORY"
 _GIB = 1 << 30
@@ -45,6 +54,12 @@ def memory_limit() -> int:
     if gib is not None and gib > 0 and gib != float("inf"):
         return int(gib * _GIB)
     return _physical_bytes() // 2
+
+
+def declared_bytes(values: Iterable[int], arrays: Iterable[int], time_steps: int) -> int:
+    """``8 · (T · Σ values + Σ arrays)``: float64 bytes of declared values (element counts)
+    over ``time_steps`` steps and of stored arrays (element counts); see the module docstring."""
+    return 8 * (max(int(time_steps), 1) * sum(values) + sum(arrays))
 
 
 def require_memory(estimate: float, what: str, *, node: str | None = None) -> None:

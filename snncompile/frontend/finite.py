@@ -2,7 +2,8 @@
 
 :func:`check_module` looks at every floating-point parameter and buffer of a model, and
 :func:`check_graph` at every array and float attribute of an imported graph (text IR, ONNX,
-NIR, netx): NaN or Inf is ML406, naming the tensor and the first bad index; a BatchNorm
+NIR, netx): NaN or Inf, or a float64 value beyond float32's range (the trace would make it
+Inf), is ML406, naming the tensor and the first bad index; a BatchNorm
 ``running_var`` below zero is ML407 (``1 / sqrt(var + eps)`` would be NaN). Quantization then
 never sees a NaN to cast.
 """
@@ -36,6 +37,16 @@ def check_array(values: np.ndarray, name: str, where: str) -> None:
             f"{array[index]!r} at index {list(index)}",
             node=name,
         )
+    if array.dtype.kind == "f" and array.dtype.itemsize > 4:
+        big = np.abs(array) > np.finfo(np.float32).max
+        if big.any():  # the float32 trace would turn it into Inf
+            index = tuple(int(i) for i in np.argwhere(big)[0])
+            raise error(
+                "ML406",
+                f"{where}: {name} holds {int(big.sum())} value(s) beyond float32's range, the "
+                f"first {float(array[index])!r} at index {list(index)} (it would become Inf)",
+                node=name,
+            )
     if name.endswith("running_var") and (array < 0).any():
         index = tuple(int(i) for i in np.argwhere(array < 0)[0])
         raise error(

@@ -365,21 +365,21 @@ def _load(
     if path.suffix in ONNX_SUFFIXES:
         from snncompile.frontend.onnx import read_onnx
 
-        imported = read_onnx(path)
+        imported = read_onnx(path, time_steps=time_steps)
         graph = imported.graph
         steps = time_steps or imported.time_steps or DEFAULT_TIME_STEPS
         return LoadedModel(graph.name, None, graph, arch, steps, graph.inputs[0].type.shape)
     if path.suffix in NIR_SUFFIXES:
         from snncompile.frontend.nir import read_nir
 
-        graph = read_nir(path, **(nir_options or {}))
         steps = time_steps or DEFAULT_TIME_STEPS
+        graph = read_nir(path, **(nir_options or {}), time_steps=steps)
         return LoadedModel(graph.name, None, graph, arch, steps, graph.inputs[0].type.shape)
     if path.suffix in NETX_SUFFIXES:  # lava-dl netx HDF5: already the network IR
         from snncompile.frontend.netx import read_netx
 
-        graph = read_netx(path)
         steps = time_steps or DEFAULT_TIME_STEPS
+        graph = read_netx(path, time_steps=steps)
         return LoadedModel(graph.name, None, graph, arch, steps, graph.inputs[0].type.shape)
     if path.suffix in CHECKPOINT_SUFFIXES:
         return _from_checkpoint(path, arch, trust_pickle, time_steps, trust_code)

@@ -48,12 +48,14 @@ from typing import Any, cast
 
 import numpy as np
 
-from snncompile.diagnostics import error
+from snncompile import limits
+from snncompile.diagnostics import SnnCompileError, error
 from snncompile.ir.graph import Graph, GraphBuilder, Value, replace_attrs
 from snncompile.ir.ops.base import ShapeError
 from snncompile.ir.ops.network import PopulationAttrs, ProjectionAttrs
 from snncompile.ir.ops.recurrent import RecurrentAttrs
 from snncompile.ir.types import TensorType
+from snncompile.limits import require_memory
 from snncompile.targets.loihi.arch import NEURON
 
 __all__ = ["MAX_ELEMENTS", "NETX_SUFFIXES", "read_netx"]
@@ -220,8 +222,49 @@ def _recurrent_weights(layer: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
     return both[:, : raw.shape[1]].astype(np.float64), both[:, raw.shape[1] :].astype(np.float64)
 
 
-def read_netx(path: str | Path, *, name: str | None = None) -> Graph:
+def _agrees(layer: Any, where: str, out_shape: tuple[int, ...]) -> None:
+    """LV521 when the layer's declared ``shape`` or ``outFeatures`` disagrees with the neurons
+    its weight gives (lava-dl builds the layer from ``shape``; a mismatch is a broken file)."""
+    neurons = int(np.prod(out_shape))
+    if "shape" in layer:
+        dims = _dims(_field(layer, "shape", where)[()], where, "shape")
+        if int(np.prod(dims)) != neurons:
+            raise _malformed(
+                where, f"declares shape {list(dims)}; its weight gives {neurons} neurons"
+            )
+    if "outFeatures" in layer:
+        features = _dims(_field(layer, "outFeatures", where)[()], where, "outFeatures")
+        if int(np.prod(features)) != neurons:
+            raise _malformed(
+                where, f"declares outFeatures {list(features)}; its weight gives {neurons} neurons"
+            )
+
+
+def declared_bytes(layers: list[Any], time_steps: int) -> int:
+    """Float64 bytes of the neurons the layers declare (their ``shape`` fields) over
+    ``time_steps`` steps plus their weights (:func:`snncompile.limits.declared_bytes`), from the
+    HDF5 headers alone: nothing is read but the small ``shape`` fields. A field that does not
+    read as a shape is left to the import (LV521)."""
+    import h5py
+
+    values, arrays = [], []
+    for layer in layers:
+        try:
+            dims = _dims(_field(layer, "shape", "layer")[()], "layer", "shape")
+            values.append(int(np.prod(dims, dtype=object)))
+        except (SnnCompileError, TypeError, ValueError, KeyError, OSError):
+            pass
+        weight = layer.get("weight") if isinstance(layer, h5py.Group) else None
+        if isinstance(weight, h5py.Dataset) and weight.size is not None:
+            arrays.append(int(weight.size))
+    return limits.declared_bytes(values, arrays, time_steps)
+
+
+def read_netx(path: str | Path, *, name: str | None = None, time_steps: int = 1) -> Graph:
     """The layerwise network graph of the netx HDF5 file ``path``.
+
+    Before building it, the memory its declared shapes need over ``time_steps`` steps is
+    checked (IN604, :func:`declared_bytes`).
 
     Raises:
         ConfigError IN601: the file does not read as HDF5.
@@ -247,6 +290,11 @@ def read_netx(path: str | Path, *, name: str | None = None) -> Graph:
                 f"has layers {sorted(keys)[:6]}; netx reads layers named 0..n-1 in order",
             )
         order = [str(i) for i in range(len(keys))]
+        require_memory(
+            declared_bytes([layers[key] for key in order], time_steps),
+            f"{path.name} (its declared shapes over {time_steps} steps)",
+            node=str(path),
+        )
         try:
             return _translate(path, name or path.stem, [layers[key] for key in order], order)
         except ShapeError as exc:
@@ -342,6 +390,7 @@ def _translate(path: Path, name: str, layers: list[Any], keys: list[str]) -> Gra
                 "are)",
                 node=where,
             )
+        _agrees(layer, where, out_shape)
         currents = [builder.add_node("projection", [source], attrs, name=f"l{key}.in0")]
         if recurrent is not None:  # netx: neuron.s_out -> synapse_rec -> neuron.a_in
             if recurrent.shape != (out_shape[0], out_shape[0]):

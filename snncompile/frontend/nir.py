@@ -37,6 +37,7 @@ import nir
 import numpy as np
 
 from snncompile.diagnostics import SnnCompileError, error
+from snncompile.frontend.nir_checks import check_neuron, declared_bytes
 from snncompile.frontend.nir_conventions import (
     CONVENTIONS,
     GENERIC,
@@ -59,6 +60,7 @@ from snncompile.ir.ops.tensor import (
 )
 from snncompile.ir.parser import parse_graph
 from snncompile.ir.types import DTYPES, TensorType
+from snncompile.limits import require_memory
 
 __all__ = ["EXTENSION_OP", "NirAssumption", "import_nir", "read_nir"]
 
@@ -103,11 +105,14 @@ def read_nir(
     spikes: str | None = None,
     input_gain: str | None = None,
     strict: bool = True,
+    time_steps: int = 1,
 ) -> Graph:
     """Read a NIR file (IX808 if it is not one) and import it (see :func:`import_nir`).
 
     The file is read without NIR's own type check (which refuses some tools' files, e.g.
-    norse's 0-d parameters); the import checks every shape itself (IX810).
+    norse's 0-d parameters); the import checks every shape itself (IX810). Before importing,
+    the memory its declared shapes need over ``time_steps`` steps is checked (IN604,
+    :func:`snncompile.frontend.nir_checks.declared_bytes`).
     """
     try:
         graph = nir.read(str(path), type_check=False)
@@ -117,6 +122,11 @@ def read_nir(
         raise error(
             "IX808", f"{path} holds a {type(graph).__name__}, not a NIRGraph", node=str(path)
         )
+    require_memory(
+        declared_bytes(graph, time_steps),
+        f"{Path(path).name} (its declared shapes over {time_steps} steps)",
+        node=str(path),
+    )
     return import_nir(
         graph,
         dt=dt,
@@ -810,6 +820,7 @@ def _translate(b: GraphBuilder, name: str, node: nir.NIRNode, x: Value, options:
             node=name,
         )
     if isinstance(node, (nir.LIF, nir.IF, nir.CubaLIF)):
+        check_neuron(name, node)
         return _neuron(b, name, node, x, options)
     if isinstance(node, nir.Conv2d):
         conv = Conv2dAttrs(

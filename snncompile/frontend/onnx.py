@@ -22,6 +22,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from snncompile import limits
 from snncompile.diagnostics import SnnCompileError, error
 from snncompile.ir.attrs import NoAttrs
 from snncompile.ir.graph import Graph, GraphBuilder, Value, replace_attrs
@@ -41,6 +42,7 @@ from snncompile.ir.ops.tensor import (
     SliceAttrs,
 )
 from snncompile.ir.types import TensorType
+from snncompile.limits import require_memory
 from snncompile.targets.onnx_functions import DOMAIN, parse_function_name
 
 __all__ = ["OnnxImport", "import_onnx", "read_onnx"]
@@ -56,15 +58,51 @@ class OnnxImport:
     time_steps: int | None
 
 
-def read_onnx(path: str | Path) -> OnnxImport:
-    """Read the ONNX file at ``path`` (IX801 if it is not one) and import it."""
+def read_onnx(path: str | Path, *, time_steps: int | None = None) -> OnnxImport:
+    """Read the ONNX file at ``path`` (IX801 if it is not one) and import it.
+
+    Before importing, the memory its declared shapes need is checked (IN604,
+    :func:`declared_bytes`) over ``time_steps`` steps (default: the file's recorded T)."""
     try:
         model = onnx.load_model(str(path))
     except Exception as exc:  # protobuf raises DecodeError, RuntimeWarning-like and OSError
         raise error("IX801", f"cannot read {path} as ONNX: {exc}", node=str(path)) from exc
     if not model.graph.node:
         raise error("IX801", f"{path} holds no ONNX graph nodes", node=str(path))
+    props = {p.key: p.value for p in model.metadata_props}
+    steps = time_steps or _int_or_none(props.get("snncompile.time_steps")) or 1
+    require_memory(
+        declared_bytes(model.graph, steps),
+        f"{Path(path).name} (its declared shapes over {steps} steps)",
+        node=str(path),
+    )
     return import_onnx(model)
+
+
+def _int_or_none(text: str | None) -> int | None:
+    try:
+        return None if text is None else int(text)
+    except ValueError:
+        return None
+
+
+def declared_bytes(graph: onnx.GraphProto, time_steps: int) -> int:
+    """Float64 bytes of the values ``graph`` declares (inputs, outputs, value_info; one sample
+    of a symbolic batch dimension; each within :data:`MAX_ELEMENTS`) over ``time_steps``
+    steps (one for an unrolled graph, whose values are per step already) plus its
+    initializers (:func:`snncompile.limits.declared_bytes`), from the protobuf alone."""
+    values = []
+    for info in [*graph.input, *graph.output, *graph.value_info]:
+        # a symbolic dimension (the batch) counts one sample
+        dims = [
+            d.dim_value if d.HasField("dim_value") else 1 for d in info.type.tensor_type.shape.dim
+        ]
+        if dims and all(d > 0 for d in dims):
+            size = int(np.prod(dims, dtype=object))
+            values.append(size if size <= MAX_ELEMENTS else 0)  # larger: IX815 on import
+    arrays = [int(np.prod(list(t.dims), dtype=object)) for t in graph.initializer]
+    unrolled = any(n.name.startswith("t0/") for n in graph.node)
+    return limits.declared_bytes(values, arrays, 1 if unrolled else time_steps)
 
 
 def import_onnx(model: onnx.ModelProto) -> OnnxImport:

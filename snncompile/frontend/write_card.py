@@ -53,5 +53,7 @@ def write_card(
     card["time_steps"] = int(loaded.time_steps)
     if loaded.input_kind != "image":
         card["input"] = loaded.input_kind
-    path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    from snncompile.fileio import write_text  # atomic; IN607 when it cannot be written
+
+    write_text(path, json.dumps(card, indent=2) + "\n")
     return path

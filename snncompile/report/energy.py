@@ -165,6 +165,9 @@ class EnergyReport:
     samples: int
     neuron_layers: tuple[NeuronActivity, ...] = ()
     convention: str = "paper"
+    #: the ``chip`` convention of the bit-accurate run (:func:`snncompile.report.chip.chip_run`,
+    #: ``check --count chip``); None: estimated from this layerwise run
+    chip_run: dict[str, Any] | None = None
 
     @property
     def mac_ops(self) -> float:

@@ -27,9 +27,10 @@ the SRAM energy per byte (:class:`MemoryModel`, a parameter; default from Horowi
 
     E_chip = e_synop · E_syn(chip) + e_neuron · U(chip) + e_spike · S(chip)
 
-on the chip partition's activity of this (layerwise, float) run: every chip neuron updates every
-step, silent or not. ``snncompile run`` applies the same constants to the bit-accurate run of
-the quantized network, pipelined (``T + depth`` steps of updates), so its figure is larger still.
+from the bit-accurate run of the compiled network when ``check --count chip`` made one
+(:mod:`snncompile.report.chip`: the simulator's activity counters, pipelined, ``T + depth``
+steps, and NoC messages between cores); otherwise estimated on the chip partition's activity of
+this (layerwise, float) run, every chip neuron updating every step, and labelled so.
 """
 
 from __future__ import annotations
@@ -84,10 +85,8 @@ def _activity(report: EnergyReport, partition: str | None = None) -> dict[str, f
 def conventions(report: EnergyReport) -> dict[str, dict[str, Any]]:
     """The totals of the ``paper``, ``events`` and ``chip`` counting conventions."""
     from snncompile.report.energy import E_AC_PJ, E_MAC_PJ
-    from snncompile.targets.sim.perf import DEFAULT_ENERGY
 
     chip = _activity(report, "chip")
-    m = DEFAULT_ENERGY
     return {
         "paper": {
             "mac_ops": report.mac_ops,
@@ -105,19 +104,38 @@ def conventions(report: EnergyReport) -> dict[str, dict[str, Any]]:
             "description": "synaptic events of the measured run: non-zero inputs times their "
             "fan-out (padding excluded), non-zero products",
         },
-        "chip": {
-            **chip,
-            "energy_uj": 1e-6
-            * (
-                m.e_synop_pj * chip["synaptic_events"]
-                + m.e_neuron_update_pj * chip["neuron_updates"]
-                + m.e_spike_pj * chip["spikes"]
-            ),
-            "model": "chip model",
-            "description": "the chip partition's synaptic events, neuron updates (every chip "
-            "neuron, every step) and spikes of this layerwise run at the chip model's constants",
-        },
+        "chip": _chip_convention(report, chip),
     }
+
+
+def _chip_convention(report: EnergyReport, chip: dict[str, float]) -> dict[str, Any]:
+    """The bit-accurate run's ``chip`` convention, else the layerwise estimate, labelled."""
+    from snncompile.targets.sim.perf import DEFAULT_ENERGY
+
+    run = report.chip_run
+    if run is not None and "energy_uj" in run:
+        return run
+    m = DEFAULT_ENERGY
+    estimate = {
+        **chip,
+        "energy_uj": 1e-6
+        * (
+            m.e_synop_pj * chip["synaptic_events"]
+            + m.e_neuron_update_pj * chip["neuron_updates"]
+            + m.e_spike_pj * chip["spikes"]
+        ),
+        "model": "chip model",
+        "source": "estimate from the layerwise float run (`check --count chip` runs the "
+        "compiled network bit-accurately)",
+        "description": "the chip partition's synaptic events, neuron updates (every chip "
+        "neuron, every step) and spikes of this layerwise run at the chip model's constants",
+    }
+    if run is not None:
+        estimate["source"] = (
+            "estimate from the layerwise float run: the compiled network could not be run "
+            f"({run.get('unavailable')})"
+        )
+    return estimate
 
 
 def energy_models(report: EnergyReport, memory: MemoryModel = MEMORY_45NM) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from snncompile.targets.sim.cores import Placement
 
-__all__ = ["NetworkReport", "network_report", "render_network"]
+__all__ = ["NetworkReport", "lowering_summary", "network_report", "render_network"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,46 @@ class NetworkReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"populations": self.rows, "totals": self.totals}
+
+
+def lowering_summary(graph: Any) -> dict[str, Any]:
+    """The ``lower-to-network`` report of a graph that was read as a network (a netx file: no
+    lowering ran): per population its kind, shape, neurons and fan-in (projections into it), per
+    projection its source, target, kind, synapses and stored weights, and the totals."""
+    populations: dict[str, dict[str, Any]] = {}
+    projections: dict[str, dict[str, Any]] = {}
+    users = graph.users()
+    for node in graph.nodes:
+        if node.op == "projection":
+            a = node.attrs
+            target = next((u.name for u in users.get(node.output, [])), "")
+            projections[node.name] = {
+                "source": node.inputs[0].name,
+                "target": target,
+                "kind": a.kind,
+                "graded": a.graded,
+                "synapses": a.synapses(node.inputs[0].type.shape),
+                "weights": 0 if a.weight is None else int(a.weight.size),
+            }
+        elif node.op == "population":
+            populations[node.name] = {
+                "kind": node.attrs.kind,
+                "shape": list(node.output.type.shape),
+                "neurons": node.output.type.numel,
+                "fan_in": len(node.inputs),
+                "vth": getattr(node.attrs, "vth", None),
+            }
+    return {
+        "populations": populations,
+        "projections": projections,
+        "totals": {
+            "populations": len(populations),
+            "neurons": sum(p["neurons"] for p in populations.values()),
+            "projections": len(projections),
+            "synapses": sum(p["synapses"] for p in projections.values()),
+            "weights": sum(p["weights"] for p in projections.values()),
+        },
+    }
 
 
 def network_report(
@@ -88,7 +128,7 @@ def network_report(
                 "synapses": synapses.get(name, 0),
                 "weights": weights.get(name, 0),
                 "scale": quantized.get("scale"),
-                "vth": quantized.get("vth"),
+                "vth": quantized.get("vth", pop.get("vth")),
                 "max_current": worst.get("max_current"),
                 "max_voltage": worst.get("max_voltage"),
                 "margin_bits": worst.get("margin_bits"),

@@ -773,6 +773,75 @@ def _foreign(root: Path) -> Path:
     return root / "docs"
 
 
+# --- the other commands: info, zoo, card, demo ----------------------------------------------
+
+
+def _card_args(root: Path, *extra: str) -> list[str]:
+    path = tiny_model(root)
+    (root / "tiny.json").unlink()  # card writes it
+    return ["card", str(path), *_arch(root), "--input-shape", "8", *extra]
+
+
+def command_cases() -> list[Case]:
+    """Hostile flags, paths and values for the commands that read no model file of their own
+    (``info``, ``zoo``, ``demo``) and for ``card``."""
+    usage = _codes("usage")
+
+    def case(name: str, args: Callable[[Path], list[str]], expect: frozenset[str] | None) -> Case:
+        return Case("command", name, args, expect)
+
+    def fifo_model(root: Path) -> list[str]:
+        tiny_model(root)
+        (root / "tiny.pt").unlink()
+        (root / "tiny.json").unlink()
+        return ["card", str(fifo(root, "tiny.pt")), *_arch(root), "--input-shape", "8"]
+
+    def card_twice(root: Path) -> list[str]:
+        args = _card_args(root)
+        from click.testing import CliRunner
+
+        from snncompile.cli import cli
+
+        assert CliRunner().invoke(cli, args).exit_code == 0
+        return args
+
+    return [
+        case("info --bogus", lambda r: ["info", "--bogus"], usage),
+        case("info extra argument", lambda r: ["info", "extra"], usage),
+        case("info --json (control)", lambda r: ["info", "--json"], None),
+        case("zoo extra argument", lambda r: ["zoo", "extra"], usage),
+        case("zoo --bogus", lambda r: ["zoo", "--bogus"], usage),
+        case("zoo --json (control)", lambda r: ["zoo", "--json"], None),
+        case("card missing model", lambda r: ["card", str(r / "absent.pt")], _codes("IN601")),
+        case("card a FIFO", fifo_model, _codes("IN603")),
+        case("card --input-shape -8", lambda r: [*_card_args(r)[:-1], "-8"], usage),
+        case("card --input-shape abc", lambda r: [*_card_args(r)[:-1], "abc"], usage),
+        case("card --time-steps 0", lambda r: _card_args(r, "--time-steps", "0"), usage),
+        case("card --seed -1", lambda r: _card_args(r, "--seed", "-1"), usage),
+        case("card garbage model", lambda r: [*_card_args(r)[:1], str(_garbage(r)),
+             *_card_args(r)[2:]], ML_LOAD),
+        case("card -o in a missing folder",
+             lambda r: _card_args(r, "-o", str(r / "no" / "c.json")), _codes("IN607")),
+        case("card -o a directory", lambda r: _card_args(r, "-o", str(_dir(r)), "--force"),
+             _codes("IN607")),
+        case("card -o the checkpoint",
+             lambda r: _card_args(r, "-o", str(r / "tiny.pt")), _codes("ML413")),
+        case("card over an existing card", card_twice, _codes("ML413")),
+        case("card (control)", lambda r: _card_args(r), None),
+        case("demo --samples 0", lambda r: ["demo", "--samples", "0"], usage),
+        case("demo --limit -1", lambda r: ["demo", "--limit", "-1"], usage),
+        case("demo --lava-samples x", lambda r: ["demo", "--lava-samples", "x"], usage),
+        case("demo --out a regular file",
+             lambda r: ["demo", "--out", str(_file(r)), "--samples", "1", "--limit", "1"],
+             _codes("IN607")),
+    ]  # fmt: skip
+
+
+def _garbage(root: Path) -> Path:
+    (root / "g.pt").write_bytes(b"\x80\x04garbage")
+    return root / "g.pt"
+
+
 from tests.hostile.exchange_cases import exchange_cases  # noqa: E402
 
 
@@ -784,5 +853,6 @@ def all_cases() -> list[Case]:
         *data_cases(),
         *artifact_cases(),
         *output_cases(),
+        *command_cases(),
         *exchange_cases(),
     ]

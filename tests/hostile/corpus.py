@@ -106,7 +106,8 @@ def _deadline(seconds: int) -> Iterator[None]:
 
 def _command(args: list[str]) -> str:
     first = args[0] if args else ""
-    return first if first in ("check", "run", "report") else "compile"
+    known = ("check", "run", "report", "info", "zoo", "card", "demo")
+    return first if first in known else "compile"
 
 
 def run_case(case: Case, root: Path) -> Outcome:

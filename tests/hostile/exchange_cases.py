@@ -321,17 +321,30 @@ NETX_EDITS: dict[str, Callable[[Path], Path]] = {
 # --- the cases ------------------------------------------------------------------------------
 
 
-def _zeros(root: Path) -> Path:
-    np.save(root / "x.npy", np.zeros((2, 8), dtype=np.float32))
+def _zeros(root: Path, width: int = 8) -> Path:
+    np.save(root / "x.npy", np.zeros((2, width), dtype=np.float32))
     return root / "x.npy"
+
+
+def _width(path: Path) -> int:
+    """The input width of the tiny exchange files: 8, or 6 for netx (its input layer is the
+    first population; the first linear runs on the host and is not in the file)."""
+    return 6 if path.suffix == ".net" else 8
+
+
+def _backend(path: Path) -> str:
+    """``float``, or ``sim`` for netx (a network has no float form: CF201)."""
+    return "sim" if path.suffix == ".net" else "float"
 
 
 COMMANDS: dict[str, Callable[[Path, Path], list[str]]] = {
     "check": lambda p, r: ["check", str(p), "--samples", "2"],
     "report": lambda p, r: ["report", str(p)],
-    "run": lambda p, r: ["run", str(p), "--backend", "float", "--input", str(_zeros(r))],
-    "compile": lambda p, r: [str(p), "--target", "fixed", "-o", str(r / "out.npz")],
-}
+    "run": lambda p, r: [
+        "run", str(p), "--backend", _backend(p), "--input", str(_zeros(r, _width(p)))
+    ],
+    "compile": lambda p, r: [str(p), "--target", "ir", "-o", str(r / "out.snnir")],
+}  # fmt: skip
 #: Every compile target, each on one broken and the valid file of each format.
 TARGETS = ("ir", "fixed", "loihi", "netx", "nir", "onnx")
 _OUT = {
@@ -388,21 +401,79 @@ def _case(
     build: Callable[[Path], Path],
     args: Callable[[Path, Path], list[str]],
     outputs: tuple[str, ...],
+    expect: frozenset[str],
 ) -> Case:
     def make(root: Path) -> list[str]:
         return args(build(root), root)
 
-    return Case(fmt, f"{command} {kind}", make, EXPECT, outputs)
+    return Case(fmt, f"{command} {kind}", make, expect, outputs)
 
 
-#: The allowed outcomes: any coded diagnostic (the judge still rejects internal errors, hangs,
-#: partial outputs and NaN results), a usage error, or a correct result.
-class _AnyCode(frozenset[str]):
-    def __contains__(self, item: object) -> bool:
-        return isinstance(item, str)
+#: The one outcome each broken file must end with, under every command: its diagnostic code,
+#: or ``ok`` (a correct result: the file is still valid).
+EXPECTED: dict[str, dict[str, str]] = {
+    "nir": {
+        **dict.fromkeys(("empty", "truncated", "garbage", "text"), "IX808"),
+        "flipped": "ok",  # the flipped bytes are HDF5 padding: the same graph
+        "wrong-extension": "IX801",  # read as ONNX
+        "unknown-extension": "ML402",  # read as a checkpoint
+        **dict.fromkeys(("nan-weight", "inf-weight", "huge-weight", "nan-tau"), "ML406"),
+        "negative-threshold": "IX831",
+        **dict.fromkeys(("negative-dims", "fractional-dims", "huge-dims", "zero-dims"), "IX815"),
+        **dict.fromkeys(
+            (
+                "wrong-rank-dims", "missing-node", "missing-input", "missing-output",
+                "dangling-edge", "self-loop", "wrong-weight-shape",
+            ),
+            "IX810",
+        ),
+        # l2 -> l1 closes a cycle through n1: read as recurrence, whose current (4 values)
+        # does not fit l1's input (8)
+        "cycle-without-neuron": "IX810",
+        "linear-no-bias": "ok",  # a NIR Linear: valid
+    },
+    "onnx": {
+        **dict.fromkeys(BYTE_KINDS, "IX801"),
+        "wrong-extension": "IN601",  # read as netx HDF5
+        "unknown-extension": "ML402",
+        **dict.fromkeys(("nan-weight", "inf-weight", "nan-bias"), "ML406"),
+        **dict.fromkeys(("nan-v-init", "wrong-weight-shape", "symbolic-feature-dim"), "IX805"),
+        **dict.fromkeys(("negative-dims", "huge-dims"), "IX815"),
+        **dict.fromkeys(
+            ("missing-node", "missing-neuron", "missing-initializer", "cycle"), "IX803"
+        ),
+        **dict.fromkeys(("missing-attributes", "unknown-op"), "IX802"),
+        "no-outputs": "IX801",
+    },
+    "netx": {
+        **dict.fromkeys(("empty", "truncated", "garbage", "text"), "IN601"),
+        "flipped": "ok",  # the flipped bytes are HDF5 padding: the same network
+        "wrong-extension": "IX808",  # read as NIR
+        "unknown-extension": "ML402",
+        **dict.fromkeys(("unknown-layer-type", "no-layers"), "LV506"),
+        **{
+            kind: "LV521"
+            for kind in NETX_EDITS
+            if kind not in ("unknown-layer-type", "no-layers")
+        },
+    },
+}  # fmt: skip
+
+#: A valid file compiled to each target: ``ok``, or the code of a target with no form for it.
+VALID_TARGETS: dict[str, dict[str, str]] = {
+    "nir": dict.fromkeys(TARGETS, "ok"),
+    "onnx": dict.fromkeys(TARGETS, "ok"),
+    "netx": {
+        **dict.fromkeys(TARGETS, "ok"),
+        "fixed": "IX830",  # a network has no quantized tensor form
+        "nir": "IX807",  # nor a NIR one
+        "onnx": "IX806",  # nor a tensor ONNX one
+    },
+}
 
 
-EXPECT: frozenset[str] = _AnyCode()
+def _expect(outcome: str) -> frozenset[str]:
+    return frozenset({outcome})
 
 
 def exchange_cases(full: bool = False) -> list[Case]:
@@ -416,8 +487,9 @@ def exchange_cases(full: bool = False) -> list[Case]:
             chosen = order if full else [order[i % len(order)]]
             for command in chosen:
                 args = COMMANDS[command]
-                outputs = ("out.npz",) if command == "compile" else ()
-                cases.append(_case(fmt, command, kind, build, args, outputs))
+                outputs = ("out.snnir",) if command == "compile" else ()
+                expect = _expect(EXPECTED[fmt][kind])
+                cases.append(_case(fmt, command, kind, build, args, outputs, expect))
         valid = _copy_valid(fmt, SUFFIX[fmt])
         first_edit = next(iter({"nir": NIR_EDITS, "onnx": ONNX_EDITS, "netx": NETX_EDITS}[fmt]))
         for target in TARGETS:
@@ -427,5 +499,7 @@ def exchange_cases(full: bool = False) -> list[Case]:
                 def args(p: Path, r: Path, target: str = target, out: str = out) -> list[str]:
                     return [str(p), "--target", target, "-o", str(r / out)]
 
-                cases.append(_case(fmt, f"compile-{target}", kind, build, args, (out,)))
+                code = VALID_TARGETS[fmt][target] if kind == "valid" else EXPECTED[fmt][kind]
+                expect = _expect(code)
+                cases.append(_case(fmt, f"compile-{target}", kind, build, args, (out,), expect))
     return cases

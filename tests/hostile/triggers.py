@@ -169,3 +169,42 @@ def artifact_case(tmp_path: Path, kind: str) -> None:
         out = artifact(tmp_path, source=model)
         model.write_text("graph @other stage=tensor {}\n")
         resolve_source(out, json.loads((out / "manifest.json").read_text()))
+
+
+def netx_to_fixed(tmp_path: Path) -> None:
+    """``--target fixed`` of a netx file (IX830: a network has no quantized tensor form)."""
+    from snncompile.config import CompileConfig
+    from snncompile.driver import compile_file
+    from tests.hostile.exchange_cases import _valid
+
+    compile_file(_valid("netx"), CompileConfig(target="fixed"), output=tmp_path / "out.snnir")
+
+
+def nir_threshold(tmp_path: Path, value: float = -1.0) -> None:
+    """A NIR LIF whose threshold is ``value`` (IX831 at or below zero)."""
+    import nir
+
+    from snncompile.frontend.nir import read_nir
+    from tests.hostile.exchange_cases import _valid
+
+    graph = nir.read(str(_valid("nir")))
+    graph.nodes["n1"].v_threshold = np.full_like(np.asarray(graph.nodes["n1"].v_threshold), value)
+    path = tmp_path / "threshold.nir"
+    nir.write(str(path), graph)
+    read_nir(path)
+
+
+def ray_without_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``run --ray auto`` with no Ray cluster running (IN608; was an internal error)."""
+    from click.testing import CliRunner
+
+    from snncompile.cli import cli
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    art = artifact(tmp_path)
+    np.save(tmp_path / "x.npy", np.zeros((2, 8), np.float32))
+    result = CliRunner().invoke(
+        cli, ["run", str(art), "--input", str(tmp_path / "x.npy"), "--ray", "auto"]
+    )
+    assert result.exception is not None
+    raise result.exception

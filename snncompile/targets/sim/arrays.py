@@ -33,6 +33,18 @@ class Backend(ABC):
 
     #: the neuron step's in-place operations
     ops: ArrayOps
+    #: whether :meth:`int_matmul` is available (int8 products with int32 sums)
+    int8_products: bool = True
+    #: elements of one block of neuron state (None: the whole batch at once)
+    block_elements: int | None = 1 << 16
+
+    def row_blocks(self, batch: int, neurons: int) -> list[slice]:
+        """Batch rows in blocks of about :attr:`block_elements` neuron states (at least one
+        row each)."""
+        if self.block_elements is None or batch == 0:
+            return [slice(0, batch)]
+        rows = max(1, self.block_elements // max(neurons, 1))
+        return [slice(r, min(r + rows, batch)) for r in range(0, batch, rows)]
 
     # --- data in and out ---------------------------------------------------------------------
     @abstractmethod
@@ -57,6 +69,10 @@ class Backend(ABC):
     @abstractmethod
     def stack(self, xs: list[Array]) -> np.ndarray: ...
 
+    @abstractmethod
+    def concat(self, xs: list[Array]) -> Array:
+        """Arrays joined along the batch axis (on this backend)."""
+
     # --- elementwise ---------------------------------------------------------------------------
     @abstractmethod
     def view(self, view: View, x: Array) -> Array:
@@ -70,7 +86,15 @@ class Backend(ABC):
 
     @abstractmethod
     def rint_int64(self, x: Array) -> Array:
-        """Round half to even, then int64."""
+        """Round half to even, then int64 (integer arrays: only the cast)."""
+
+    @abstractmethod
+    def binary(self, x: Array) -> Array:
+        """``[x ≠ 0]`` as int8 0/1 (``x`` itself when it is int8 already: binary spikes)."""
+
+    @abstractmethod
+    def spikes(self, fired: Array) -> Array:
+        """A boolean spike array as int8 0/1 (a view: no copy)."""
 
     @abstractmethod
     def shift_rint(self, x: Array, exponent: int, dtype: torch.dtype | None = None) -> Array:
@@ -89,6 +113,15 @@ class Backend(ABC):
     ) -> torch.Tensor:
         """A projection's convolution (exact: integer operands, bounded sums)."""
         return F.conv2d(t, weight, None, a.stride, a.padding, a.dilation, a.groups)
+
+    def int_matmul(
+        self, s: torch.Tensor, weight: torch.Tensor, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``s @ weight`` of int8 matrices, accumulated exactly in int32 (the caller bounds
+        the sums below 2^31), into ``out`` when given."""
+        if out is None:
+            return torch._int_mm(s, weight)
+        return torch._int_mm(s, weight, out=out)
 
     @abstractmethod
     def einsum(self, spec: str, a: Array, b: Array) -> Array:
@@ -121,7 +154,14 @@ class Backend(ABC):
         """A host op's outputs: its numpy reference kernel on ``xs`` in float64."""
 
 
-_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.int64: np.int64}
+_NUMPY_DTYPES = {
+    torch.float32: np.float32,
+    torch.float64: np.float64,
+    torch.int64: np.int64,
+    torch.int32: np.int32,
+    torch.int8: np.int8,
+    torch.bool: np.bool_,
+}
 
 
 class NumpyBackend(Backend):
@@ -147,6 +187,9 @@ class NumpyBackend(Backend):
     def stack(self, xs: list[np.ndarray]) -> np.ndarray:
         return np.stack(xs)
 
+    def concat(self, xs: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(xs)
+
     def view(self, view: View, x: np.ndarray) -> np.ndarray:
         return view.apply(x)
 
@@ -157,10 +200,20 @@ class NumpyBackend(Backend):
         return np.asarray(x, dtype=np.float64)
 
     def rint_int64(self, x: np.ndarray) -> np.ndarray:
+        if x.dtype.kind in "iu":
+            return x.astype(np.int64)
         return np.rint(x).astype(np.int64)
+
+    def binary(self, x: np.ndarray) -> np.ndarray:
+        return x if x.dtype == np.int8 else (x != 0).view(np.int8)
+
+    def spikes(self, fired: np.ndarray) -> np.ndarray:
+        return fired.view(np.int8)
 
     def shift_rint(self, x: np.ndarray, exponent: int, dtype: torch.dtype | None = None) -> Any:
         out_dtype = x.dtype if dtype is None else _NUMPY_DTYPES[dtype]
+        if x.dtype.kind in "iu" and out_dtype == x.dtype:  # integers: the shift alone
+            return shift(x, exponent)
         return shift(np.rint(x).astype(np.int64), exponent).astype(out_dtype)
 
     def to_torch(self, x: np.ndarray, dtype: torch.dtype) -> torch.Tensor:

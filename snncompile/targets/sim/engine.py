@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -41,6 +41,10 @@ from snncompile.targets.sim.loop import DelayLine, Engine, SimResult, require_ne
 __all__ = ["SimResult", "Simulator"]
 
 EXACT_FLOAT32 = 2**24
+EXACT_INT32 = 2**31
+#: output positions from which an int8 convolution runs one product per sample (below: one
+#: product over the batch, at the price of two transposes)
+_PER_SAMPLE_POSITIONS = 256
 _PRODUCTS = ("and", "gated")
 
 
@@ -92,6 +96,9 @@ class _Projection:
             if a.kind == "conv" and bias.ndim == 1:
                 bias = bias.reshape(-1, 1, 1)
             self.bias = xp.tensor(torch.from_numpy(np.array(bias)).to(self.dtype))
+        self.int8 = self._int8_plan(bound) if xp.int8_products else None
+        if self.int8 is not None:
+            self.dtype = torch.int32
         fanout = self._fanout(core_in)
         if compact:  # every compact output element stands for this many broadcast copies
             full = node.output.type.numel
@@ -111,6 +118,53 @@ class _Projection:
         w = np.abs(np.asarray(a.weight, dtype=np.float64))
         per_output = w.reshape(w.shape[0], -1).sum(axis=1) if a.kind == "conv" else w.sum(axis=1)
         return float(per_output.max(initial=0.0)) + bias
+
+    def _int8_plan(self, bound: float) -> _Int8Product | None:
+        """The exact int8 product of a dense or (ungrouped) conv projection of binary sources,
+        or None.
+
+        With ``W = g · (W8 + c)`` (``g`` the largest power of two dividing every weight, ``c``
+        an offset that brings ``W/g`` into int8) and ``s`` the 0/1 sources (a convolution's
+        through im2col: ``s`` its window columns)::
+
+            W s = g · (W8 s + c · Σ_i s_i)
+
+        accumulated in int32 (exact: every partial sum and the shifted result stay below 2^31),
+        then the integer bias and ``shift(·, e)`` in int32, exactly as the float path's
+        ``shift(rint(W s + b), e)``.
+        """
+        a = self.a
+        if a.kind not in ("dense", "conv") or a.graded or a.weight is None:
+            return None
+        if a.kind == "conv" and a.groups != 1:
+            return None
+        weight = np.asarray(a.weight, dtype=np.float64)
+        bias = None if a.bias is None else np.asarray(a.bias, dtype=np.float64)
+        if not np.array_equal(weight, np.rint(weight)) or weight.size == 0:
+            return None
+        if bias is not None and not np.array_equal(bias, np.rint(bias)):
+            return None
+        w = weight.astype(np.int64).reshape(weight.shape[0], -1)  # [out, in (· kh · kw)]
+        magnitudes = np.bitwise_or.reduce(np.abs(w), axis=None)
+        g = int(magnitudes & -magnitudes) if magnitudes else 1
+        w = w // g
+        low, high = int(w.min()), int(w.max())
+        if high - low > 255:
+            return None
+        c = 0 if low >= -128 and high <= 127 else low + 128
+        fan_in = w.shape[1]
+        if g * (128 + abs(c)) * fan_in >= EXACT_INT32 or bound * 2 ** max(a.weight_exp, 0) >= (
+            EXACT_INT32
+        ):
+            return None
+        w8 = (w - c).astype(np.int8)
+        matrix = torch.from_numpy(np.ascontiguousarray(w8.T if a.kind == "dense" else w8))
+        b = None
+        if bias is not None:
+            if a.kind == "conv" and bias.ndim == 1:
+                bias = bias.reshape(-1, 1, 1)
+            b = self.xp.tensor(torch.from_numpy(bias.astype(np.int32)))
+        return _Int8Product(self.xp.tensor(matrix), g, c, b)
 
     def _fanout(self, core_in: tuple[int, ...]) -> np.ndarray:
         """Synapses leaving each source element (non-zero weights only)."""
@@ -153,7 +207,9 @@ class _Projection:
             I = post(shift(core(pre(x)) + b, e))      (binary sources count as 0/1)
         """
         a, xp = self.a, self.xp
-        t = xp.to_torch(xp.view(self.pre, x if a.graded else (x != 0)), self.dtype)
+        if self.int8 is not None:
+            return self._int8_current(x)
+        t = xp.to_torch(xp.view(self.pre, x if a.graded else xp.binary(x)), self.dtype)
         if a.kind == "sum":
             y = t.sum(dim=tuple(d + 1 for d in a.axes)) if a.axes else t
             if a.gain != 1:
@@ -171,12 +227,76 @@ class _Projection:
             out = xp.shift_rint(out, a.weight_exp)
         return xp.contiguous(xp.view(self.post, out))
 
+    def _int8_current(self, x: Array) -> Array:
+        """:meth:`current` through :meth:`_int8_plan`'s int32 product (an int32 array)."""
+        plan, xp, a = self.int8, self.xp, self.a
+        assert plan is not None
+        s = xp.to_torch(xp.view(self.pre, xp.binary(x)), torch.int8)
+        if a.kind == "dense":
+            lead = s.shape[:-1]
+            s = s.reshape(-1, s.shape[-1])
+            y = xp.int_matmul(s, plan.weight)
+            if plan.offset:
+                y += plan.offset * s.sum(dim=1, keepdim=True, dtype=torch.int32)
+            y = y.reshape((*lead, y.shape[-1]))
+        else:
+            cols = _im2col(s, a, self.core_out)  # [B, C · kh · kw, L]
+            batch, rows, positions = cols.shape
+            if positions >= _PER_SAMPLE_POSITIONS:  # one product per sample, in place
+                y = s.new_empty((batch, plan.weight.shape[0], positions), dtype=torch.int32)
+                for b in range(batch):
+                    xp.int_matmul(plan.weight, cols[b], out=y[b])
+            else:  # small maps: one product over the whole batch
+                flat = cols.permute(1, 0, 2).reshape(rows, batch * positions)
+                y = xp.int_matmul(plan.weight, flat).reshape(-1, batch, positions)
+                y = y.permute(1, 0, 2).contiguous()
+            if plan.offset:
+                y += plan.offset * cols.sum(dim=1, keepdim=True, dtype=torch.int32)
+            y = y.reshape((batch, *self.core_out))
+        if plan.scale != 1:
+            y *= plan.scale
+        if plan.bias is not None:
+            y += plan.bias
+        if a.weight_exp:
+            y = shift(y, a.weight_exp)
+        return xp.contiguous(xp.view(self.post, xp.from_torch(y)))
+
     def delayed(self, current: Array) -> Array:
         return current if self.line is None else self.line(current)
 
     def events(self, x: Array) -> Any:
         """``Σ_b Σ_i [x_bi ≠ 0] · fanout_i`` for one step of a batch."""
         return self.xp.events(x, self.flat_fanout)
+
+
+class _Int8Product(NamedTuple):
+    """A projection's weights as ``scale · (weight + offset)``, ``weight`` an int8 matrix
+    (dense: ``[in, out]``; conv: ``[out, in · kh · kw]``; see :meth:`_Projection._int8_plan`)."""
+
+    weight: torch.Tensor
+    scale: int
+    offset: int
+    bias: torch.Tensor | None
+
+
+def _im2col(s: torch.Tensor, a: ProjectionAttrs, core_out: tuple[int, ...]) -> torch.Tensor:
+    """The convolution windows of ``s`` ``[B, C, H, W]`` as columns ``[B, C · kh · kw, L]``
+    (``F.unfold``'s layout; it has no int8 kernel), by strides over the zero-padded input."""
+    assert a.weight is not None
+    kh, kw = a.weight.shape[2:]
+    batch, channels = s.shape[:2]
+    out_h, out_w = core_out[1:]
+    if (kh, kw) == (1, 1) and tuple(a.stride) == (1, 1) and tuple(a.padding) == (0, 0):
+        return s.reshape(batch, channels, -1)
+    ph, pw = a.padding
+    if ph or pw:
+        s = F.pad(s, (pw, pw, ph, ph))
+    sb, sc, sh, sw = s.stride()
+    (dh, dw), (th, tw) = a.dilation, a.stride
+    windows = s.as_strided(
+        (batch, channels, kh, kw, out_h, out_w), (sb, sc, sh * dh, sw * dw, sh * th, sw * tw)
+    )
+    return windows.reshape(batch, channels * kh * kw, out_h * out_w)
 
 
 def _output_padding(
@@ -193,7 +313,11 @@ def _output_padding(
 
 class _Population:
     """The chip's integer LIF on int64 state (one step: ``NeuronArithmetic.step``), or a
-    graded product / relay neuron."""
+    graded product / relay neuron.
+
+    The LIF steps a block of batch rows at a time (:meth:`Backend.row_blocks`: blocks that
+    fit the CPU's cache, the whole batch on a GPU): the step is a dozen elementwise passes,
+    which then read and write cache instead of memory. Spikes are int8 0/1."""
 
     def __init__(self, node: Node, xp: Backend) -> None:
         a: PopulationAttrs = node.attrs
@@ -213,15 +337,31 @@ class _Population:
             else None
         )
         self.step = 0
-        self.u = self.v = xp.zeros((0,), torch.int64)
+        self.rows: list[slice] = []
+        self.us: list[Array] = []  # u and v by block of rows
+        self.vs: list[Array] = []
 
     def reset(self, batch: int) -> None:
+        """Zero state, held in blocks of batch rows (:meth:`Backend.row_blocks`)."""
         self.step = 0
-        self.u = self.xp.zeros((batch, *self.shape), torch.int64)
-        self.v = self.xp.zeros((batch, *self.shape), torch.int64)
+        self.rows = self.xp.row_blocks(batch, self.neurons)
+        shapes = [(r.stop - r.start, *self.shape) for r in self.rows]
+        self.us = [self.xp.zeros(shape, torch.int64) for shape in shapes]
+        self.vs = [self.xp.zeros(shape, torch.int64) for shape in shapes]
+
+    @property
+    def u(self) -> Array:
+        """The current state ``u`` of the whole batch (int64)."""
+        return self.us[0] if len(self.us) == 1 else self.xp.concat(self.us)
+
+    @property
+    def v(self) -> Array:
+        """The voltage state ``v`` of the whole batch (int64)."""
+        return self.vs[0] if len(self.vs) == 1 else self.xp.concat(self.vs)
 
     def zeros(self, batch: int) -> Array:
-        return self.xp.zeros((batch, *self.shape), torch.float64)
+        dtype = torch.float64 if self.a.kind in ("gated", "relay") else torch.int8
+        return self.xp.zeros((batch, *self.shape), dtype)
 
     def run(self, inputs: Sequence[Array]) -> Array:
         """One step: graded payloads (``gated``: ``(Σ value + bias) · gate``, the gate last;
@@ -239,13 +379,20 @@ class _Population:
             if self.graded_bias is not None:
                 value = value + self.graded_bias
             return value if self.a.kind == "relay" else value * xs[-1]
-        a_in = xp.rint_int64(inputs[0])
-        for current in inputs[1:]:
-            a_in += xp.rint_int64(current)
-        self.u, self.v, spikes = self.arithmetic.step(
-            xp.ops, self.u, self.v, a_in, self.retained, self.bias, self.threshold
-        )
-        return xp.float64(spikes)
+        fired = None
+        if len(self.rows) > 1:
+            fired = xp.zeros((inputs[0].shape[0], *self.shape), torch.bool)
+        for i, rows in enumerate(self.rows):
+            a_in = xp.rint_int64(inputs[0][rows])
+            for current in inputs[1:]:
+                a_in += xp.rint_int64(current[rows])
+            self.us[i], self.vs[i], spikes = self.arithmetic.step(
+                xp.ops, self.us[i], self.vs[i], a_in, self.retained, self.bias, self.threshold
+            )
+            if fired is None:
+                return xp.spikes(spikes)
+            fired[rows] = spikes
+        return xp.spikes(fired)
 
 
 class _Product:
@@ -306,6 +453,25 @@ class _Product:
         if r.weight_exp:
             y = xp.shift_rint(y, r.weight_exp, torch.float64)
         return xp.contiguous(xp.view(self.reader.post, y))
+
+
+class _HostDelay:
+    """The host ``delay`` op (``y[t] = x[t - steps]``, zeros first) on the backend's arrays: a
+    :class:`DelayLine` of references instead of the reference kernel's copied float64 buffer
+    (the same values; an executor never writes into an array it was given)."""
+
+    native = True  # runs on the backend's arrays, without the host's float64 round trip
+
+    def __init__(self, node: Node, xp: Backend) -> None:
+        self.steps = int(node.attrs.steps)
+        self.shape = node.inputs[0].type.shape
+        self.xp = xp
+
+    def init_state(self, attrs: Any, types: Any, batch: int) -> DelayLine:
+        return DelayLine(self.steps, self.xp.zeros((batch, *self.shape), torch.float64))
+
+    def kernel(self, attrs: Any, xs: Sequence[Array], state: DelayLine) -> tuple[Array]:
+        return (xs[0] if self.steps == 0 else state(xs[0]),)
 
 
 def _fusable(node: Node, users: dict[Value, list[Node]]) -> Node | None:
@@ -388,6 +554,8 @@ class Simulator(Engine):
                     self.products[node.name] = _Product(executors[source.name], ex, operands)
             elif node.op == "population":
                 ex = _Population(node, xp)
+            elif node.op == "delay":
+                ex = _HostDelay(node, xp)
             else:
                 ex = get_op(node.op)
             executors[node.name] = ex

@@ -118,6 +118,9 @@ class TorchBackend(Backend):
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
+        # torch._int_mm on CUDA needs sizes in multiples of 8: float products there
+        self.int8_products = device.type == "cpu"
+        self.block_elements = Backend.block_elements if device.type == "cpu" else None
 
     def inputs(self, inputs: Sequence[Any]) -> list[torch.Tensor]:
         return [
@@ -144,6 +147,9 @@ class TorchBackend(Backend):
     def stack(self, xs: list[torch.Tensor]) -> np.ndarray:
         return torch.stack(xs).cpu().numpy()
 
+    def concat(self, xs: list[torch.Tensor]) -> torch.Tensor:
+        return torch.cat(xs)
+
     def view(self, view: View, x: torch.Tensor) -> torch.Tensor:
         return apply_view(view, x)
 
@@ -155,12 +161,23 @@ class TorchBackend(Backend):
 
     def rint_int64(self, x: torch.Tensor) -> torch.Tensor:
         """``np.rint(x).astype(np.int64)`` (round half to even, as numpy)."""
+        if not x.is_floating_point():
+            return x.to(torch.int64)
         return torch.round(x).to(torch.int64)
+
+    def binary(self, x: torch.Tensor) -> torch.Tensor:
+        return x if x.dtype == torch.int8 else (x != 0).view(torch.int8)
+
+    def spikes(self, fired: torch.Tensor) -> torch.Tensor:
+        return fired.view(torch.int8)
 
     def shift_rint(
         self, x: torch.Tensor, exponent: int, dtype: torch.dtype | None = None
     ) -> torch.Tensor:
-        return _shift(self.rint_int64(x), exponent).to(x.dtype if dtype is None else dtype)
+        out_dtype = x.dtype if dtype is None else dtype
+        if not x.is_floating_point() and out_dtype == x.dtype:  # integers: the shift alone
+            return _shift(x, exponent)
+        return _shift(self.rint_int64(x), exponent).to(out_dtype)
 
     def to_torch(self, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         return x.to(dtype).contiguous()

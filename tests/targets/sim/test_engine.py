@@ -15,6 +15,7 @@ from snncompile.ir.ops.network import CurrentSumAttrs, PopulationAttrs, Projecti
 from snncompile.ir.types import TensorType
 from snncompile.passes.manager import PassContext, PassManager
 from snncompile.targets.fixed import quantize_passes
+from snncompile.targets.sim.arrays import NumpyBackend
 from snncompile.targets.sim.engine import Simulator
 from tests.targets.sim.programs import CONFIG, FAMILIES, digits_inputs, digits_model
 
@@ -212,3 +213,141 @@ def test_events_count_fanout_of_conv_with_padding() -> None:
 def test_simulator_refuses_a_tensor_graph(conv_lif_graph: Graph) -> None:
     with pytest.raises(Exception, match="CF203"):
         Simulator(conv_lif_graph)
+
+
+def _plain_backend(**settings: Any) -> NumpyBackend:
+    backend = NumpyBackend()
+    for name, value in settings.items():
+        setattr(backend, name, value)
+    return backend
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "scale"),
+    [(0, 255, 1), (-255, 0, 1), (-256, 254, 2), (-128, 127, 4), (-100, 155, 8), (-3, 3, 1)],
+)
+@pytest.mark.parametrize(("exponent", "bias"), [(0, False), (-2, True), (-7, False), (3, True)])
+def test_int8_dense_products_equal_the_float_path(
+    low: int, high: int, scale: int, exponent: int, bias: bool
+) -> None:
+    """``W = g · (W8 + c)`` in int32 gives the float path's ``shift(rint(W s + b), e)`` bits
+    for every weight sign mode (excitatory needs the offset c, mixed Loihi mantissas g = 2)."""
+    rng = np.random.default_rng(low + 1000 * scale - exponent)
+    weight = rng.integers(low // scale, high // scale + 1, (37, 300)) * scale
+    weight[0, :2] = (low // scale) * scale, (high // scale) * scale  # both ends present
+    b = GraphBuilder("g", stage="network")
+    x = b.input("x", TensorType((5, 300), "f64"))
+    attrs = ProjectionAttrs(
+        kind="dense",
+        weight=weight.astype(np.float64),
+        bias=rng.integers(-500, 500, (5, 37)).astype(np.float64) if bias else None,
+        weight_exp=exponent,
+    )
+    p = b.add_node("projection", [x], attrs, name="p")
+    graph = b.finish([p])
+    spikes = (rng.random((3, 4, 5, 300)) < 0.3) * rng.choice([1.0, -2.0], (3, 4, 5, 300))
+    fast = Simulator(graph)
+    assert fast.plan[0][1].int8 is not None
+    plain = Simulator(graph, backend=_plain_backend(int8_products=False))
+    assert plain.plan[0][1].int8 is None
+    want = plain.run([spikes]).outputs["p"]
+    np.testing.assert_array_equal(fast.run([spikes]).outputs["p"], want)
+    np.testing.assert_array_equal(run_layerwise(graph, [spikes])["p"], want)
+
+
+def test_dense_weights_beyond_int8_stay_on_the_float_path() -> None:
+    b = GraphBuilder("g", stage="network")
+    x = b.input("x", TensorType((4,), "f64"))
+    weight = np.array([[-200.0, 1, 0, 200]])  # spans 400 > 255: no int8 offset fits
+    p = b.add_node("projection", [x], ProjectionAttrs(kind="dense", weight=weight), name="p")
+    assert Simulator(b.finish([p])).plan[0][1].int8 is None
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_row_blocks_and_int8_products_change_no_bit(family: str) -> None:
+    """The LIF in blocks of one batch row, and without int8 products or blocks at all, gives
+    the same outputs, spikes and statistics."""
+    _, _, program = digits_model(family)
+    xp = digits_inputs(family, 3, drain=program.depth)
+    name = program.pipelined.outputs[0].name
+    runs = [
+        Simulator(program.pipelined, backend=_plain_backend(**settings)).run([xp], record=True)
+        for settings in (
+            {},
+            {"block_elements": 1},
+            {"block_elements": None, "int8_products": False},
+        )
+    ]
+    assert any(
+        ex.int8 is not None for n, ex in Simulator(program.pipelined).plan if n.op == "projection"
+    )
+    for result in runs[1:]:
+        np.testing.assert_array_equal(result.outputs[name], runs[0].outputs[name])
+        assert result.spikes.keys() == runs[0].spikes.keys()
+        for pop, spikes in result.spikes.items():
+            np.testing.assert_array_equal(spikes, runs[0].spikes[pop], err_msg=pop)
+        assert result.stats is not None and runs[0].stats is not None
+        for pop, counts in result.stats.events.items():
+            np.testing.assert_array_equal(counts, runs[0].stats.events[pop], err_msg=pop)
+
+
+@pytest.mark.parametrize(
+    ("kernel", "stride", "padding", "dilation", "low", "high"),
+    [
+        (1, 1, 0, 1, -127, 127),
+        (3, 1, 1, 1, 0, 255),
+        (3, 2, 1, 1, -128, 127),
+        (3, 1, 2, 2, -255, 0),
+        (2, 2, 0, 1, -60, 60),
+    ],
+)
+def test_int8_conv_products_equal_the_float_path(
+    kernel: int, stride: int, padding: int, dilation: int, low: int, high: int
+) -> None:
+    """Convolutions through the int8 im2col columns give the float path's bits (one product
+    per sample on maps of 256 positions or more, one over the batch below)."""
+    size = 20 if kernel == 1 else 9
+    rng = np.random.default_rng(kernel * 100 + stride * 10 + padding)
+    weight = rng.integers(low, high + 1, (6, 5, kernel, kernel)).astype(np.float64)
+    weight[0, 0, 0, 0], weight[1, 0, 0, 0] = low, high
+    b = GraphBuilder("g", stage="network")
+    x = b.input("x", TensorType((5, size, size), "f64"))
+    attrs = ProjectionAttrs(
+        kind="conv",
+        weight=weight,
+        bias=rng.integers(-99, 99, 6).astype(np.float64),
+        weight_exp=-1,
+        stride=(stride, stride),
+        padding=(padding, padding),
+        dilation=(dilation, dilation),
+    )
+    p = b.add_node("projection", [x], attrs, name="p")
+    graph = b.finish([p])
+    spikes = (rng.random((2, 3, 5, size, size)) < 0.4).astype(np.float64)
+    fast = Simulator(graph)
+    assert fast.plan[0][1].int8 is not None
+    want = Simulator(graph, backend=_plain_backend(int8_products=False)).run([spikes])
+    np.testing.assert_array_equal(fast.run([spikes]).outputs["p"], want.outputs["p"])
+    np.testing.assert_array_equal(run_layerwise(graph, [spikes])["p"], want.outputs["p"])
+
+
+def test_host_delay_and_idle_host_ops_outside_the_window() -> None:
+    """The host delay (a reference line) equals its reference kernel, and a stateless host op
+    fed the idle zeros outside the window still outputs ``f(0)`` (its constant) every step."""
+    from snncompile.ir.ops.fixed import DelayAttrs
+    from snncompile.ir.ops.tensor import ConstAttrs
+
+    b = GraphBuilder("g", stage="network")
+    x = b.input("x", TensorType((2,), "f64"))
+    cur = b.add_node("projection", [x], ProjectionAttrs(kind="sum", graded=True), name="p")
+    pop = _population(b, [cur], "pop", kind="lif", du=4095, dv=4096, vth=1)
+    late = b.add_node("delay", [pop], DelayAttrs(steps=2), name="late")
+    out = b.add_node("add_const", [late], ConstAttrs(value=np.array([5.0, -3.0])), name="out")
+    graph = b.finish([out])
+    currents = np.array([[[2.0, 0.0]], [[0.0, 2.0]], [[2.0, 2.0]], [[0.0, 0.0]], [[2.0, 0.0]]])
+    want = run_layerwise(graph, [currents])["out"]
+    np.testing.assert_array_equal(Simulator(graph).run([currents]).outputs["out"], want)
+    windowed = Simulator(graph).run([currents], window=1).outputs["out"]
+    np.testing.assert_array_equal(windowed[2], want[2])  # the one step in the window, delayed
+    for t in (0, 1, 3, 4):
+        np.testing.assert_array_equal(windowed[t], [[5.0, -3.0]])
