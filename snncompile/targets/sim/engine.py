@@ -243,7 +243,7 @@ class _Population:
         for current in inputs[1:]:
             a_in += xp.rint_int64(current)
         self.u, self.v, spikes = self.arithmetic.step(
-            xp.ops, self.u, self.v, a_in, self.retained, self.bias, self.threshold
+            xp.ops, self.u, self.v, a_in, self.retained, self.bias, self.threshold, self.a.reset
         )
         return xp.float64(spikes)
 
