@@ -6,7 +6,7 @@ is exact => Lava's fused form == the simulator spike for spike; Lava's stock for
 resets its LIF cannot run (LV530). Families the chip cannot run get their coded finding from
 ``check`` and the same code from the compile.
 
-Exactness: weights are multiples of 1/4 (their chip mantissas are exact), inputs binary, decays
+Exactness: weights are multiples of 1/4 (integers for IF; their chip mantissas are exact), inputs binary, decays
 0.5 (``trunc(v/2)`` is exact at the chosen scales), so the integer chip computes the float
 neuron bit for bit. spikingjelly fires at ``H >= θ`` and the chip at ``v > θ``: its threshold
 is ``1 + 2^-17``, below the chip's resolution, so both fire exactly where ``H > 1``.
@@ -32,10 +32,11 @@ T = 6
 THETA_SJ = 1.0 + 2.0**-17
 
 
-def _dyadic(layer: nn.Linear, seed: int) -> nn.Linear:
+def _dyadic(layer: nn.Linear, seed: int, step: float) -> nn.Linear:
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        layer.weight.copy_(torch.randint(-3, 5, layer.weight.shape, generator=g) / 4.0)
+        low, high = (-3, 5) if step < 1 else (-2, 2)  # integers -2..1: |min| bounds the exponent
+        layer.weight.copy_(torch.randint(low, high, layer.weight.shape, generator=g) * step)
         layer.bias.zero_()
     return layer
 
@@ -58,14 +59,14 @@ class _MultiStep(nn.Module):
         return self.body(x.unsqueeze(0).repeat(T, 1, 1)).mean(0)  # type: ignore[no-any-return]
 
 
-def _net(neuron: Callable[[bool], nn.Module]) -> nn.Module:
+def _net(neuron: Callable[[bool], nn.Module], step: float = 0.25) -> nn.Module:
     """Linear -> neuron -> Linear -> neuron (snntorch: a step model; spikingjelly: multi-step
     layers over the repeated input)."""
     multi = "spikingjelly" in type(neuron(False)).__module__
     net: nn.Module = nn.Sequential(
-        _dyadic(_linear(12, 16, multi), 1),
+        _dyadic(_linear(12, 16, multi), 1, step),
         neuron(False),
-        _dyadic(_linear(16, 6, multi), 2),
+        _dyadic(_linear(16, 6, multi), 2, step),
         neuron(True),
     )
     if multi:
@@ -105,16 +106,19 @@ FAMILIES = {
 }
 
 
-def _compiled(neuron: Callable[[bool], nn.Module]) -> tuple[snncompile.api.Compiled, np.ndarray]:
+def _compiled(
+    neuron: Callable[[bool], nn.Module], step: float = 0.25
+) -> tuple[snncompile.api.Compiled, np.ndarray]:
     x = _inputs()
-    compiled = snncompile.compile(_net(neuron), "loihi", example_input=x, time_steps=T)
+    compiled = snncompile.compile(_net(neuron, step), "loihi", example_input=x, time_steps=T)
     return compiled, compiled.inputs(x)
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_check_green_compiles_and_the_simulator_computes_the_float_neuron(family: str) -> None:
     make, reset, exact = FAMILIES[family]
-    compiled, x = _compiled(make())
+    # an IF neuron (no leak) is bounded over D steps: a unit of 1, weights -2..1
+    compiled, x = _compiled(make(), 1.0 if family == "sj-if" else 0.25)
     report = check_graph(compiled.graph, x, config=compiled.config)
     assert report.spike_driven, [f.to_dict() for f in report.violations]
     lifs = [n for n in compiled.program.graph("pipelined").nodes if n.op == "population"]
