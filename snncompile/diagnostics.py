@@ -238,14 +238,6 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "these resets.",
     ),
     DiagnosticCode(
-        "SD207",
-        "neurons with different input scales",
-        "UnsupportedOpError",
-        "Currents shared by the network's neurons need one unit: give every neuron with "
-        "decay_input=True the same tau (spikingjelly), or use decay_input=False (IF, snntorch "
-        "Leaky: the input is not scaled).",
-    ),
-    DiagnosticCode(
         "SD220",
         "silent neuron layer",
         "SnnCompileError",
@@ -308,10 +300,11 @@ CODES: dict[str, DiagnosticCode] = _codes(
     # --- quantization (QZ9xx) ---------------------------------------------------------------
     DiagnosticCode(
         "QZ901",
-        "neuron not supported by the quantizer",
+        "neurons with different input scales",
         "UnsupportedOpError",
-        "Loihi's LIF resets to 0 and decays its input: use decay_input=True, v_reset=0 and one "
-        "time constant for the network (all four seed families do).",
+        "Currents shared by the network's neurons need one unit: give every neuron with "
+        "decay_input=True the same tau (spikingjelly), or use decay_input=False (IF, snntorch "
+        "Leaky: the input is not scaled).",
     ),
     DiagnosticCode(
         "QZ902",

@@ -28,7 +28,7 @@ Refused, with a finding the quantizer raises and ``check`` reports:
   per-neuron ``beta``, a reset the chip does not implement);
 - SD206: a spikingjelly neuron the chip cannot run (``v_reset`` other than 0 or None, a reset
   the chip does not implement);
-- SD207: neurons with different input gains ``g`` (different ``tau`` with ``decay_input``).
+- QZ901: neurons with different input gains ``g`` (different ``tau`` with ``decay_input``).
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def chip_neuron(node: Node, chip: ChipModel) -> ChipNeuron | Finding:
 
 def neuron_findings(graph: Graph, chip: ChipModel) -> list[Finding]:
     """Every neuron of ``graph`` the chip cannot run, in graph order (module docstring), and
-    SD207 for each neuron whose input gain differs from the first neuron's."""
+    QZ901 for each neuron whose input gain differs from the first neuron's."""
     result: list[Finding] = []
     first: tuple[Node, float] | None = None
     for node in graph.nodes:
@@ -134,7 +134,7 @@ def neuron_findings(graph: Graph, chip: ChipModel) -> list[Finding]:
         elif not math.isclose(mapped.gain, first[1], rel_tol=1e-12):
             result.append(
                 finding_of(
-                    "SD207",
+                    "QZ901",
                     node,
                     f"{node.describe()} scales its input by {mapped.gain:g} (1/tau with "
                     f"decay_input) but {first[0].describe()} by {first[1]:g}; the currents "

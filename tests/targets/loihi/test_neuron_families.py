@@ -154,7 +154,7 @@ def test_float32_model_runs_through_the_api() -> None:
         ("snntorch-no-delay", "SD205"),
         ("snntorch-beta-map", "SD205"),
         ("sj-reset-half", "SD206"),
-        ("sj-mixed-tau", "SD207"),
+        ("sj-mixed-tau", "QZ901"),
     ],
 )
 def test_check_reports_what_the_chip_cannot_run(family: str, code: str) -> None:
