@@ -27,12 +27,12 @@ of a current unit) to fire there too.
 
 Neurons: :mod:`snncompile.passes.chip_neurons` says which chip reset runs each (spikingjelly
 LIF/IF with a hard or soft reset, snntorch ``Leaky`` with ``reset_delay=True``) and refuses the
-others with the finding ``check`` reports too (SD205, SD206, QZ901). Ops that break the spike-driven rule on chip (a
-max-pool over currents, SD203; a MAC on chip, SD202; a product of two graded values, SD204)
-stop the pass with their compliance diagnostic unless ``--allow-host-ops``: then they are
-computed as host ops (on integers) and listed in the report's ``host_ops``. The result is the
-integer reference that the simulator and Lava must match bit for bit; float vs quantized is
-compared statistically.
+others with the finding ``check`` reports too (SD205, SD206, QZ901). Ops that break the
+spike-driven rule on chip (a max-pool over currents, SD203; a MAC on chip, SD202; a product of
+two graded values, SD204) stop the pass with their compliance diagnostic unless
+``--allow-host-ops``: then they are computed as host ops (on integers) and listed in the
+report's ``host_ops``. The result is the integer reference that the simulator and Lava must
+match bit for bit; float vs quantized is compared statistically.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from snncompile.ir.interpret import run_layerwise
 from snncompile.passes.analyze_spike_domain import analyze
 from snncompile.passes.chip_neurons import neuron_findings
 from snncompile.passes.compliance import Finding, findings
-from snncompile.passes.manager import PassContext, PassTiming
+from snncompile.passes.manager import Pass, PassContext, PassTiming
 from snncompile.passes.partition_host import NEURON_OPS, Partition, partition
 from snncompile.report.energy import CONVENTIONS, EnergyReport, OperationCounter
 
@@ -280,7 +280,7 @@ def quantize_refusal(
     from snncompile.passes.lower_residuals import LowerResiduals
     from snncompile.passes.quantize import QuantizeFixedPoint
 
-    passes = [LowerResiduals(), DecomposeAttention(), QuantizeFixedPoint()]
+    passes: list[Pass] = [LowerResiduals(), DecomposeAttention(), QuantizeFixedPoint()]
     try:
         run_pipeline(
             graph,

@@ -330,7 +330,9 @@ def _lif(w: _Writer, a: PopulationAttrs, current: str, state: _PopulationState, 
         v = w.op("Add", [v, w.const(f"{hint}.bias", bias, np.int64)], hint)
     theta = w.const(f"{hint}.vth", arith.threshold(np.asarray(neuron.vth, np.int64)), np.int64)
     if a.reset == "subtract-next":  # the previous step's spike leaves after the decay
-        previous = w.op("Cast", [w.op("Greater", [state.v, theta], hint)], hint, to=TensorProto.INT64)
+        previous = w.op(
+            "Cast", [w.op("Greater", [state.v, theta], hint)], hint, to=TensorProto.INT64
+        )
         v = w.op("Sub", [v, w.op("Mul", [previous, theta], hint)], hint)
     if arith.voltage_overflow == "wrap":
         v = _limit(w, v, "wrap", arith.voltage_limit + 1, hint)

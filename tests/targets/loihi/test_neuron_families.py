@@ -6,10 +6,11 @@ is exact => Lava's fused form == the simulator spike for spike; Lava's stock for
 resets its LIF cannot run (LV530). Families the chip cannot run get their coded finding from
 ``check`` and the same code from the compile.
 
-Exactness: weights are multiples of 1/4 (integers for IF; their chip mantissas are exact), inputs binary, decays
-0.5 (``trunc(v/2)`` is exact at the chosen scales), so the integer chip computes the float
-neuron bit for bit. spikingjelly fires at ``H >= θ`` and the chip at ``v > θ``: its threshold
-is ``1 + 2^-17``, below the chip's resolution, so both fire exactly where ``H > 1``.
+Exactness: weights are multiples of 1/4 (integers for IF; their chip mantissas are exact),
+inputs binary, decays 0.5 (``trunc(v/2)`` is exact at the chosen scales), so the integer chip
+computes the float neuron bit for bit. spikingjelly fires at ``H >= θ`` and the chip at
+``v > θ``: its threshold is ``1 + 2^-17``, below the chip's resolution, so both fire exactly
+where ``H > 1``.
 """
 
 from __future__ import annotations
@@ -163,8 +164,11 @@ def test_check_reports_what_the_chip_cannot_run(family: str, code: str) -> None:
         net = _net(_leaky(reset_mechanism="subtract", reset_delay=False))
     elif family == "snntorch-beta-map":
         snn = pytest.importorskip("snntorch")
-        net = _net(lambda last: snn.Leaky(beta=torch.linspace(0.2, 0.8, 16 if not last else 6),
-                                         init_hidden=True, output=last))
+        net = _net(
+            lambda last: snn.Leaky(
+                beta=torch.linspace(0.2, 0.8, 16 if not last else 6), init_hidden=True, output=last
+            )
+        )
     elif family == "sj-reset-half":
         net = _net(_sj("lif", tau=2.0, v_reset=-0.5))
     else:
