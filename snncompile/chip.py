@@ -430,7 +430,8 @@ class ChipModel:
     sources: dict[str, str] = field(default_factory=dict, hash=False)
     #: The neuron resets (:data:`RESETS`) the chip's neurons can run.
     resets: frozenset[str] = frozenset({"zero"})
-    #: Whether ``u`` may keep memory between steps (``du`` other than no current memory).
+    #: Whether ``u`` may keep memory between steps (``du`` other than no current memory: a
+    #: current-based synapse); populations with current memory are refused where it is False.
     current_decay: bool = True
 
     def can_reset(self, reset: str) -> bool:

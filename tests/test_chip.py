@@ -283,3 +283,13 @@ def test_a_chip_refuses_the_resets_it_does_not_declare() -> None:
         attrs = PopulationAttrs(kind="lif", dv=16, vth=5, reset="subtract", chip="zero-only")
         with pytest.raises(Exception, match="runs the resets zero, not 'subtract'"):
             b.add_node("population", [x], attrs, name="pop")
+
+
+def test_a_chip_without_current_memory_refuses_a_current_decay() -> None:
+    no_memory = dataclasses.replace(TEST_CHIP, name="no-memory", current_decay=False)
+    with registered(no_memory):
+        b = GraphBuilder("g", stage="network")
+        x = b.input("x", TensorType((4,), "f64"))
+        attrs = PopulationAttrs(kind="lif", du=16, dv=16, vth=5, chip="no-memory")
+        with pytest.raises(Exception, match="keeps no current between steps"):
+            b.add_node("population", [x], attrs, name="pop")

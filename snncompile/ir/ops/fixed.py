@@ -66,6 +66,8 @@ def _infer_lif_fixed(types: Sequence[TensorType], a: LifFixedAttrs) -> tuple[Ten
     problem = chip.neuron.check_decays(a.du, a.dv)
     if problem is not None:
         raise ShapeError(f"lif_fixed {problem}")
+    if not chip.current_decay and a.du != chip.neuron.no_current_memory:
+        raise ShapeError(f"lif_fixed du={a.du}: chip {chip.name} keeps no current between steps")
     if not chip.can_reset(a.reset):
         raise ShapeError(
             f"lif_fixed reset {a.reset!r}: chip {chip.name} runs {', '.join(sorted(chip.resets))}"

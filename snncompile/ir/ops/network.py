@@ -110,7 +110,7 @@ def check_kind(a: PopulationAttrs, n_inputs: int) -> str | None:
 
     - every kind: the chip hosts it and runs its ``reset`` (``zero`` unless ``lif``), ``kind``
       is known;
-    - ``lif``: decays within the chip's registers;
+    - ``lif``: decays within the chip's registers, current memory only where the chip has it;
     - ``and`` / ``or``: memoryless (no ``u``/``v`` kept), no bias, ``vth`` 1 / 0;
     - ``gated``: at least a value and a gate input; ``gated``/``relay``: no LIF parameters.
     """
@@ -124,6 +124,8 @@ def check_kind(a: PopulationAttrs, n_inputs: int) -> str | None:
         problem = arithmetic.check_decays(a.du, a.dv)
         if problem is not None:
             return f"population {problem}"
+    if not chip.current_decay and a.du not in (None, arithmetic.no_current_memory):
+        return f"chip {chip.name} keeps no current between steps (du={a.du})"
     if not chip.can_reset(a.reset):
         return f"chip {chip.name} runs the resets {', '.join(sorted(chip.resets))}, not {a.reset!r}"
     if a.kind != "lif" and a.reset != "zero":
