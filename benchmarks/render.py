@@ -162,7 +162,8 @@ also starts a tiny Lava network), the first line `snncompile run MODEL` prints (
 that it is reading and compiling before the first batch; in a terminal a spinner appears) and
 `snncompile MODEL --target loihi -o OUT` from start to exit. Wall times grow with the machine's
 load (see the run log); CPU seconds (user + system of the process) much less. Targets (issue
-23), on wall time: help < 0.5 s, info < 2 s, the Loihi compile of the digits Spikingformer < 4 s.
+23), on wall time: help < 0.5 s, info < 2 s, the Loihi compile of the digits Spikingformer < 4 s,
+the first line of `run` < 1 s.
 """,
     "gpu": """
 `python -m benchmarks.gpu_check` runs the four digits models on the numpy engine and on the
@@ -330,6 +331,7 @@ SECTIONS: tuple[Section, ...] = (
             ("help < 0.5 s", lambda r: _yes(r["help_s"] < 0.5)),
             ("info < 2 s", lambda r: _yes(r["info_s"] < 2.0)),
             ("loihi < 4 s", lambda r: _yes(r["loihi_compile_s"] < 4.0)),
+            ("run < 1 s", lambda r: _yes(r["run_first_output_s"] < 1.0)),
         ),
         NOTES["startup"],
     ),
@@ -508,6 +510,18 @@ def _run_log(results: Mapping[str, Any]) -> list[str]:
     return _table(header, rows)
 
 
+def _rerun_sentence(case: Case) -> str:
+    """When a case was rerun alone (``benchmarks.run --case ID --update``), and where."""
+    rerun = case["rerun"]
+    load = rerun["load_average"]
+    changed = f" with {rerun['uncommitted']} uncommitted files" if rerun["uncommitted"] else ""
+    return (
+        f"{case['title']}: rerun alone on {str(rerun['started'])[:10]} (started "
+        f"{rerun['started']}) at commit {rerun['commit']}{changed}, 1-minute load "
+        f"{load['start'][0]:.2f} → {load['end'][0]:.2f}; the other cases are from the run above."
+    )
+
+
 def render_markdown(results: Mapping[str, Any]) -> str:
     """The whole ``docs/benchmarks.md`` for ``results``."""
     cases = results["cases"]
@@ -525,6 +539,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         "make bench                                         # runs all, rewrites this page",
         ".venv/bin/python -m benchmarks.run --quick         # without the ImageNet-size cases",
         ".venv/bin/python -m benchmarks.run --render-only   # this page from results.json",
+        ".venv/bin/python -m benchmarks.run --case ID --update  # one case again, the rest kept",
         "```",
         "",
         INTRO.strip(),
@@ -550,6 +565,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         lines += [f"## {section.heading}", ""]
         lines += _table(header, [_row(section, c) for c in members])
         lines += ["", section.notes.strip(), ""]
+        lines += [_rerun_sentence(c) + "\n" for c in members if c.get("rerun")]
     known = {s.key for s in SECTIONS}
     others = [c for c in cases if c["section"] not in known]
     if others:

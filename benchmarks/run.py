@@ -335,6 +335,28 @@ def run_all(cases: Sequence[Case], *, timeout: float, quick: bool) -> dict[str, 
     }
 
 
+def merge_rerun(previous: dict[str, Any], rerun: dict[str, Any]) -> dict[str, Any]:
+    """``previous`` with the cases of ``rerun`` replaced (or added) by id; each replaced record
+    carries ``rerun``: when and at which commit it ran, and the load (the page says so)."""
+    merged = {**previous, "cases": list(previous["cases"])}
+    ids = [case["id"] for case in merged["cases"]]
+    for record in rerun["cases"]:
+        record = {
+            **record,
+            "rerun": {
+                "started": rerun["started"],
+                "commit": rerun["machine"].get("commit"),
+                "uncommitted": len(rerun["machine"].get("uncommitted") or []),
+                "load_average": rerun["load_average"],
+            },
+        }
+        if record["id"] in ids:
+            merged["cases"][ids.index(record["id"])] = record
+        else:
+            merged["cases"].append(record)
+    return merged
+
+
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -352,6 +374,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help=f"results file (full run: {RESULTS})")
     parser.add_argument("--output", type=Path, help=f"markdown page (full run: {DOC})")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per case")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="with --case: put those cases' new results into the results file (the other "
+        "cases keep theirs) and rewrite the page",
+    )
     parser.add_argument("--child", metavar="SPEC", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=2, help="CPU threads of a --child")
     args = parser.parse_args(argv)
@@ -368,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
         results = json.loads((args.json or RESULTS).read_text())
         _write(args.output or DOC, render_markdown(results))
         return 0
+    if args.update and not args.case:
+        parser.error("--update needs --case ID (the cases to rerun)")
     cases = [c for c in CASES if not (args.quick and c.imagenet)]
     if args.case:
         unknown = sorted(set(args.case) - {c.id for c in CASES})
@@ -376,6 +406,9 @@ def main(argv: list[str] | None = None) -> int:
         cases = [c for c in CASES if c.id in args.case]
     full = not args.quick and not args.case
     results = run_all(cases, timeout=args.timeout, quick=args.quick)
+    if args.update:
+        results = merge_rerun(json.loads((args.json or RESULTS).read_text()), results)
+        full = True
     json_path = args.json or (RESULTS if full else None)
     doc_path = args.output or (DOC if full else None)
     page = render_markdown(results)

@@ -19,8 +19,8 @@ One grammar for every command: the options of ``compile``, ``check``, ``run``, `
 and :class:`snncompile.config.RunConfig` (how a model runs) by :func:`dataclass_options`, with
 the same spelling everywhere (``--expand-sew/--no-expand-sew``), help for every option and
 typed, ranged values (``--time-steps 0`` is a usage error). A mistyped command or option gets a
-did-you-mean. Heavy libraries (torch, Lava, matplotlib, Ray) are imported only by the commands
-that use them.
+did-you-mean. Heavy libraries (torch, Lava, Ray) are imported only by the commands that use
+them; the reports' plots are SVG written directly, without matplotlib.
 """
 
 from __future__ import annotations
@@ -651,6 +651,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     _STANDALONE["on"] = argv is None
+    if argv is None and "--debug" not in args:
+        quiet_third_party()
     with handling_signals():
         try:
             code = _main(args)
@@ -659,6 +661,39 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             set_memory_limit(None)  # --max-memory holds for this command only
         return code
+
+
+#: Libraries whose import-time warnings the command line hides (``--debug`` shows them).
+THIRD_PARTY = (
+    "torch",
+    "spikingjelly",
+    "snntorch",
+    "lava",
+    "ray",
+    "onnx",
+    "onnxruntime",
+    "nir",
+    "nirtorch",
+    "norse",
+    "sinabs",
+    "rockpool",
+    "scipy",
+    "sklearn",
+    "h5py",
+)
+
+
+def quiet_third_party() -> None:
+    """Hide the deprecation, future and user warnings that the libraries in
+    :data:`THIRD_PARTY` raise (spikingjelly 0.0.0.0.14 floods the terminal with torch's
+    ``torch.jit.script`` deprecation on import) and torch's "no CUDA runtime" log line. The
+    warnings of snncompile and of the user's own code are kept."""
+    import warnings
+
+    pattern = rf"^({'|'.join(THIRD_PARTY)})(\.|$)"
+    for category in (DeprecationWarning, FutureWarning, UserWarning):
+        warnings.filterwarnings("ignore", category=category, module=pattern)
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
 
 def _interrupted() -> int:

@@ -242,7 +242,7 @@ def _print_loihi(console: Console, loihi: dict[str, Any]) -> None:
         f"\n[bold]{loihi['model']} on Loihi 2 (simulated)[/bold]: artifact {loihi['artifact']}\n"
         f"  reference simulator, {loihi['samples']} test images: chip accuracy "
         f"{_pct(loihi['chip_accuracy'])}, latency {loihi['latency_steps']} steps, "
-        f"{loihi['cores']} cores on {loihi['chips']} chip(s), "
+        f"{loihi['cores']} cores on {loihi['chips']} chip{'' if loihi['chips'] == 1 else 's'}, "
         f"{loihi['time_us_per_step']:.2f} µs per step, "
         f"{loihi['energy_uj_per_inference']:.2f} µJ per inference (chip model, Loihi 1 per-op "
         "energies; the table's energy is the 45 nm compute model)"

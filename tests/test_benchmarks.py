@@ -324,3 +324,24 @@ def test_committed_page_is_rendered_from_the_committed_results() -> None:
         "docs/benchmarks.md is not benchmarks/results.json rendered: "
         "run `.venv/bin/python -m benchmarks.run --render-only`"
     )
+
+
+@pytest.mark.usefixtures("fake_run")
+def test_update_reruns_one_case_and_keeps_the_others(tmp_path: Path) -> None:
+    data, doc = tmp_path / "results.json", tmp_path / "bench.md"
+    previous = fake_results()
+    kept = previous["cases"][0]
+    previous["cases"] = [kept, {**kept, "id": "boom", "title": "old boom"}]
+    data.write_text(json.dumps(previous))
+    assert run.main(["--case", "good", "--update", "--json", str(data), "--output", str(doc)]) == 0
+    merged = json.loads(data.read_text())
+    assert [c["id"] for c in merged["cases"]] == [kept["id"], "boom", "good"]
+    assert merged["cases"][1]["title"] == "old boom"  # not rerun: kept as it was
+    assert merged["started"] == previous["started"]
+    rerun = merged["cases"][2]["rerun"]
+    assert rerun["commit"] == MACHINE["commit"] and "start" in rerun["load_average"]
+    page = doc.read_text()
+    assert page == render_markdown(merged)
+    assert "good case: rerun alone on" in page
+    with pytest.raises(SystemExit):
+        run.main(["--update"])  # which cases?

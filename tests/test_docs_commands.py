@@ -386,6 +386,7 @@ RUNS = (
         output="artifact sf.loihi",
         files=("sf.loihi/manifest.json", "sf.loihi/network/weights.npz"),
     ),
+    Run("README.md", "report sf.loihi", output="totals: 24 populations"),
     Run("README.md", "run sf.loihi", extra=("--limit", "2"), output="[sim, pipelined] T=4"),
     Run(
         "README.md",
@@ -412,8 +413,23 @@ RUNS = (
     ),
     Run(
         "README.md",
+        "examples/digits/spikformer.pt --target onnx-network --expand-sew -o chip.onnx",
+        files=("chip.onnx",),
+    ),
+    Run(
+        "README.md",
         "examples/digits/spikingformer.pt --target nir --nir-extensions -o sf.nir",
         files=("sf.nir",),
+    ),
+    Run(
+        "README.md",
+        "check my.pt --arch my_net.py:Net --input-shape 1,28,28 --time-steps 8",
+        output="spike-driven check of my (T=8)",
+    ),
+    Run(
+        "README.md",
+        "card my.pt --arch my_net.py:Net --input-shape 1,28,28 --time-steps 8",
+        files=("my.json",),
     ),
     Run(
         "nir.md",
@@ -446,11 +462,49 @@ RUNS = (
 )
 
 
+#: The README's own model: ``my_net.py`` with a class ``Net`` (spikingjelly neurons, 28x28
+#: inputs, T = 8), saved as ``my.pt`` with ``torch.save(model.state_dict(), "my.pt")``.
+MY_NET = """
+import torch
+from spikingjelly.activation_based import layer, neuron
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, T: int = 8) -> None:
+        super().__init__()
+        self.T = T
+        self.conv = layer.Conv2d(1, 4, 3, padding=1, step_mode="m")
+        self.lif = neuron.LIFNode(tau=2.0, detach_reset=True, step_mode="m")
+        self.head = nn.Linear(4 * 28 * 28, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.unsqueeze(0).repeat(self.T, 1, 1, 1, 1)
+        return self.head(self.lif(self.conv(x)).flatten(2)).mean(0)
+"""
+
+
+def _save_my_net(folder: Path) -> None:
+    import sys
+
+    import torch
+
+    (folder / "my_net.py").write_text(MY_NET)
+    namespace: dict[str, object] = {"__name__": "my_net"}
+    exec(compile(MY_NET, str(folder / "my_net.py"), "exec"), namespace)
+    torch.manual_seed(0)
+    net = namespace["Net"]()  # type: ignore[operator]
+    torch.save(net.state_dict(), folder / "my.pt")
+    sys.modules.pop("my_net", None)
+
+
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory where ``examples/digits/...`` resolves, for the commands' outputs."""
+    """A directory where ``examples/digits/...`` resolves, with the README's own model
+    (``my_net.py``, ``my.pt``), for the commands' outputs."""
     path = tmp_path_factory.mktemp("docs")
     (path / "examples").symlink_to(ROOT / "examples")
+    _save_my_net(path)
     return path
 
 
@@ -465,6 +519,40 @@ def invoke(argv: list[str]) -> tuple[int, str]:
     elif result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return code, output
+
+
+def test_every_readme_command_runs() -> None:
+    """Each command of the README's fenced blocks is one of :data:`RUNS` (``make`` aside)."""
+    readme = {c.text for c in COMMANDS if c.path.name == "README.md" and c.program == "snncompile"}
+    readme = {text for text in readme if not any(c.inline for c in COMMANDS if c.text == text)}
+    ran = {run.text for run in RUNS if run.doc == "README.md"}
+    assert sorted(readme - ran) == [], "a README command no test runs: add it to RUNS"
+
+
+def readme_python() -> list[str]:
+    """The README's Python blocks."""
+    blocks, lines, inside = [], [], False
+    for raw in (ROOT / "README.md").read_text().splitlines():
+        if raw.strip() == "```python":
+            inside, lines = True, []
+        elif inside and raw.strip() == "```":
+            inside = False
+            blocks.append("\n".join(lines) + "\n")
+        elif inside:
+            lines.append(raw)
+    return blocks
+
+
+def test_readme_python_runs(scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's Python blocks run as written, in order, in one namespace."""
+    found = readme_python()
+    assert found, "the README shows Python"
+    monkeypatch.chdir(scratch)
+    namespace: dict[str, object] = {"__name__": "readme"}
+    for number, code in enumerate(found):
+        exec(compile(code, f"README.md python block {number}", "exec"), namespace)
+    result = namespace["result"]
+    assert result.logits.shape == (64, 10)  # type: ignore[attr-defined]
 
 
 def test_every_run_is_still_documented() -> None:

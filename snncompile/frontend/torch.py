@@ -48,6 +48,8 @@ import inspect
 import logging
 import operator
 import re
+import sys
+import types
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -99,12 +101,51 @@ class TraceInfo:
     time_steps: int
 
 
+def _user_stack(skip: int = 2) -> str:
+    """The Python stack from the outermost ``forward`` frame inward, formatted as a traceback
+    (``File "PATH", line N, in NAME`` per frame, innermost last; no source text)."""
+    frames: list[types.FrameType] = []
+    frame: types.FrameType | None = sys._getframe(skip)
+    while frame is not None:
+        frames.append(frame)
+        frame = frame.f_back
+    frames.reverse()
+    first = next((i for i, f in enumerate(frames) if f.f_code.co_name == "forward"), None)
+    if first is None:
+        return ""
+    return "".join(
+        f'  File "{f.f_code.co_filename}", line {f.f_lineno}, in {f.f_code.co_name}\n'
+        for f in frames[first:]
+    )
+
+
 class _LeafTracer(fx.Tracer):
-    """fx tracer keeping recognised neurons (and standard torch.nn layers) as leaves."""
+    """fx tracer keeping recognised neurons (and standard torch.nn layers) as leaves.
+
+    Each node records the Python stack it was created from (its source line in diagnostics).
+    fx's own ``record_stack_traces`` symbolises a captured C++ traceback and imports
+    ``torch._dynamo`` and inductor on first use (about 1.5 s per process); the frames are read
+    here with :func:`sys._getframe` instead.
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self.record_stack_traces = True
+        self.record_stack_traces = False
+
+    def create_node(
+        self,
+        kind: str,
+        target: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        name: str | None = None,
+        type_expr: Any | None = None,
+    ) -> fx.Node:
+        """fx's node, with the user's stack recorded (see the class docstring)."""
+        node = super().create_node(kind, target, args, kwargs, name, type_expr)
+        if not node.stack_trace:
+            node.stack_trace = _user_stack()
+        return node
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         """Neurons and standard ``torch.nn`` layers are leaves."""

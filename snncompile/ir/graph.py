@@ -49,6 +49,15 @@ class SourceLoc:
     module: str | None = None
     line: str | None = None
 
+    @property
+    def label(self) -> str | None:
+        """The name reports show: the module path, or for an op of the model's own
+        ``forward`` (module ``<model>``) that with its line, ``<model> file.py:123``, since
+        several such ops share the module."""
+        if self.module and self.module.startswith("<") and self.line:
+            return f"{self.module} {self.line}"
+        return self.module
+
     def __str__(self) -> str:
         parts = [p for p in (self.module, self.line) if p]
         return " @ ".join(parts) if parts else "<unknown>"

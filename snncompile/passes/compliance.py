@@ -73,7 +73,7 @@ class Finding:
 
 def _finding(code: str, node: Node, domain: SpikeDomain | str, message: str) -> Finding:
     severity = "note" if code.startswith("SD3") else "violation"
-    module = node.loc.module if node.loc else None
+    module = node.loc.label if node.loc else None
     return Finding(code, severity, node.name, node.op, module, str(domain), message)
 
 

@@ -224,7 +224,7 @@ def _measure(
     neurons = tuple(
         NeuronStats(
             node.name,
-            node.loc.module if node.loc else None,
+            node.loc.label if node.loc else None,
             node.output.type.numel,
             counter.spikes[node.output.name] / (steps * samples * node.output.type.numel),
         )
@@ -315,7 +315,8 @@ def activity_findings(graph: Graph, neurons: Sequence[NeuronStats], samples: int
                 stats.module,
                 "binary",
                 f"neuron layer {stats.module or node.name} ({stats.neurons} neurons) {what} on "
-                f"the {samples} measured sample(s) (firing rate {stats.firing_rate:.0f})",
+                f"the {samples} measured sample{'' if samples == 1 else 's'} (firing rate "
+                f"{stats.firing_rate:.0f})",
             )
         )
     return result

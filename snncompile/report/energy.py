@@ -336,7 +336,7 @@ class OperationCounter:
 
     def _cost(self, node: Node, steps: int, samples: int) -> LayerCost:
         inputs = [self.flows[v.name] for v in node.inputs]
-        module = node.loc.module if node.loc else None
+        module = node.loc.label if node.loc else None
         flops = flops_of(node)
         where = self.partition_of[node.name]
         once = node.name in self.graph.once_per_inference

@@ -1,5 +1,6 @@
 """Self-contained HTML reports: one valid HTML5 file (doctype, ``lang``, charset, title), plots
-embedded as base64 PNG, no scripts, no external files, fonts or links.
+embedded as base64 SVG images written without a plotting library (:mod:`snncompile.report.svg`),
+no scripts, no external files, fonts or links.
 
 The page (``snncompile check --html``, the demo's ``out/demo/<model>.html`` and an artifact's
 ``reports/compliance.html``) reads top to bottom: the verdict, the numbers that matter, the
@@ -10,19 +11,16 @@ MACs and ACs per synaptic op, energy per partition), the per-op table and the pa
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from snncompile.report.models import conventions, energy_models
+from snncompile.report.svg import Bar, bar_chart, img_tag
 from snncompile.targets.sim.perf import DEFAULT_ENERGY
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
     from snncompile.passes.compliance import Finding
     from snncompile.report.compliance import ComplianceReport
 
@@ -34,13 +32,16 @@ PLOTS = 3
 _MAC, _AC, _RATE, _ENERGY = "#c0392b", "#2f6db5", "#2e9e6b", "#5b6fa8"
 _WHERE = {"host_encoder": "host in", "chip": "chip", "host_readout": "host out"}
 _esc = html.escape
-
-
-def _png(figure: Figure, alt: str) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="{_esc(alt)}" src="data:image/png;base64,{data}">'
+#: What a violation code means in the verdict banner (one sentence each).
+_WHY = {
+    "SD201": "Some synaptic ops on the chip are driven by spike counts, not binary spikes, so "
+    "they multiply (MACs).",
+    "SD202": "Some synaptic ops on the chip are driven by real values, not spikes, so they "
+    "multiply (MACs).",
+    "SD203": "A max-pool on the chip takes the maximum of real values (currents), which "
+    "neurons and synapses cannot compute.",
+    "SD204": "A product on the chip has no spike operand, so neurons cannot compute it.",
+}
 
 
 def _ops(value: float) -> str:
@@ -72,72 +73,56 @@ def _label(name: str, op: str) -> str:
     return f"{name} ({op})" if op in ("matmul", "mul") else name
 
 
-def _rows_figure(rows: int, width: float = 6.4) -> Figure:
-    """A figure for a horizontal bar chart of ``rows`` bars, high enough for every label."""
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, 0.9 + 0.24 * max(rows, 2)), layout="constrained")
-
-
 def _plots(report: ComplianceReport) -> list[tuple[str, str]]:
-    """``(img tag, caption)`` of each plot, in page order."""
+    """``(img tag, caption)`` of each plot, in page order (SVG written directly:
+    :mod:`snncompile.report.svg`)."""
     from snncompile.report.energy import E_AC_PJ, E_MAC_PJ
 
     plots: list[tuple[str, str]] = []
     flagged = {f.node for f in report.violations}
 
     neurons = report.neurons
-    fig = _rows_figure(len(neurons))
-    ax = fig.add_subplot()
-    ys = range(len(neurons))
-    bars = ax.barh(ys, [n.firing_rate for n in neurons], color=_RATE)
-    ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=2)
-    ax.set_yticks(ys, [n.module or n.node for n in neurons], fontsize=8)
-    ax.invert_yaxis()
-    ax.margins(y=0.01)
-    ax.set_xlabel("firing rate (spikes per neuron and step)")
-    ax.set_xlim(0, max([n.firing_rate for n in neurons], default=0.0) * 1.18 or 1.0)
-    ax.grid(axis="x", alpha=0.3)
-    ax.set_title("Firing rate per neuron layer", fontsize=10)
+    rate_bars = [
+        Bar(n.module or n.node, ((n.firing_rate, _RATE),), f"{n.firing_rate:.3f}") for n in neurons
+    ]
+    chart = bar_chart(
+        "Firing rate per neuron layer",
+        rate_bars,
+        xlabel="firing rate (spikes per neuron and step)",
+    )
     plots.append(
         (
-            _png(fig, f"Bar chart: firing rate of each of the {len(neurons)} neuron layers"),
+            img_tag(chart, f"Bar chart: firing rate of each of the {len(neurons)} neuron layers"),
             "Mean spikes per neuron and time step, measured on the sample inputs, in graph "
             "order. The AC count of a synaptic op is its input's rate × T × FLOPs.",
         )
     )
 
     layers = report.energy.layers
-    fig = _rows_figure(len(layers))
-    ax = fig.add_subplot()
-    ys = range(len(layers))
     paper = report.energy.convention == "paper"  # events and chip: the run's events
-    macs = [layer.macs if paper else layer.event_macs for layer in layers]
-    acs = [layer.acs if paper else layer.event_acs for layer in layers]
-    ax.barh(ys, macs, label="MAC (multiply-accumulate)", color=_MAC)
-    ax.barh(ys, acs, left=macs, label="AC (accumulate)", color=_AC)
-    ax.set_yticks(ys, [_label(layer.module or layer.node, layer.op) for layer in layers])
-    for tick, layer in zip(ax.get_yticklabels(), layers, strict=True):
-        tick.set_fontsize(8)
-        if layer.node in flagged:
-            tick.set_color(_MAC)
-            tick.set_fontweight("bold")
-        elif layer.partition != "chip":
-            tick.set_color("#777777")
-            tick.set_fontstyle("italic")
-    ax.invert_yaxis()
-    ax.margins(y=0.01)
-    ax.set_xscale("symlog", linthresh=10)
-    ax.set_xlim(0, max([m + a for m, a in zip(macs, acs, strict=True)], default=10.0) * 4)
-    ax.set_xlabel("operations per inference (log scale)")
-    ax.grid(axis="x", alpha=0.3)
-    fig.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
-    ax.set_title(
-        f"MACs and ACs per synaptic op ({'paper' if paper else 'events'} convention)", fontsize=10
+    op_bars = [
+        Bar(
+            _label(layer.module or layer.node, layer.op),
+            (
+                (layer.macs if paper else layer.event_macs, _MAC),
+                (layer.acs if paper else layer.event_acs, _AC),
+            ),
+            style="bad"
+            if layer.node in flagged
+            else ("muted" if layer.partition != "chip" else ""),
+        )
+        for layer in layers
+    ]
+    chart = bar_chart(
+        f"MACs and ACs per synaptic op ({'paper' if paper else 'events'} convention)",
+        op_bars,
+        xlabel="operations per inference (log scale)",
+        log_threshold=10.0,
+        legend=(("MAC (multiply-accumulate)", _MAC), ("AC (accumulate)", _AC)),
     )
     plots.append(
         (
-            _png(fig, f"Bar chart: MACs and ACs of each of the {len(layers)} synaptic ops"),
+            img_tag(chart, f"Bar chart: MACs and ACs of each of the {len(layers)} synaptic ops"),
             "Operations per inference. Red labels: ops with a violation; grey italic labels: "
             "ops on the host (the encoder before the first neuron, the readout after the last).",
         )
@@ -149,23 +134,14 @@ def _plots(report: ComplianceReport) -> list[tuple[str, str]]:
             if count:
                 key = f"{_WHERE[layer.partition]}, {kind}"
                 parts[key] = parts.get(key, 0.0) + count * cost * 1e-6
-    fig = _rows_figure(len(parts), width=6.4)
-    ax = fig.add_subplot()
-    ys = range(len(parts))
-    bars = ax.barh(
-        ys, list(parts.values()), color=[_MAC if k.endswith("MAC") else _AC for k in parts]
-    )
-    ax.bar_label(bars, fmt="%.3f µJ", fontsize=8, padding=2)
-    ax.set_yticks(ys, list(parts), fontsize=8)
-    ax.invert_yaxis()
-    ax.margins(y=0.01)
-    ax.set_xlim(0, max(parts.values(), default=0.0) * 1.3 or 1.0)
-    ax.set_xlabel("energy per inference (µJ, 45 nm)")
-    ax.grid(axis="x", alpha=0.3)
-    ax.set_title("Energy per partition", fontsize=10)
+    part_bars = [
+        Bar(key, ((value, _MAC if key.endswith("MAC") else _AC),), f"{value:.3f} µJ")
+        for key, value in parts.items()
+    ]
+    chart = bar_chart("Energy per partition", part_bars, xlabel="energy per inference (µJ, 45 nm)")
     plots.append(
         (
-            _png(fig, "Bar chart: energy per inference of each partition, MACs and ACs apart"),
+            img_tag(chart, "Bar chart: energy per inference of each partition, MACs and ACs apart"),
             "4.6 pJ per MAC and 0.9 pJ per AC (45 nm, Horowitz 2014), per inference.",
         )
     )
@@ -376,12 +352,13 @@ def compliance_html(report: ComplianceReport) -> str:
             + "</div>"
         )
     else:
-        codes = ", ".join(sorted({f.code for f in violations}))
+        found = sorted({f.code for f in violations})
         verdict = (
             f'<div id="verdict" class="verdict bad"><strong>Not spike-driven: '
-            f"{len(violations)} violation{'s' if len(violations) > 1 else ''} ({codes}).</strong>"
-            "Some synaptic ops on the chip are driven by values that are not binary spikes, so "
-            "they multiply (MACs). Each finding below names the op and the fix.</div>"
+            f"{len(violations)} violation{'s' if len(violations) > 1 else ''} "
+            f"({', '.join(found)}).</strong>"
+            + " ".join(_WHY[code] for code in found if code in _WHY)
+            + " Each finding below names the op and the fix.</div>"
         )
     rates, ops, parts = (
         f"<figure>{img}<figcaption>{_esc(caption)}</figcaption></figure>"

@@ -101,7 +101,7 @@ def test_cli_exit_codes_and_files(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert report["spike_driven"] is False and report["samples"] == 4
     assert report["energy"]["ac_ops"] > 0  # trained weights fire
     page = (tmp_path / "r.html").read_text()
-    assert page.count("data:image/png;base64,") == 3
+    assert page.count("data:image/svg+xml;base64,") == 3
     # self-contained: no attribute loads or links anything outside the file (base64 image
     # data may contain any letters, so look at attribute values, not the whole page)
     external = re.findall(r'(?:src|href)="(?!data:|#)([^"]*)"', page)
