@@ -273,13 +273,15 @@ def quantize_refusal(
     """The finding for the error quantizing the folded ``graph`` for ``config``'s chip raises
     (lowering residuals and attention, then ``quantize-fixed-point``: overflow QZ903, weight
     bits QZ904, an op without a rule, ...), or None when it quantizes or when that error is
-    already among the ``known`` findings. ``check`` adds it, so that a green check means the
-    model compiles."""
+    already among the ``known`` findings (None for a graph already in integers, e.g. netx).
+    ``check`` adds it, so that a green check means the model compiles."""
     from snncompile.driver import run_pipeline
     from snncompile.passes.decompose_attention import DecomposeAttention
     from snncompile.passes.lower_residuals import LowerResiduals
     from snncompile.passes.quantize import QuantizeFixedPoint
 
+    if graph.stage != "tensor":  # already integer (a netx network): nothing to quantize
+        return None
     passes: list[Pass] = [LowerResiduals(), DecomposeAttention(), QuantizeFixedPoint()]
     try:
         run_pipeline(
