@@ -26,7 +26,17 @@ the decay scale, ``o`` the current-decay offset, ``i``/``h`` the input/threshold
     b = bias_mant << bias_exp               (floor shift when bias_exp < 0)
     u = trunc(u · (D - (du + o)) / D) + (a << i)      u: wrap or saturate at its width
     v = trunc(v · (D - dv) / D) + u + b               v: wrap or saturate at its width
-    s = v > (vth << h)                                strict; v = 0 where s (u is not reset)
+    s = v > (vth << h)                                strict; then the reset (u is not reset)
+
+The reset (``reset``, one of :data:`RESETS`; a chip declares those it runs in
+``ChipModel.resets``), with ``θ = vth << h`` and ``r = [v > θ]`` on the potential stored by the
+previous step (its spike, for the resets applied at the next step)::
+
+    zero           v = 0 where s                               (Lava's LIF, Loihi 2's default)
+    subtract       v = v - θ where s                           (Loihi 2 soft reset)
+    subtract-next  v = trunc(v·(D-dv)/D) + u + b - r·θ, no reset after s     (snntorch's
+                   subtract with reset_delay: the threshold leaves after the decay)
+    none           no reset
 
 It is written once (:meth:`NeuronArithmetic.step`) over a tiny array namespace
 (:class:`ArrayOps`: numpy or torch), and every interpreter and simulator engine runs it.
@@ -52,6 +62,7 @@ __all__ = [
     "CHIPS",
     "DEFAULT_CHIP",
     "NUMPY",
+    "RESETS",
     "ArrayOps",
     "Board",
     "ChipModel",
@@ -75,6 +86,10 @@ DEFAULT_CHIP = "loihi2"
 def shift(x: Any, exponent: int) -> Any:
     """``x << e`` for ``e >= 0``, ``x >> -e`` (arithmetic: floor) otherwise (numpy or torch)."""
     return x << exponent if exponent >= 0 else x >> -exponent
+
+
+#: The neuron resets :meth:`NeuronArithmetic.step` implements (module docstring).
+RESETS = ("zero", "subtract", "subtract-next", "none")
 
 
 # --- array namespace ---------------------------------------------------------------------------
@@ -309,14 +324,17 @@ class NeuronArithmetic:
         retained: tuple[int, int],
         bias: Any,
         threshold: Any,
+        reset: str = "zero",
     ) -> tuple[Any, Any, Any]:
         """One step of the LIF (module docstring) on int64 arrays; returns ``(u, v, spikes)``.
 
         ``a_in`` (the summed integer input) is consumed: the new ``u`` is built in it.
         ``retained`` is :meth:`retained`, ``threshold`` is :meth:`threshold` of the mantissa,
-        ``bias`` the integer ``bias_mant << bias_exp``.
+        ``bias`` the integer ``bias_mant << bias_exp``, ``reset`` one of :data:`RESETS`.
+        A recurrent projection adds its current to ``a_in`` like any other projection.
         """
         decay_u, decay_v = retained
+        previous = v > threshold if reset == "subtract-next" else None
         a_in <<= self.input_shift
         if decay_u:
             a_in += self.trunc_div(u * decay_u)
@@ -327,12 +345,17 @@ class NeuronArithmetic:
         v_new = u + bias
         if decay_v:
             v_new += self.trunc_div(v * decay_v)
+        if previous is not None:
+            v_new -= previous * threshold
         if self.voltage_overflow == "wrap":
             ops.wrap_(v_new, self.voltage_limit + 1)
         else:
             ops.clip_(v_new, self.voltage_limit)
         spikes = v_new > threshold
-        v_new[spikes] = 0
+        if reset == "zero":
+            v_new[spikes] = 0
+        elif reset == "subtract":
+            v_new -= spikes * threshold
         return u, v_new, spikes
 
 
@@ -408,6 +431,15 @@ class ChipModel:
     hosts: frozenset[str]
     energy: EnergyModel
     sources: dict[str, str] = field(default_factory=dict, hash=False)
+    #: The neuron resets (:data:`RESETS`) the chip's neurons can run.
+    resets: frozenset[str] = frozenset({"zero"})
+    #: Whether ``u`` may keep memory between steps (``du`` other than no current memory: a
+    #: current-based synapse); populations with current memory are refused where it is False.
+    current_decay: bool = True
+
+    def can_reset(self, reset: str) -> bool:
+        """Whether this chip's neurons run the ``reset`` (:data:`RESETS`)."""
+        return reset in self.resets
 
     def can_host(self, kind: str) -> bool:
         """Whether populations of neuron ``kind`` can run on this chip."""
@@ -424,9 +456,10 @@ class ChipModel:
         vth: Any,
         bias_mant: Any = 0,
         bias_exp: int = 0,
+        reset: str = "zero",
     ) -> LifNeuron:
         """A population's integer LIF on this chip (``None`` decays: no memory)."""
-        return LifNeuron(self.neuron, du, dv, vth, bias_mant, bias_exp)
+        return LifNeuron(self.neuron, du, dv, vth, bias_mant, bias_exp, reset)
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready description (for artifacts and reports)."""
@@ -438,6 +471,8 @@ class ChipModel:
             "neuron": dataclasses.asdict(self.neuron),
             "graded_spike_bits": self.graded_spike_bits,
             "hosts": sorted(self.hosts),
+            "resets": sorted(self.resets),
+            "current_decay": self.current_decay,
         }
 
 
@@ -452,6 +487,7 @@ class LifNeuron:
     vth: np.ndarray | int
     bias_mant: np.ndarray | int = 0
     bias_exp: int = 0
+    reset: str = "zero"
 
     def bias(self) -> np.ndarray:
         return shift(np.asarray(self.bias_mant, dtype=np.int64), self.bias_exp)
@@ -468,6 +504,7 @@ class LifNeuron:
             ar.retained(self.du, self.dv),
             self.bias(),
             threshold,
+            self.reset,
         )
         u[...] = new_u
         v[...] = new_v

@@ -223,6 +223,21 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "static synapses; otherwise it runs on the host.",
     ),
     DiagnosticCode(
+        "SD205",
+        "snntorch neuron the chip cannot run",
+        "UnsupportedOpError",
+        "The chip runs snntorch Leaky with reset_mechanism 'zero', 'subtract' or 'none', "
+        "reset_delay=True (the default) and one scalar beta per layer: set reset_delay=True, or "
+        "give the layer one beta (learn_beta over a scalar).",
+    ),
+    DiagnosticCode(
+        "SD206",
+        "spikingjelly neuron the chip cannot run",
+        "UnsupportedOpError",
+        "The chip resets to 0 (v_reset=0.0) or subtracts the threshold (v_reset=None): use one of "
+        "these resets.",
+    ),
+    DiagnosticCode(
         "SD220",
         "silent neuron layer",
         "SnnCompileError",
@@ -285,10 +300,11 @@ CODES: dict[str, DiagnosticCode] = _codes(
     # --- quantization (QZ9xx) ---------------------------------------------------------------
     DiagnosticCode(
         "QZ901",
-        "neuron not supported by the quantizer",
+        "neurons with different input scales",
         "UnsupportedOpError",
-        "Loihi's LIF resets to 0 and decays its input: use decay_input=True, v_reset=0 and one "
-        "time constant for the network (all four seed families do).",
+        "Currents shared by the network's neurons need one unit: give every neuron with "
+        "decay_input=True the same tau (spikingjelly), or use decay_input=False (IF, snntorch "
+        "Leaky: the input is not scaled).",
     ),
     DiagnosticCode(
         "QZ902",
@@ -668,6 +684,14 @@ CODES: dict[str, DiagnosticCode] = _codes(
         "InternalError",
         "A Lava process raised (the message carries its traceback); every process was stopped. "
         "If the traceback is in snncompile's generated models, report it with the model.",
+    ),
+    DiagnosticCode(
+        "LV530",
+        "reset the stock Lava LIF cannot run",
+        "UnsupportedOpError",
+        "Lava's LIF process resets to zero; populations that subtract the threshold (snntorch "
+        "Leaky's default reset_mechanism='subtract', spikingjelly v_reset=None) or never reset "
+        "run in the fused form: use --lava-mode fused.",
     ),
     DiagnosticCode(
         "LV520",

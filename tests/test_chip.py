@@ -223,3 +223,73 @@ def test_the_grep_finds_what_it_should(tmp_path: Path) -> None:
 def test_artifact_config_records_the_chip() -> None:
     assert CompileConfig().to_dict()["chip"] == "loihi2"
     assert dataclasses.replace(CompileConfig(), chip="loihi2").chip == "loihi2"
+
+
+def _reference_loihi2(currents: list[int], dv: int, vth: int, reset: str) -> list[int]:
+    """Loihi 2's integer LIF with no current memory, written out per reset (chip.py)."""
+
+    def trunc(x: int) -> int:
+        return -((-x) >> 12) if x < 0 else x >> 12
+
+    theta = vth << 6
+    v = 0
+    spikes = []
+    for a in currents:
+        previous = int(v > theta)  # the stored potential's spike (subtract-next)
+        v = trunc(v * (4096 - dv)) + (a << 6)
+        if reset == "subtract-next":
+            v -= previous * theta
+        v = max(-(2**23 - 1), min(2**23 - 1, v))
+        spike = int(v > theta)
+        spikes.append(spike)
+        if spike and reset == "zero":
+            v = 0
+        elif spike and reset == "subtract":
+            v -= theta
+    return spikes
+
+
+@pytest.mark.parametrize("reset", ["zero", "subtract", "subtract-next", "none"])
+def test_every_reset_equals_a_direct_integer_evaluation_on_every_engine(reset: str) -> None:
+    """numpy and torch engines, the reference kernel and the ONNX export of a population with
+    each reset equal the reset written out by hand."""
+    from snncompile.targets.onnx_network import export_network_onnx, run_network_onnx
+
+    rng = np.random.default_rng(5)
+    currents = rng.integers(-20, 60, size=(30, 2, 4))
+    b = GraphBuilder("g", stage="network")
+    x = b.input("x", TensorType((4,), "f64"))
+    cur = b.add_node("projection", [x], ProjectionAttrs(kind="sum", graded=True), name="p")
+    attrs = PopulationAttrs(kind="lif", du=None, dv=1024, vth=50, reset=reset)
+    graph = b.finish([b.add_node("population", [cur], attrs, name="pop")])
+    inputs = [currents.astype(np.float64)]
+    expected = np.zeros(currents.shape)
+    for i in range(2):
+        for j in range(4):
+            expected[:, i, j] = _reference_loihi2(list(currents[:, i, j]), 1024, 50, reset)
+    assert 0 < expected.mean() < 1
+    np.testing.assert_array_equal(Simulator(graph).run(inputs).outputs["pop"], expected)
+    np.testing.assert_array_equal(TorchSimulator(graph).run(inputs).outputs["pop"], expected)
+    np.testing.assert_array_equal(run_layerwise(graph, inputs)["pop"], expected)
+    onnx_out = run_network_onnx(export_network_onnx(graph, 30), {"x": inputs[0]})
+    np.testing.assert_array_equal(onnx_out["pop"], expected)
+
+
+def test_a_chip_refuses_the_resets_it_does_not_declare() -> None:
+    zero_only = dataclasses.replace(TEST_CHIP, name="zero-only", resets=frozenset({"zero"}))
+    with registered(zero_only):
+        b = GraphBuilder("g", stage="network")
+        x = b.input("x", TensorType((4,), "f64"))
+        attrs = PopulationAttrs(kind="lif", dv=16, vth=5, reset="subtract", chip="zero-only")
+        with pytest.raises(Exception, match="runs the resets zero, not 'subtract'"):
+            b.add_node("population", [x], attrs, name="pop")
+
+
+def test_a_chip_without_current_memory_refuses_a_current_decay() -> None:
+    no_memory = dataclasses.replace(TEST_CHIP, name="no-memory", current_decay=False)
+    with registered(no_memory):
+        b = GraphBuilder("g", stage="network")
+        x = b.input("x", TensorType((4,), "f64"))
+        attrs = PopulationAttrs(kind="lif", du=16, dv=16, vth=5, chip="no-memory")
+        with pytest.raises(Exception, match="keeps no current between steps"):
+            b.add_node("population", [x], attrs, name="pop")

@@ -324,7 +324,8 @@ def _population_fed_by_input() -> None:
 
 
 def _lava_run(kind: str) -> None:
-    """A projection bias in the stock form (LV507), or a model failing inside Lava (LV508)."""
+    """A projection bias (LV507) or a subtract reset (LV530) in the stock form, or a model
+    failing inside Lava (LV508)."""
     from snncompile.targets.loihi.run import run_lava
     from tests.targets.loihi.test_lava_equivalence import Net, _dense_net, _inputs, _lif
 
@@ -332,6 +333,11 @@ def _lava_run(kind: str) -> None:
         n = Net((3,))
         p = n.proj(n.x, kind="sum", graded=True, delay=1, bias=np.array([1.0, 2.0, 3.0]))
         run_lava(n.graph(n.pop([p], "a", **_lif(start=1))), [_inputs((3,))], form="stock")
+    elif kind == "subtract":  # a reset Lava's LIF process does not have (LV530)
+        n = Net((3,))
+        p = n.proj(n.x, kind="sum", graded=True, delay=1)
+        pop = n.pop([p], "soft", **_lif(start=1, reset="subtract"))
+        run_lava(n.graph(pop), [_inputs((3,))], form="stock")
     else:
         graph = _dense_net(np.ones((4, 6)), 0)
         run_lava(graph, [_inputs((6,))], form="fused", _fail_at_step=2)
@@ -525,6 +531,8 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "FE704": (_trace_neuron_without_chip_form, "QIFNode"),
     "FE705": (_trace_single_step_neuron, "step_mode='s'"),
     "QZ901": (lambda: _quantize("leaky_graph"), "%leaky"),
+    "SD205": (lambda: _quantize("snntorch_no_delay_graph"), "reset_delay=False"),
+    "SD206": (lambda: _quantize("reset_to_half_graph"), "v_reset=-0.5"),
     "QZ902": (lambda: _quantize("unfolded_batchnorm_graph"), "%norm"),
     "QZ903": (lambda: _quantize("overflowing_graph"), "%hot"),
     "IN601": (lambda tmp_path: _compile(tmp_path / "absent.pt"), "absent.pt"),
@@ -551,6 +559,7 @@ TRIGGERS: dict[str, tuple[Callable[..., Any], str]] = {
     "LV521": (lambda tmp_path: _netx_import(tmp_path, "gap"), "named 0..n-1"),
     "LV507": (lambda: _lava_run("stock"), "bias"),
     "LV508": (lambda: _lava_run("fail"), "deliberate failure at step 2"),
+    "LV530": (lambda: _lava_run("subtract"), "%soft"),
     "IX801": (lambda tmp_path: _onnx("corrupt", tmp_path), "bad.onnx"),
     "IX802": (lambda: _onnx("unknown"), "LpPool"),
     "IX803": (lambda: _onnx("missing"), "t0/pool"),

@@ -36,7 +36,7 @@ from snncompile.ir.types import DomainKind, SpikeDomain
 from snncompile.passes.analyze_spike_domain import Flow, analyze
 from snncompile.passes.partition_host import Partition, partition
 
-__all__ = ["Finding", "findings"]
+__all__ = ["Finding", "finding_of", "findings"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,11 @@ def _finding(code: str, node: Node, domain: SpikeDomain | str, message: str) -> 
     severity = "note" if code.startswith("SD3") else "violation"
     module = node.loc.label if node.loc else None
     return Finding(code, severity, node.name, node.op, module, str(domain), message)
+
+
+def finding_of(code: str, node: Node, message: str) -> Finding:
+    """A finding ``code`` about a neuron ``node`` (no spike domain: its model is the reason)."""
+    return _finding(code, node, "neuron", message)
 
 
 def _weighted(node: Node, flow: Flow) -> Finding | None:

@@ -513,6 +513,7 @@ class _Lowering:
             vth_map=a.vth_map,
             start=0,
             chip=a.chip,
+            reset=a.reset,
         )
 
     def host(self, node: Node) -> None:

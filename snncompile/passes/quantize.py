@@ -2,12 +2,14 @@
 
 First increment (see ``docs/lowering.md`` for the whole plan). Currents that chip ops pass on
 linearly (adds, layout, sums, gated products) form *unit groups* (:func:`current_groups`); each
-group gets one power-of-two scale ``s`` and ``k = s / tau`` (an integer): its currents are
+group gets one power-of-two scale ``s`` and ``k = s·g = s / tau`` (``g`` the neurons' input
+gain, ``1/tau`` for spikingjelly's ``decay_input``, else 1; ``tau = 1/g``): its currents are
 represented in units of ``1/k``, and every LIF fed by it becomes the chip's integer LIF
 (``ctx.chip``, :class:`snncompile.chip.NeuronArithmetic`: decay scale ``D``, input shift
 ``i``; Loihi 2: 4096 and 6) with ``v ≈ 2^i·s·H``::
 
-    lif(tau, vth)            -> lif_fixed(du=<no current memory>, dv=round(D/tau), vth=round(s·vth))
+    lif(g, λ, vth, reset)    -> lif_fixed(du=<no current memory>, dv=round(D·λ), vth=round(s·vth),
+                                         reset)      (g, λ, reset: passes/chip_neurons.py)
     W x + b   (spike input)  -> shift(W_m x + b_m, e)   with W_m·2^e ≈ k·W  (chip mantissas)
     W x + b   (current in)   -> shift(W_m x + b_m, e)   with W_m·2^e ≈ W    (input already ·k)
     count C into a neuron    -> k · C                   (unit synapses of weight k)
@@ -23,13 +25,14 @@ at most ``max_scale``). Neurons fed by spike counts reach their threshold exactl
 spikingjelly fires (``>=``) and the chip does not (``>``): they get one unit of bias (``2^-i``
 of a current unit) to fire there too.
 
-Requirements: neurons with ``decay_input`` and a hard reset to 0 (all four seed families);
-anything else raises QZ901 naming the neuron. Ops that break the spike-driven rule on chip (a
-max-pool over currents, SD203; a MAC on chip, SD202; a product of two graded values, SD204)
-stop the pass with their compliance diagnostic unless ``--allow-host-ops``: then they are
-computed as host ops (on integers) and listed in the report's ``host_ops``. The result is the
-integer reference that the simulator and Lava must match bit for bit; float vs quantized is
-compared statistically.
+Neurons: :mod:`snncompile.passes.chip_neurons` says which chip reset runs each (spikingjelly
+LIF/IF with a hard or soft reset, snntorch ``Leaky`` with ``reset_delay=True``) and refuses the
+others with the finding ``check`` reports too (SD205, SD206, QZ901). Ops that break the
+spike-driven rule on chip (a max-pool over currents, SD203; a MAC on chip, SD202; a product of
+two graded values, SD204) stop the pass with their compliance diagnostic unless
+``--allow-host-ops``: then they are computed as host ops (on integers) and listed in the
+report's ``host_ops``. The result is the integer reference that the simulator and Lava must
+match bit for bit; float vs quantized is compared statistically.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from snncompile.ir.ops.fixed import LifFixedAttrs, ShiftAttrs
 from snncompile.ir.ops.tensor import ScaleAttrs
 from snncompile.ir.types import DomainKind
 from snncompile.passes.analyze_spike_domain import Flow, analyze
+from snncompile.passes.chip_neurons import ChipNeuron, chip_neuron, neuron_findings
 from snncompile.passes.compliance import findings
 from snncompile.passes.manager import PassContext
 from snncompile.passes.overflow import population_ranges, value_bounds
@@ -70,11 +74,6 @@ RULES = WEIGHTED | AVERAGES | EXACT | {"lif", "batchnorm"}
 def _unitless(flow: Flow) -> bool:
     """Spikes and spike counts carry no current unit."""
     return flow.domain.kind in (DomainKind.BINARY, DomainKind.COUNT)
-
-
-def _tau(node: Node) -> float:
-    attrs = node.attrs
-    return 1.0 / attrs.decay if attrs.decay is not None else attrs.tau
 
 
 def current_groups(graph: Graph, flows: dict[str, Flow], chip: set[str]) -> dict[str, str]:
@@ -106,6 +105,7 @@ def choose_scales(
     max_scale: int,
     input_bound: float,
     model: ChipModel | None = None,
+    leaks: dict[str, float] | None = None,
 ) -> dict[str, int]:
     """One power-of-two scale per current group: the largest ``s <= max_scale`` (and
     ``>= tau``, so that ``k = s/tau`` is an integer) such that, on chip ``model`` (default:
@@ -114,8 +114,10 @@ def choose_scales(
     - every conv into the group is representable without an exponent: ``k·max|W| <= M``
       (``M``: the largest mixed-sign mantissa);
     - every neuron the group feeds stays within the state width in the worst case:
-      ``(2^i·k·B + 1) / decay <= 0.9 · L_v``, with ``B`` the largest float input the
-      neuron can see (:func:`~snncompile.passes.overflow.value_bounds`).
+      ``(2^i·k·B + 1) / λ <= 0.9 · L_v``, with ``B`` the largest float input the
+      neuron can see (:func:`~snncompile.passes.overflow.value_bounds`) and ``λ`` its leak
+      (``leaks`` by node name, :class:`~snncompile.passes.chip_neurons.ChipNeuron`; default
+      ``1/tau``).
     """
     model = get_chip(model or DEFAULT_CHIP)
     largest_mantissa = float(model.weights.largest(mixed=True))
@@ -137,6 +139,9 @@ def choose_scales(
                 cap(groups[node.output.name], largest_mantissa * tau / largest)
         elif node.op == "lif" and node.inputs[0].name in groups:
             decay = 1.0 / node.attrs.tau if node.attrs.decay is None else node.attrs.decay
+            if leaks is not None and node.name in leaks:
+                decay = leaks[node.name]
+            decay = max(decay, 1.0 / model.neuron.scale)  # no leak (IF): as overflow.py bounds
             worst = max(bounds[node.inputs[0].name], 1e-9)
             limit = (0.9 * voltage_limit * decay - 1) * tau / (input_scale * worst)
             cap(groups[node.inputs[0].name], limit)
@@ -176,26 +181,17 @@ class _Builder:
         return self.scale_of(value) / self.tau
 
     def run(self) -> Graph:
-        for node in self.source.nodes:
-            if node.op == "lif" and node.attrs.dynamics != "spikingjelly":
-                raise error(
-                    "QZ901",
-                    f"{node.describe()} has {node.attrs.dynamics} dynamics (reset_mechanism="
-                    f"{node.attrs.reset_mechanism}, spikes above the threshold, reset at the next "
-                    "step); the quantizer maps spikingjelly LIF neurons to Lava's LIF only",
-                    node=node.describe(),
-                )
-            if node.op == "lif":
-                self._require_lava_lif(node)  # before the scales: an IF's tau is inf
-        taus = {_tau(n) for n in self.source.nodes if n.op == "lif"}
-        if len(taus) > 1:
-            raise error(
-                "QZ901",
-                f"neurons with different time constants {sorted(taus)}: Lava's voltage decay "
-                "is per population, but currents shared by them need one unit",
-                node=f"@{self.source.name}",
-            )
-        self.tau = taus.pop() if taus else 1.0
+        refused = neuron_findings(self.source, self.model)
+        if refused:
+            raise refused[0].to_error()
+        self.neurons = {
+            n.name: mapped
+            for n in self.source.nodes
+            if n.op == "lif" and isinstance(mapped := chip_neuron(n, self.model), ChipNeuron)
+        }
+        gains = {mapped.gain for mapped in self.neurons.values()}
+        # currents are in units of 1/(s·g): k = s·g = s / tau with tau = 1/g
+        self.tau = 1.0 / gains.pop() if gains and min(gains) > 0 else 1.0
         self.groups = current_groups(self.source, self.flows, self.chip)
         self.scales = choose_scales(
             self.source,
@@ -205,6 +201,7 @@ class _Builder:
             self.max_scale,
             self.input_bound,
             self.model,
+            {name: mapped.leak for name, mapped in self.neurons.items()},
         )
         self.report = {
             "scales": sorted(set(self.scales.values())),
@@ -284,29 +281,11 @@ class _Builder:
         for old, new in zip(node.outputs, outputs, strict=True):
             self.mapping[old] = new
 
-    @staticmethod
-    def _require_lava_lif(node: Node) -> None:
-        """QZ901 unless the neuron decays its input and resets hard to 0 (Lava's LIF).
-
-        An IF neuron (``tau = inf``, no input decay) and a soft reset (``v_reset`` none) have no
-        exact form in this mapping: Lava's LIF resets to 0, and ``k = s / tau`` needs a finite
-        ``tau``.
-        """
-        attrs = node.attrs
-        if not attrs.decay_input or attrs.v_reset != 0.0 or not math.isfinite(attrs.tau):
-            kind = " (an IF neuron: no leak)" if not math.isfinite(attrs.tau) else ""
-            raise error(
-                "QZ901",
-                f"{node.describe()}{kind} has decay_input={attrs.decay_input} and v_reset="
-                f"{attrs.v_reset}; Lava's LIF needs decay_input and a hard reset to 0",
-                node=node.describe(),
-            )
-
     def _neuron(self, node: Node, current: Value) -> Value:
         attrs = node.attrs
-        self._require_lava_lif(node)
+        mapped = self.neurons[node.name]
         scale = self.scale_of(node.inputs[0])
-        decay = 1.0 / attrs.tau if attrs.decay is None else attrs.decay
+        decay = mapped.leak
         counted = _unitless(self.flows[node.inputs[0].name])
         if counted:  # a count: unit synapses of weight k, as large as 24 bits allow
             scale = self._count_scale(self.flows[node.inputs[0].name], decay)
@@ -322,10 +301,16 @@ class _Builder:
             vth_map=vth_map,
             # integer counts reach the threshold exactly; spikingjelly fires there (>=), the
             # chip does not (>): one unit of bias (2^-i of a current unit) restores the >=
-            bias_mant=np.asarray(1.0) if counted else None,
+            bias_mant=np.asarray(1.0) if counted and mapped.fires_at_threshold else None,
             chip=self.model.name,
+            reset=mapped.reset,
         )
-        self.report["neurons"][node.name] = {"scale": scale, "dv": fixed.dv, "vth": fixed.vth}
+        self.report["neurons"][node.name] = {
+            "scale": scale,
+            "dv": fixed.dv,
+            "vth": fixed.vth,
+            "reset": fixed.reset,
+        }
         return self.builder.add_node("lif_fixed", [current], fixed, name=node.name, loc=node.loc)
 
     def _count_scale(self, flow: Flow, decay: float) -> int:
@@ -333,6 +318,7 @@ class _Builder:
         state width for a neuron fed ``count(C)``: ``(2^i·(s/tau)·C + 1) / decay <= 0.9·L_v``."""
         count = flow.domain.bound or 1
         neuron = self.model.neuron
+        decay = max(decay, 1.0 / neuron.scale)  # no leak (IF): as overflow.py bounds it
         limit = (0.9 * neuron.voltage_limit * decay - 1) * self.tau / (neuron.input_scale * count)
         floor = 2 ** math.ceil(math.log2(self.tau))
         fitting = 2 ** math.floor(math.log2(limit)) if limit >= 1 else floor

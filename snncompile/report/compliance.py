@@ -33,12 +33,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from snncompile.config import CompileConfig
-from snncompile.diagnostics import error
+from snncompile.diagnostics import SnnCompileError, error
 from snncompile.ir.graph import Graph
 from snncompile.ir.interpret import run_layerwise
 from snncompile.passes.analyze_spike_domain import analyze
+from snncompile.passes.chip_neurons import neuron_findings
 from snncompile.passes.compliance import Finding, findings
-from snncompile.passes.manager import PassContext, PassTiming
+from snncompile.passes.manager import Pass, PassContext, PassTiming
 from snncompile.passes.partition_host import NEURON_OPS, Partition, partition
 from snncompile.report.energy import CONVENTIONS, EnergyReport, OperationCounter
 
@@ -206,6 +207,7 @@ def _measure(
             value.type = value.type.with_domain(flows[value.name].domain)
     parts = partition(graph)
     found = [accepted(f, ctx.config) for f in findings(graph, parts)]
+    found.extend(neuron_findings(graph, ctx.chip))
     counter = OperationCounter(
         graph, flows, {node.name: parts.where(node.name) for node in graph.nodes}
     )
@@ -257,9 +259,43 @@ def check_graph(
     passes = check_pipeline(
         inputs, model=model, chunk=chunk, on_chunk=on_chunk, convention=convention
     )
-    _, ctx = run_pipeline(graph, passes, config)
+    result, ctx = run_pipeline(graph, passes, config)
     report: ComplianceReport = ctx.reports[MeasureCompliance.name]
+    refused = quantize_refusal(result.graph, config, report.findings)
+    if refused is not None:
+        report = dataclasses.replace(report, findings=(*report.findings, refused))
     return report
+
+
+def quantize_refusal(
+    graph: Graph, config: CompileConfig | None, known: Sequence[Finding]
+) -> Finding | None:
+    """The finding for the error quantizing the folded ``graph`` for ``config``'s chip raises
+    (lowering residuals and attention, then ``quantize-fixed-point``: overflow QZ903, weight
+    bits QZ904, an op without a rule, ...), or None when it quantizes or when that error is
+    already among the ``known`` findings (None for a graph already in integers, e.g. netx).
+    ``check`` adds it, so that a green check means the model compiles."""
+    from snncompile.driver import run_pipeline
+    from snncompile.passes.decompose_attention import DecomposeAttention
+    from snncompile.passes.lower_residuals import LowerResiduals
+    from snncompile.passes.quantize import QuantizeFixedPoint
+
+    if graph.stage != "tensor":  # already integer (a netx network): nothing to quantize
+        return None
+    passes: list[Pass] = [LowerResiduals(), DecomposeAttention(), QuantizeFixedPoint()]
+    try:
+        run_pipeline(
+            graph,
+            passes,
+            config,
+            initial_properties=frozenset({"batchnorm-folded", "scales-folded"}),
+        )
+    except SnnCompileError as exc:
+        if any(f.code == exc.code and f.severity == "violation" for f in known):
+            return None
+        node = (exc.node or f"@{graph.name}").split(" ")[0].lstrip("%")
+        return Finding(exc.code, "violation", node, "quantize", exc.source, "-", exc.message)
+    return None
 
 
 def activity_findings(graph: Graph, neurons: Sequence[NeuronStats], samples: int) -> list[Finding]:

@@ -337,14 +337,24 @@ def _lif(w: _Writer, a: PopulationAttrs, current: str, state: _PopulationState, 
     bias = np.asarray(neuron.bias(), dtype=np.int64)
     if np.any(bias != 0):
         v = w.op("Add", [v, w.const(f"{hint}.bias", bias, np.int64)], hint)
+    theta = w.const(f"{hint}.vth", arith.threshold(np.asarray(neuron.vth, np.int64)), np.int64)
+    if a.reset == "subtract-next":  # the previous step's spike leaves after the decay
+        previous = w.op(
+            "Cast", [w.op("Greater", [state.v, theta], hint)], hint, to=TensorProto.INT64
+        )
+        v = w.op("Sub", [v, w.op("Mul", [previous, theta], hint)], hint)
     if arith.voltage_overflow == "wrap":
         v = _limit(w, v, "wrap", arith.voltage_limit + 1, hint)
     else:
         v = _limit(w, v, "saturate", arith.voltage_limit, hint)
-    threshold = arith.threshold(np.asarray(neuron.vth, dtype=np.int64))
-    spikes = w.op("Greater", [v, w.const(f"{hint}.vth", threshold, np.int64)], hint)
+    spikes = w.op("Greater", [v, theta], hint)
     state.u = u
-    state.v = w.op("Where", [spikes, w.const("i0", 0, np.int64), v], hint)
+    if a.reset == "zero":
+        state.v = w.op("Where", [spikes, w.const("i0", 0, np.int64), v], hint)
+    elif a.reset == "subtract":
+        state.v = w.op("Where", [spikes, w.op("Sub", [v, theta], hint), v], hint)
+    else:  # subtract-next (applied at the next step) and none
+        state.v = v
     return w.op("Cast", [spikes], hint, to=TensorProto.DOUBLE)
 
 

@@ -442,7 +442,9 @@ def _snntorch_graph() -> Graph:
     return trace(_strengthen(StepMLP("subtract")), torch.rand(T, 2, 10), time_steps=T)
 
 
-def test_quantizer_refuses_snntorch_dynamics() -> None:
+def test_quantizer_refuses_a_per_neuron_beta_in_snntorch_words() -> None:
+    """A chip population has one voltage decay: a per-neuron ``beta`` is SD205, named in
+    snntorch's words (scalar betas map to the chip: tests/targets/loihi/test_neuron_families.py)."""
     from snncompile.config import CompileConfig
     from snncompile.passes.manager import PassContext, PassManager
     from snncompile.passes.quantize import QuantizeFixedPoint
@@ -451,7 +453,8 @@ def test_quantizer_refuses_snntorch_dynamics() -> None:
     prepared = ["batchnorm-folded", "scales-folded", "residuals-lowered", "attention-decomposed"]
     with pytest.raises(SnnCompileError) as info:
         PassManager([QuantizeFixedPoint()], initial_properties=prepared).run(_snntorch_graph(), ctx)
-    assert info.value.code == "QZ901" and "snntorch dynamics" in info.value.message
+    assert info.value.code == "SD205" and "per-neuron beta" in info.value.message
+    assert "snntorch Leaky" in info.value.message and "beta" in info.value.fix
 
 
 def test_onnx_and_nir_exports_refuse_snntorch_dynamics() -> None:

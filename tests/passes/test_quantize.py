@@ -91,6 +91,27 @@ def leaky_graph() -> Graph:
     return b.finish([out])
 
 
+def snntorch_no_delay_graph() -> Graph:
+    """snntorch's subtract reset with ``reset_delay=False``: no chip reset computes it."""
+    b = GraphBuilder("g")
+    x = b.input("x", TensorType((4,), "f64"))
+    attrs = LifAttrs(
+        decay=0.5,
+        decay_input=False,
+        dynamics="snntorch",
+        reset_mechanism="subtract",
+        reset_delay=False,
+    )
+    return b.finish([b.add_node("lif", [x], attrs, name="leaky")])
+
+
+def reset_to_half_graph() -> Graph:
+    """A spikingjelly neuron resetting to -0.5: the chip resets to 0 or subtracts."""
+    b = GraphBuilder("g")
+    x = b.input("x", TensorType((4,), "f64"))
+    return b.finish([b.add_node("lif", [x], LifAttrs(v_reset=-0.5), name="half")])
+
+
 def unfolded_batchnorm_graph() -> Graph:
     """A batch norm after a sum of two projections: nothing to fold it into."""
     rng = np.random.default_rng(0)

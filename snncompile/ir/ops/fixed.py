@@ -29,7 +29,8 @@ TENSOR = frozenset({"tensor"})
 class LifFixedAttrs(OpAttrs):
     """The chip's integer LIF in its register units (``chip``, default the default chip):
     decays ``du``, ``dv`` (fractions of the chip's decay scale ``D``), threshold mantissa
-    ``vth`` (spike iff ``v > vth << h``), bias ``bias_mant << bias_exp`` (per neuron or none).
+    ``vth`` (spike iff ``v > vth << h``), bias ``bias_mant << bias_exp`` (per neuron or none),
+    ``reset`` (:data:`snncompile.chip.RESETS`, one the chip runs; default ``zero``).
 
     ``vth_map`` gives per-neuron thresholds (one Lava LIF process has one ``vth``: the lowering
     splits a population by threshold). ``start`` gates the population in a pipeline: before step
@@ -44,10 +45,13 @@ class LifFixedAttrs(OpAttrs):
     vth_map: Array | None = None
     start: int = 0
     chip: str = field(default=DEFAULT_CHIP, metadata={"elide_default": True})
+    reset: str = field(default="zero", metadata={"elide_default": True})
 
     def neuron(self) -> LifNeuron:
         bias = 0 if self.bias_mant is None else self.bias_mant.astype(np.int64)
-        return get_chip(self.chip).lif(self.du, self.dv, self.thresholds(), bias, self.bias_exp)
+        return get_chip(self.chip).lif(
+            self.du, self.dv, self.thresholds(), bias, self.bias_exp, self.reset
+        )
 
     def thresholds(self) -> np.ndarray:
         """Per-neuron threshold mantissas (``vth_map``, else ``vth`` everywhere)."""
@@ -58,9 +62,16 @@ class LifFixedAttrs(OpAttrs):
 
 def _infer_lif_fixed(types: Sequence[TensorType], a: LifFixedAttrs) -> tuple[TensorType, ...]:
     (x,) = types
-    problem = get_chip(a.chip).neuron.check_decays(a.du, a.dv)
+    chip = get_chip(a.chip)
+    problem = chip.neuron.check_decays(a.du, a.dv)
     if problem is not None:
         raise ShapeError(f"lif_fixed {problem}")
+    if not chip.current_decay and a.du != chip.neuron.no_current_memory:
+        raise ShapeError(f"lif_fixed du={a.du}: chip {chip.name} keeps no current between steps")
+    if not chip.can_reset(a.reset):
+        raise ShapeError(
+            f"lif_fixed reset {a.reset!r}: chip {chip.name} runs {', '.join(sorted(chip.resets))}"
+        )
     if a.bias_mant is not None and a.bias_mant.shape not in ((), x.shape):
         raise ShapeError(f"lif_fixed bias shape {a.bias_mant.shape} != neuron shape {x.shape}")
     return (TensorType(x.shape, x.dtype),)
@@ -83,7 +94,8 @@ def _lif_fixed(
 
     u = limit_u(trunc(u · (D - (du + o)) / D) + (a << i))
     v = limit_v(trunc(v · (D - dv) / D) + u + (bias_mant << bias_exp))
-    s = v > vth << h;  v = 0 where s
+    s = v > vth << h;  then the reset (``reset``: zero, subtract, subtract-next or none; see
+    snncompile.chip)
     """
     assert state is not None
     x = xs[0]

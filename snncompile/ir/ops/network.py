@@ -73,7 +73,8 @@ class PopulationAttrs(OpAttrs):
     channel), and ``start``: the step the population's data first arrives in a pipeline (before
     it the population holds ``u = v = 0`` and does not spike). ``gated`` and ``relay``
     populations are graded, not LIF: ``bias_mant`` is added to their value and the LIF
-    parameters must keep their defaults (:func:`check_kind`).
+    parameters must keep their defaults (:func:`check_kind`). ``reset``: the LIF's reset
+    (:data:`snncompile.chip.RESETS`, one the chip runs; ``zero`` for every other kind).
     """
 
     kind: str
@@ -85,6 +86,7 @@ class PopulationAttrs(OpAttrs):
     vth_map: Array | None = None
     start: int = 0
     chip: str = field(default=DEFAULT_CHIP, metadata={"elide_default": True})
+    reset: str = field(default="zero", metadata={"elide_default": True})
 
     @property
     def chip_model(self) -> ChipModel:
@@ -98,14 +100,17 @@ class PopulationAttrs(OpAttrs):
 
     def neuron(self) -> LifNeuron:
         bias = 0 if self.bias_mant is None else self.bias_mant.astype(np.int64)
-        return self.chip_model.lif(self.du, self.dv, self.thresholds(), bias, self.bias_exp)
+        return self.chip_model.lif(
+            self.du, self.dv, self.thresholds(), bias, self.bias_exp, self.reset
+        )
 
 
 def check_kind(a: PopulationAttrs, n_inputs: int) -> str | None:
     """Kind-specific validation of a population, in one place: why ``a`` is invalid, or None.
 
-    - every kind: the chip hosts it, ``kind`` is known;
-    - ``lif``: decays within the chip's registers;
+    - every kind: the chip hosts it and runs its ``reset`` (``zero`` unless ``lif``), ``kind``
+      is known;
+    - ``lif``: decays within the chip's registers, current memory only where the chip has it;
     - ``and`` / ``or``: memoryless (no ``u``/``v`` kept), no bias, ``vth`` 1 / 0;
     - ``gated``: at least a value and a gate input; ``gated``/``relay``: no LIF parameters.
     """
@@ -119,6 +124,12 @@ def check_kind(a: PopulationAttrs, n_inputs: int) -> str | None:
         problem = arithmetic.check_decays(a.du, a.dv)
         if problem is not None:
             return f"population {problem}"
+    if not chip.current_decay and a.du not in (None, arithmetic.no_current_memory):
+        return f"chip {chip.name} keeps no current between steps (du={a.du})"
+    if not chip.can_reset(a.reset):
+        return f"chip {chip.name} runs the resets {', '.join(sorted(chip.resets))}, not {a.reset!r}"
+    if a.kind != "lif" and a.reset != "zero":
+        return f"an {a.kind} population has no reset of its own (reset={a.reset!r})"
     if a.kind in ("and", "or"):
         if not arithmetic.memoryless(a.du, a.dv) or a.vth_map is not None:
             return f"an {a.kind} population keeps no state and has one threshold"
@@ -186,7 +197,8 @@ def _population(
     lif, and, or:  the chip's integer LIF (``snncompile.chip.NeuronArithmetic``) on ``a``
                    u = limit_u(trunc(u·(D-(du+o))/D) + (a << i))
                    v = limit_v(trunc(v·(D-dv)/D) + u + (bias_mant << bias_exp))
-                   s = v > vth << h;  v = 0 where s
+                   s = v > vth << h;  then ``reset`` (zero: v = 0 where s; subtract,
+                   subtract-next, none: snncompile.chip)
                    (and: no memory, vth=1: s = [a >= 2]; or: vth=0: s = [a >= 1])
     gated:         y = (Σ_value I_p + bias_mant) · I_gate    (the gate is the last input; a
                    graded payload, zero when the gate is silent)

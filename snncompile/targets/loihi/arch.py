@@ -153,6 +153,11 @@ SOURCES: dict[str, str] = {
         "models use 24 bits"
     ),
     "hosts": "coincidence, or, gated-product and relay populations as snncompile emits them",
+    "resets": (
+        "Loihi 2's programmable neurons run any integer reset (Intel Loihi 2 brief: neuron "
+        "models are microcode); Lava's stock LIF process resets to zero only (lava.md 1.2), the "
+        "fused form (targets/loihi/fused) runs every reset here"
+    ),
 }
 
 LOIHI2 = ChipModel(
@@ -165,6 +170,7 @@ LOIHI2 = ChipModel(
     hosts=frozenset({"and", "or", "gated", "relay"}),
     energy=ENERGY,
     sources=SOURCES,
+    resets=frozenset({"zero", "subtract", "subtract-next", "none"}),
 )
 
 

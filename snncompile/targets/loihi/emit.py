@@ -311,6 +311,12 @@ class _StockBuilder:
 
     def population(self, node: Node) -> None:
         a: PopulationAttrs = node.attrs
+        if a.reset != "zero":
+            raise lava_error(
+                "LV530",
+                f"population %{node.name} has reset {a.reset!r}; Lava's LIF process resets to "
+                "zero (the fused form runs every reset the chip model declares)",
+            )
         shape = node.output.type.shape
         n = _flat(shape)
         bias = (

@@ -96,6 +96,8 @@ def _neuron(node: Node) -> dict[str, int]:
         raise _refuse(node, f"a {a.kind!r} population (netx has CUBA LIF neurons only)")
     if a.vth_map is not None:
         raise _refuse(node, "a per-neuron threshold (vth_map)")
+    if a.reset != "zero":
+        raise _refuse(node, f"reset {a.reset!r} (netx's CUBA LIF resets to zero)")
     du, dv = a.chip_model.neuron.decays(a.du, a.dv)
     return {"iDecay": du + 1, "vDecay": dv, "vThMant": a.vth, "refDelay": 1}
 

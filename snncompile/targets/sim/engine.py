@@ -387,7 +387,14 @@ class _Population:
             for current in inputs[1:]:
                 a_in += xp.rint_int64(current[rows])
             self.us[i], self.vs[i], spikes = self.arithmetic.step(
-                xp.ops, self.us[i], self.vs[i], a_in, self.retained, self.bias, self.threshold
+                xp.ops,
+                self.us[i],
+                self.vs[i],
+                a_in,
+                self.retained,
+                self.bias,
+                self.threshold,
+                self.a.reset,
             )
             if fired is None:
                 return xp.spikes(spikes)
